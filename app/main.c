@@ -1,0 +1,82 @@
+/*
+ * operate-node: the FastCGI pool for bk-sops' operate_node API. main only
+ * reads the flags and the config and hands over to the pool.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <mysql.h>
+
+#include "config.h"
+#include "log.h"
+#include "pool.h"
+
+#define DEFAULT_CONF "/etc/operate-node/operate-node.conf"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: operate-node [-t] [-c file]\n"
+	    "  -c file  config file (default " DEFAULT_CONF ")\n"
+	    "  -t       check the config file and exit\n"
+	    "  -h       this help\n"
+	    "Runs the master in the foreground; SIGTERM drains and stops, SIGHUP\n"
+	    "reloads the config, SIGUSR1 reopens the log file. When fd 0 is a\n"
+	    "listening socket (spawn-fcgi, mod_fcgid), serves it as one process.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = DEFAULT_CONF;
+	struct config cfg;
+	char err[1024];
+	int test = 0, ch, fd, single;
+
+	while ((ch = getopt(argc, argv, "c:th")) != -1) {
+		switch (ch) {
+		case 'c': path = optarg; break;
+		case 't': test = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	config_defaults(&cfg);
+	if (config_load(&cfg, path, err, sizeof(err)) == -1) {
+		fprintf(stderr, "operate-node: %s\n", err);
+		return 1;
+	}
+	if (test) {
+		printf("operate-node: %s: ok\n", path);
+		return 0;
+	}
+	if (log_open(cfg.log_file, cfg.log_level, cfg.log_format, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "operate-node: log_file %s\n", err);
+		return 1;
+	}
+	/* Before any fork: connections are made in the workers only. */
+	if (mysql_library_init(0, NULL, NULL) != 0) {
+		fprintf(stderr, "operate-node: mysql_library_init failed\n");
+		return 1;
+	}
+	single = pool_inherited_socket();
+	if (single) {
+		log_msg(LOG_INFO, "fd 0 is a listening socket: serving it as "
+		    "one process");
+		fd = 0;
+	} else if ((fd = pool_listen(&cfg, err, sizeof(err))) == -1) {
+		log_msg(LOG_ERROR, "%s", err);
+		return 1;
+	}
+	int rc = single ? pool_worker(&cfg, 0, NULL, -1) : pool_run(&cfg, fd);
+	mysql_library_end();
+	return rc;
+}

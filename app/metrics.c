@@ -1,0 +1,157 @@
+/*
+ * Prometheus text exposition of the shared counters: requests by action
+ * and code, a latency histogram, and the pool's worker state and restarts.
+ */
+#include <string.h>
+#include <sys/mman.h>
+
+#include "actions.h"
+#include "metrics.h"
+#include "request.h"
+
+static const int codes[METRICS_CODES] = { CODE_OK, CODE_PARAM,
+	CODE_FORBIDDEN, CODE_NOT_EXIST, CODE_INVALID_OP, CODE_ENV, CODE_UNKNOWN };
+/* Upper bounds in microseconds; the last bucket is +Inf. */
+static const uint64_t bounds[METRICS_BUCKETS - 1] = { 1000, 2000, 5000,
+	10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000 };
+static const char *const state_names[] = { "starting", "idle", "busy",
+	"exited" };
+
+struct metrics *
+metrics_map(void)
+{
+	void *p = mmap(NULL, sizeof(struct metrics), PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	memset(p, 0, sizeof(struct metrics));
+	return p;
+}
+
+static void
+inc(uint64_t *p, uint64_t n)
+{
+	__atomic_fetch_add(p, n, __ATOMIC_RELAXED);
+}
+
+static uint64_t
+get(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+void
+metrics_count(struct metrics_worker *w, int action, int code, int http,
+    uint64_t micros)
+{
+	int row = action + 1, col = METRICS_CODES - 1, b = 0;
+
+	if (w == NULL)
+		return;
+	if (row < 0 || row >= METRICS_ACTIONS)
+		row = 0;
+	for (int i = 0; i < METRICS_CODES; i++)
+		if (codes[i] == code)
+			col = i;
+	while (b < METRICS_BUCKETS - 1 && micros > bounds[b])
+		b++;
+	inc(&w->count[row][col], 1);
+	inc(&w->bucket[b], 1);
+	inc(&w->lat_sum_us, micros);
+	inc(&w->served, 1);
+	if (http >= 500)
+		inc(&w->http_5xx, 1);
+	else if (http >= 400)
+		inc(&w->http_4xx, 1);
+}
+
+static void
+render_requests(const struct metrics *m, struct buf *out)
+{
+	int n = m->workers < METRICS_WORKERS_MAX ? m->workers : METRICS_WORKERS_MAX;
+
+	buf_adds(out, "# HELP operate_node_requests_total operate_node requests "
+	    "answered, by action and code.\n"
+	    "# TYPE operate_node_requests_total counter\n");
+	for (int r = 0; r < METRICS_ACTIONS && r <= action_count(); r++)
+		for (int c = 0; c < METRICS_CODES; c++) {
+			uint64_t sum = 0;
+			for (int i = 0; i < n; i++)
+				sum += get(&m->w[i].count[r][c]);
+			if (sum == 0 && c != 0)
+				continue;
+			buf_printf(out, "operate_node_requests_total{action=\"%s\","
+			    "code=\"%d\"} %llu\n", r ? action_at(r - 1)->name :
+			    "none", codes[c], (unsigned long long)sum);
+		}
+}
+
+static void
+render_latency(const struct metrics *m, struct buf *out)
+{
+	int n = m->workers < METRICS_WORKERS_MAX ? m->workers : METRICS_WORKERS_MAX;
+	uint64_t cum = 0, sum_us = 0;
+
+	buf_adds(out, "# HELP operate_node_request_duration_seconds Time from "
+	    "accept to reply.\n"
+	    "# TYPE operate_node_request_duration_seconds histogram\n");
+	for (int i = 0; i < n; i++)
+		sum_us += get(&m->w[i].lat_sum_us);
+	for (int b = 0; b < METRICS_BUCKETS; b++) {
+		for (int i = 0; i < n; i++)
+			cum += get(&m->w[i].bucket[b]);
+		if (b < METRICS_BUCKETS - 1)
+			buf_printf(out, "operate_node_request_duration_seconds_"
+			    "bucket{le=\"%g\"} %llu\n", bounds[b] / 1e6,
+			    (unsigned long long)cum);
+		else
+			buf_printf(out, "operate_node_request_duration_seconds_"
+			    "bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+	}
+	buf_printf(out, "operate_node_request_duration_seconds_sum %.6f\n"
+	    "operate_node_request_duration_seconds_count %llu\n", sum_us / 1e6,
+	    (unsigned long long)cum);
+}
+
+static void
+render_pool(const struct metrics *m, struct buf *out)
+{
+	int n = m->workers < METRICS_WORKERS_MAX ? m->workers : METRICS_WORKERS_MAX;
+
+	buf_printf(out, "# HELP operate_node_worker_restarts_total Workers "
+	    "replaced after they died.\n"
+	    "# TYPE operate_node_worker_restarts_total counter\n"
+	    "operate_node_worker_restarts_total %llu\n"
+	    "# HELP operate_node_worker_recycled_total Workers replaced after "
+	    "max_requests.\n"
+	    "# TYPE operate_node_worker_recycled_total counter\n"
+	    "operate_node_worker_recycled_total %llu\n"
+	    "# HELP operate_node_workers Configured pool size.\n"
+	    "# TYPE operate_node_workers gauge\n"
+	    "operate_node_workers %d\n",
+	    (unsigned long long)get(&m->restarts),
+	    (unsigned long long)get(&m->recycled), m->workers);
+	buf_adds(out, "# HELP operate_node_worker_requests_total Requests served "
+	    "by each worker slot.\n"
+	    "# TYPE operate_node_worker_requests_total counter\n");
+	for (int i = 0; i < n; i++)
+		buf_printf(out, "operate_node_worker_requests_total{worker=\"%d\"} "
+		    "%llu\n", i, (unsigned long long)get(&m->w[i].served));
+	buf_adds(out, "# HELP operate_node_worker_state Each worker slot's "
+	    "state: 1 for the state it is in.\n"
+	    "# TYPE operate_node_worker_state gauge\n");
+	for (int i = 0; i < n; i++) {
+		int st = __atomic_load_n(&m->w[i].state, __ATOMIC_RELAXED);
+		for (int k = 0; k <= W_EXITED; k++)
+			buf_printf(out, "operate_node_worker_state{worker=\"%d\","
+			    "state=\"%s\"} %d\n", i, state_names[k], st == k);
+	}
+}
+
+void
+metrics_render(const struct metrics *m, struct buf *out)
+{
+	render_requests(m, out);
+	render_latency(m, out);
+	render_pool(m, out);
+}

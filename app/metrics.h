@@ -1,0 +1,46 @@
+/*
+ * Counters shared by the master and all workers through one anonymous
+ * shared mapping made before the fork. Each worker writes only its own
+ * slot; /metrics sums the slots. Slots survive a worker's restart.
+ */
+#ifndef METRICS_H
+#define METRICS_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "buf.h"
+
+#define METRICS_WORKERS_MAX 256
+#define METRICS_ACTIONS 16	/* row 0: requests with no action */
+#define METRICS_CODES 7
+#define METRICS_BUCKETS 12
+
+enum worker_state { W_STARTING, W_IDLE, W_BUSY, W_EXITED };
+
+struct metrics_worker {
+	pid_t pid;
+	int state;
+	uint64_t served;		/* by this slot, over restarts */
+	uint64_t started;		/* times a worker started in this slot */
+	char request_id[72];		/* the request being served */
+	uint64_t count[METRICS_ACTIONS][METRICS_CODES];
+	uint64_t bucket[METRICS_BUCKETS];	/* latency, cumulative at read */
+	uint64_t lat_sum_us;
+	uint64_t http_4xx, http_5xx;
+};
+
+struct metrics {
+	uint64_t restarts;		/* workers replaced after dying */
+	uint64_t recycled;		/* workers replaced after max_requests */
+	int workers;			/* configured */
+	struct metrics_worker w[METRICS_WORKERS_MAX];
+};
+
+struct metrics *metrics_map(void);	/* NULL if mmap fails */
+/* Records one answered request in slot w. action: index or -1. */
+void metrics_count(struct metrics_worker *w, int action, int code, int http,
+    uint64_t micros);
+void metrics_render(const struct metrics *m, struct buf *out);
+
+#endif

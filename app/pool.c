@@ -1,0 +1,600 @@
+/*
+ * The prefork pool: the master opens the socket, forks the workers and
+ * supervises them (restart with backoff, recycle, drain on SIGTERM, rolling
+ * replacement on SIGHUP). Each worker accepts on the shared socket.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+#include <mysql.h>
+
+#include "log.h"
+#include "pool.h"
+#include "worker.h"
+
+#define BACKOFF_MIN_MS 100	/* a worker that dies at start-up ... */
+#define BACKOFF_MAX_MS 5000	/* ... is restarted at most this slowly */
+#define EARLY_DEATH_MS 1000	/* a death this soon after start counts */
+#define RETIRED_MAX 1024	/* replaced workers still draining */
+
+struct slot {
+	pid_t pid;
+	struct timespec started;
+	int backoff_ms;
+	struct timespec restart_at;	/* when pid == 0 and not stopping */
+};
+
+struct pool {
+	struct config *cfg;
+	int listen_fd;
+	int nworkers;
+	struct metrics *metrics;
+	struct slot slots[METRICS_WORKERS_MAX];
+	pid_t retired[RETIRED_MAX];
+	int nretired;
+	int stopping;
+};
+
+static volatile sig_atomic_t worker_stop, worker_reopen;
+
+static long
+ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (b->tv_sec - a->tv_sec) * 1000 + (b->tv_nsec - a->tv_nsec) / 1000000;
+}
+
+static void
+ms_add(struct timespec *t, long ms)
+{
+	t->tv_sec += ms / 1000;
+	t->tv_nsec += (ms % 1000) * 1000000L;
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
+static int
+set_owner(const char *path, const char *owner, char *err, size_t errlen)
+{
+	char user[256], *group;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+
+	if (*owner == '\0')
+		return 0;
+	snprintf(user, sizeof(user), "%s", owner);
+	if ((group = strchr(user, ':')) != NULL)
+		*group++ = '\0';
+	if (*user) {
+		struct passwd *pw = getpwnam(user);
+		if (pw == NULL) {
+			snprintf(err, errlen, "listen_owner: no user \"%s\"", user);
+			return -1;
+		}
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	}
+	if (group && *group) {
+		struct group *gr = getgrnam(group);
+		if (gr == NULL) {
+			snprintf(err, errlen, "listen_owner: no group \"%s\"", group);
+			return -1;
+		}
+		gid = gr->gr_gid;
+	}
+	if (chown(path, uid, gid) == -1) {
+		snprintf(err, errlen, "chown %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+listen_unix(const struct config *cfg, char *err, size_t errlen)
+{
+	const char *path = cfg->listen + 5;
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "listen: socket path is too long");
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	/* A stale socket from an earlier run; never remove anything else. */
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		goto fail;
+	/* Bind with no access at all, then open it up to the configured
+	 * mode: nobody can connect in between. */
+	mode_t old = umask(0777);
+	int r = bind(fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (r == -1 || chmod(path, (mode_t)cfg->listen_mode) == -1)
+		goto fail;
+	if (set_owner(path, cfg->listen_owner, err, errlen) == -1) {
+		close(fd);
+		return -1;
+	}
+	if (listen(fd, (int)cfg->listen_backlog) == -1)
+		goto fail;
+	return fd;
+fail:
+	snprintf(err, errlen, "listen %s: %s", cfg->listen, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	return -1;
+}
+
+static int
+listen_tcp(const struct config *cfg, char *err, size_t errlen)
+{
+	char host[CONF_PATH];
+	const char *port;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+	    .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV }, *ai = NULL;
+	int fd = -1, one = 1, r;
+
+	snprintf(host, sizeof(host), "%s", cfg->listen);
+	char *colon = strrchr(host, ':');
+	*colon = '\0';
+	port = colon + 1;
+	/* [::1]:9000 */
+	char *h = host;
+	if (*h == '[' && h[strlen(h) - 1] == ']') {
+		h[strlen(h) - 1] = '\0';
+		h++;
+	}
+	if ((r = getaddrinfo(h, port, &hints, &ai)) != 0) {
+		snprintf(err, errlen, "listen %s: %s (use an IP address)",
+		    cfg->listen, gai_strerror(r));
+		return -1;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
+	    listen(fd, (int)cfg->listen_backlog) == -1) {
+		snprintf(err, errlen, "listen %s: %s", cfg->listen,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+int
+pool_inherited_socket(void)
+{
+	int type = 0, acc = 0;
+	socklen_t l = sizeof(type);
+
+	if (getsockopt(0, SOL_SOCKET, SO_TYPE, &type, &l) == -1 ||
+	    type != SOCK_STREAM)
+		return 0;
+	l = sizeof(acc);
+	return getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l) == 0 && acc;
+}
+
+int
+pool_listen(const struct config *cfg, char *err, size_t errlen)
+{
+	if (strcmp(cfg->listen, "fd0") == 0) {
+		if (!pool_inherited_socket()) {
+			snprintf(err, errlen, "listen = fd0, but fd 0 is not a "
+			    "listening socket");
+			return -1;
+		}
+		return 0;
+	}
+	if (strncmp(cfg->listen, "unix:", 5) == 0)
+		return listen_unix(cfg, err, errlen);
+	return listen_tcp(cfg, err, errlen);
+}
+
+/* Worker side --------------------------------------------------------- */
+
+static void
+on_worker_stop(int sig)
+{
+	(void)sig;
+	worker_stop = 1;
+	FCGX_ShutdownPending();
+}
+
+static void
+on_worker_usr1(int sig)
+{
+	(void)sig;
+	worker_reopen = 1;
+}
+
+static void
+worker_signals(sigset_t *busy)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: accept() must return so the worker can drain. */
+	sa.sa_handler = on_worker_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_worker_usr1;
+	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	/* Blocked while a request runs: it finishes before the worker ends,
+	 * and its database calls never see EINTR. */
+	sigemptyset(busy);
+	sigaddset(busy, SIGTERM);
+	sigaddset(busy, SIGINT);
+	sigaddset(busy, SIGUSR1);
+}
+
+static void
+slot_state(struct metrics_worker *s, int state)
+{
+	if (s && s->pid == getpid())
+		__atomic_store_n(&s->state, state, __ATOMIC_RELAXED);
+}
+
+int
+pool_worker(const struct config *cfg, int listen_fd, struct metrics *m,
+    int index)
+{
+	struct worker w = { .cfg = cfg, .metrics = m };
+	FCGX_Request req;
+	sigset_t busy;
+	int64_t served = 0;
+	struct outcome o;
+
+	worker_signals(&busy);
+	sigprocmask(SIG_BLOCK, &busy, NULL);
+	if (m && index >= 0) {
+		w.slot = &m->w[index];
+		w.slot->pid = getpid();
+		__atomic_fetch_add(&w.slot->started, 1, __ATOMIC_RELAXED);
+	}
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, listen_fd,
+	    FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		log_msg(LOG_ERROR, "FCGX_Init failed");
+		return 1;
+	}
+	w.store = store_new(cfg);
+	if (store_ready(w.store, &o) == -1)
+		log_msg(LOG_WARN, "worker starts without a database connection");
+	slot_state(w.slot, W_IDLE);
+	while (!worker_stop) {
+		sigprocmask(SIG_UNBLOCK, &busy, NULL);
+		if (worker_reopen) {
+			worker_reopen = 0;
+			log_reopen();
+		}
+		int rc = worker_stop ? -1 : FCGX_Accept_r(&req);
+		sigprocmask(SIG_BLOCK, &busy, NULL);
+		if (rc < 0) {
+			if (worker_stop)
+				break;
+			if (rc != -EINTR)
+				log_msg(LOG_WARN, "FCGX_Accept_r: %d", rc);
+			continue;
+		}
+		slot_state(w.slot, W_BUSY);
+		request_handle(&req, &w);
+		FCGX_Finish_r(&req);
+		slot_state(w.slot, W_IDLE);
+		if (cfg->max_requests > 0 && ++served >= cfg->max_requests) {
+			log_msg(LOG_INFO, "recycling after %lld requests",
+			    (long long)served);
+			break;
+		}
+	}
+	slot_state(w.slot, W_EXITED);
+	FCGX_Free(&req, 0);
+	store_free(w.store);
+	mysql_thread_end();
+	return 0;
+}
+
+/* Master side --------------------------------------------------------- */
+
+static int
+spawn(struct pool *p, int i)
+{
+	pid_t master = getpid();
+	pid_t pid = fork();
+
+	if (pid == -1) {
+		log_msg(LOG_ERROR, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		sigset_t none;
+		/* A worker never outlives its master. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != master)
+			_exit(0);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		p->metrics->w[i].pid = getpid();
+		int rc = pool_worker(p->cfg, p->listen_fd, p->metrics, i);
+		mysql_library_end();
+		exit(rc);
+	}
+	p->slots[i].pid = pid;
+	p->metrics->w[i].pid = pid;
+	clock_gettime(CLOCK_MONOTONIC, &p->slots[i].started);
+	log_msg(LOG_DEBUG, "worker %d started, pid %ld", i, (long)pid);
+	return 0;
+}
+
+static void
+describe(int status, char *out, size_t n)
+{
+	if (WIFEXITED(status))
+		snprintf(out, n, "exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(out, n, "was killed by signal %d (%s)", WTERMSIG(status),
+		    strsignal(WTERMSIG(status)));
+	else
+		snprintf(out, n, "stopped with status %d", status);
+}
+
+static void
+retire(struct pool *p, pid_t pid)
+{
+	if (p->nretired < RETIRED_MAX)
+		p->retired[p->nretired++] = pid;
+}
+
+static int
+was_retired(struct pool *p, pid_t pid)
+{
+	for (int i = 0; i < p->nretired; i++)
+		if (p->retired[i] == pid) {
+			p->retired[i] = p->retired[--p->nretired];
+			return 1;
+		}
+	return 0;
+}
+
+static void
+reap(struct pool *p)
+{
+	struct timespec now;
+	char why[128];
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (was_retired(p, pid))
+			continue;
+		int i;
+		for (i = 0; i < p->nworkers; i++)
+			if (p->slots[i].pid == pid)
+				break;
+		if (i == p->nworkers)
+			continue;
+		struct slot *s = &p->slots[i];
+		struct metrics_worker *mw = &p->metrics->w[i];
+		s->pid = 0;
+		mw->state = W_EXITED;
+		if (p->stopping)
+			continue;
+		describe(status, why, sizeof(why));
+		int clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+		if (clean) {
+			__atomic_fetch_add(&p->metrics->recycled, 1, __ATOMIC_RELAXED);
+			s->backoff_ms = 0;
+			s->restart_at = now;
+			log_msg(LOG_INFO, "worker %d (pid %ld) %s; replacing it", i,
+			    (long)pid, why);
+			continue;
+		}
+		__atomic_fetch_add(&p->metrics->restarts, 1, __ATOMIC_RELAXED);
+		log_msg(LOG_ERROR, "worker %d (pid %ld) %s while serving "
+		    "request_id \"%s\"; restarting it", i, (long)pid, why,
+		    mw->request_id);
+		mw->request_id[0] = '\0';
+		if (ms_between(&s->started, &now) < EARLY_DEATH_MS) {
+			s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 :
+			    BACKOFF_MIN_MS;
+			if (s->backoff_ms > BACKOFF_MAX_MS)
+				s->backoff_ms = BACKOFF_MAX_MS;
+		} else
+			s->backoff_ms = 0;
+		s->restart_at = now;
+		ms_add(&s->restart_at, s->backoff_ms);
+	}
+}
+
+/* Starts the slots that are due; returns ms until the next one is due. */
+static long
+fill(struct pool *p)
+{
+	struct timespec now;
+	long next = 1000;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (int i = 0; i < p->nworkers; i++) {
+		struct slot *s = &p->slots[i];
+		if (s->pid != 0)
+			continue;
+		long due = ms_between(&now, &s->restart_at);
+		if (due <= 0)
+			spawn(p, i);
+		else if (due < next)
+			next = due;
+	}
+	return next;
+}
+
+static int
+alive(struct pool *p)
+{
+	int n = p->nretired;
+	for (int i = 0; i < p->nworkers; i++)
+		n += p->slots[i].pid != 0;
+	return n;
+}
+
+static void
+signal_all(struct pool *p, int sig)
+{
+	for (int i = 0; i < p->nworkers; i++)
+		if (p->slots[i].pid)
+			kill(p->slots[i].pid, sig);
+	for (int i = 0; i < p->nretired; i++)
+		kill(p->retired[i], sig);
+}
+
+/* SIGTERM: workers finish what they are serving, within the timeout. */
+static void
+drain(struct pool *p, const sigset_t *set)
+{
+	struct timespec start, now, tick = { 0, 50000000L };
+	siginfo_t si;
+
+	p->stopping = 1;
+	log_msg(LOG_INFO, "draining %d workers (at most %llds)", alive(p),
+	    (long long)p->cfg->shutdown_timeout);
+	signal_all(p, SIGTERM);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (alive(p) > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (ms_between(&start, &now) > p->cfg->shutdown_timeout * 1000) {
+			log_msg(LOG_WARN, "shutdown_timeout: killing %d workers",
+			    alive(p));
+			signal_all(p, SIGKILL);
+			start = now;
+		}
+		sigtimedwait(set, &si, &tick);
+		reap(p);
+	}
+}
+
+/* SIGHUP: re-read the config; replace each worker by a new one. */
+static void
+reload(struct pool *p)
+{
+	struct config next;
+	char err[1024];
+
+	config_defaults(&next);
+	if (config_load(&next, p->cfg->path, err, sizeof(err)) == -1) {
+		log_msg(LOG_ERROR, "reload: %s; keeping the running config", err);
+		return;
+	}
+	if (strcmp(next.listen, p->cfg->listen) != 0)
+		log_msg(LOG_WARN, "reload: listen changed; it takes effect at "
+		    "the next restart");
+	snprintf(next.listen, sizeof(next.listen), "%s", p->cfg->listen);
+	char lerr[256];
+	if (log_open(next.log_file, next.log_level, next.log_format, lerr,
+	    sizeof(lerr)) == -1)
+		log_msg(LOG_ERROR, "reload: %s", lerr);
+	int n = next.workers > 0 ? (int)next.workers : p->nworkers;
+	if (next.workers == 0)
+		n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (n > METRICS_WORKERS_MAX)
+		n = METRICS_WORKERS_MAX;
+	*p->cfg = next;
+	/* Old workers keep serving their request, then exit; each slot gets
+	 * its replacement at once, so the pool never runs short. */
+	for (int i = 0; i < p->nworkers; i++)
+		if (p->slots[i].pid) {
+			retire(p, p->slots[i].pid);
+			kill(p->slots[i].pid, SIGTERM);
+			p->slots[i].pid = 0;
+		}
+	p->nworkers = n;
+	p->metrics->workers = n;
+	for (int i = 0; i < n; i++) {
+		memset(&p->slots[i].restart_at, 0, sizeof(struct timespec));
+		p->slots[i].backoff_ms = 0;
+		spawn(p, i);
+	}
+	log_msg(LOG_INFO, "reloaded %s: %d workers", p->cfg->path, n);
+}
+
+int
+pool_run(struct config *cfg, int listen_fd)
+{
+	struct pool p;
+	sigset_t set;
+	siginfo_t si;
+
+	memset(&p, 0, sizeof(p));
+	p.cfg = cfg;
+	p.listen_fd = listen_fd;
+	p.nworkers = cfg->workers > 0 ? (int)cfg->workers :
+	    (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (p.nworkers < 1)
+		p.nworkers = 1;
+	if (p.nworkers > METRICS_WORKERS_MAX)
+		p.nworkers = METRICS_WORKERS_MAX;
+	if ((p.metrics = metrics_map()) == NULL) {
+		log_msg(LOG_ERROR, "mmap: %s", strerror(errno));
+		return 1;
+	}
+	p.metrics->workers = p.nworkers;
+
+	/* The master handles its signals synchronously. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	log_msg(LOG_INFO, "listening on %s with %d workers", cfg->listen,
+	    p.nworkers);
+	for (;;) {
+		long wait_ms = fill(&p);
+		struct timespec ts = { wait_ms / 1000, (wait_ms % 1000) * 1000000L };
+		int sig = sigtimedwait(&set, &si, &ts);
+		if (sig == SIGCHLD)
+			reap(&p);
+		else if (sig == SIGTERM || sig == SIGINT)
+			break;
+		else if (sig == SIGHUP)
+			reload(&p);
+		else if (sig == SIGUSR1) {
+			log_reopen();
+			signal_all(&p, SIGUSR1);
+		}
+		reap(&p);
+	}
+	drain(&p, &set);
+	if (strncmp(cfg->listen, "unix:", 5) == 0)
+		unlink(cfg->listen + 5);
+	log_msg(LOG_INFO, "stopped");
+	return 0;
+}

@@ -1,0 +1,432 @@
+/*
+ * One request, from FastCGI params and body to the reply: ids, route,
+ * method, body limit, strict JSON, fields, auth, scope, permission, the
+ * action's CALL, and the JSON reply with its headers.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "actions.h"
+#include "auth.h"
+#include "buf.h"
+#include "ids.h"
+#include "log.h"
+#include "num.h"
+#include "request.h"
+#include "strictjson.h"
+#include "worker.h"
+#include "xmalloc.h"
+
+#define PATH_MAX_LEN 4096
+#define READ_CHUNK 16384
+
+struct ctx {
+	FCGX_Request *req;
+	struct worker *w;
+	char request_id[ID_REQUEST_MAX + 1];
+	char trace_id[ID_HEX_LEN + 1];
+	int caller_id;			/* request_id came from the caller */
+	int action;			/* for metrics and the log: -1 if none */
+	const char *operator;
+	struct outcome out;
+};
+
+static const char *
+param(struct ctx *c, const char *name)
+{
+	return FCGX_GetParam(name, c->req->envp);
+}
+
+/* operate-node-api.md §3: the first valid caller id, else a fresh one. */
+static void
+pick_ids(struct ctx *c)
+{
+	static const char *const names[] = { "HTTP_X_BKAPI_REQUEST_ID",
+		"HTTP_X_REQUEST_ID", "REQUEST_ID" };
+	const char *tp = param(c, "HTTP_TRACEPARENT");
+
+	c->caller_id = 0;
+	for (size_t i = 0; i < sizeof(names) / sizeof(*names); i++) {
+		const char *v = param(c, names[i]);
+		if (v && id_request_valid(v)) {
+			snprintf(c->request_id, sizeof(c->request_id), "%s", v);
+			c->caller_id = 1;
+			break;
+		}
+	}
+	if (!c->caller_id)
+		id_random_hex(c->request_id);
+	if (tp == NULL || id_traceparent(tp, c->trace_id) == -1)
+		id_random_hex(c->trace_id);
+}
+
+static const char *
+status_text(int http)
+{
+	switch (http) {
+	case 200: return "OK";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 413: return "Payload Too Large";
+	case 503: return "Service Unavailable";
+	}
+	return "Internal Server Error";
+}
+
+static void
+put(struct ctx *c, const struct buf *b)
+{
+	/* A write to a client that left fails with EPIPE (ignored); what
+	 * was applied stays applied. */
+	FCGX_PutStr(b->data, (int)b->len, c->req->out);
+}
+
+static void
+reply_json(struct ctx *c, const char *allow)
+{
+	struct buf b;
+	const struct outcome *o = &c->out;
+
+	buf_init(&b);
+	buf_printf(&b, "Status: %d %s\r\n"
+	    "Content-Type: application/json; charset=utf-8\r\n"
+	    "Cache-Control: no-store\r\n"
+	    "X-Request-Id: %s\r\nX-Trace-Id: %s\r\n",
+	    o->http, status_text(o->http), c->request_id, c->trace_id);
+	if (allow)
+		buf_printf(&b, "Allow: %s\r\n", allow);
+	buf_adds(&b, "\r\n");
+	if (o->code == CODE_OK)
+		buf_adds(&b, "{\"result\":true,\"data\":\"success\",\"code\":0,"
+		    "\"message\":\"success\"");
+	else {
+		buf_printf(&b, "{\"result\":false,\"data\":null,\"code\":%d,"
+		    "\"message\":", o->code);
+		buf_add_json_str(&b, o->msg, strlen(o->msg));
+	}
+	/* Both ids are printable ASCII without '"' or '\\' (ids.h). */
+	buf_printf(&b, ",\"request_id\":\"%s\",\"trace_id\":\"%s\"}\n",
+	    c->request_id, c->trace_id);
+	put(c, &b);
+	buf_free(&b);
+}
+
+static void
+fail(struct ctx *c, int http, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+fail(struct ctx *c, int http, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->out.http = http;
+	c->out.code = code;
+	va_start(ap, fmt);
+	vsnprintf(c->out.msg, sizeof(c->out.msg), fmt, ap);
+	va_end(ap);
+}
+
+/* The path the web server was asked for, without the query string. */
+static int
+request_path(struct ctx *c, char *out, size_t outlen)
+{
+	const char *p = param(c, "DOCUMENT_URI");	/* nginx, decoded */
+	size_t n;
+
+	if (p == NULL || *p == '\0') {
+		p = param(c, "REQUEST_URI");		/* Apache, raw */
+		if (p == NULL || *p == '\0') {
+			const char *sn = param(c, "SCRIPT_NAME");
+			const char *pi = param(c, "PATH_INFO");
+			if (snprintf(out, outlen, "%s%s", sn ? sn : "",
+			    pi ? pi : "") >= (int)outlen)
+				return -1;
+			return 0;
+		}
+	}
+	n = strcspn(p, "?");
+	if (n >= outlen)
+		return -1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return 0;
+}
+
+/*
+ * Reads the body, refusing one over the limit before reading it. Returns
+ * a malloc'd buffer (NUL-terminated for convenience) or NULL with c->out.
+ */
+static char *
+read_body(struct ctx *c, size_t *len)
+{
+	int64_t limit = c->w->cfg->max_body_bytes, want = -1;
+	const char *cl = param(c, "CONTENT_LENGTH");
+	char why[64];
+	size_t cap, n = 0;
+	char *body;
+
+	if (cl && *cl && num_parse_i64(cl, strlen(cl), 0, INT64_MAX, &want,
+	    why, sizeof(why)) == -1) {
+		fail(c, 200, CODE_PARAM, "Content-Length is not a number");
+		return NULL;
+	}
+	if (want > limit) {
+		fail(c, 413, CODE_PARAM, "body is larger than max_body_bytes "
+		    "(%lld bytes)", (long long)limit);
+		return NULL;
+	}
+	/* Without a Content-Length, read to the end, but never past limit. */
+	cap = want >= 0 ? (size_t)want : READ_CHUNK;
+	body = xmalloc(cap + 1);
+	for (;;) {
+		if (n == cap) {
+			if (want >= 0 || (int64_t)cap > limit)
+				break;
+			cap *= 2;
+			body = xrealloc(body, cap + 1);
+		}
+		size_t chunk = cap - n > READ_CHUNK ? READ_CHUNK : cap - n;
+		int r = FCGX_GetStr(body + n, (int)chunk, c->req->in);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	if (want < 0 && (int64_t)n > limit) {
+		free(body);
+		fail(c, 413, CODE_PARAM, "body is larger than max_body_bytes "
+		    "(%lld bytes)", (long long)limit);
+		return NULL;
+	}
+	if (want >= 0 && (int64_t)n != want) {
+		free(body);
+		fail(c, 200, CODE_PARAM, "body is shorter than its Content-Length");
+		return NULL;
+	}
+	body[n] = '\0';
+	*len = n;
+	return body;
+}
+
+/*
+ * §4 order after the fields: authentication, scope (exists, enabled),
+ * permission. Sets *project_id and c->operator, or c->out.
+ */
+static int
+authorize(struct ctx *c, const struct fields *f, long long *project_id)
+{
+	const struct config *cfg = c->w->cfg;
+	const char *app = f->app_code, *user = f->username, *token = f->token;
+	struct auth_row row;
+
+	if (cfg->auth_mode == AUTH_GATEWAY) {
+		app = param(c, "HTTP_X_BKAPI_APP_CODE");
+		user = param(c, "HTTP_X_BKAPI_USERNAME");
+		token = NULL;
+		if (app == NULL || *app == '\0' || strlen(app) > CRED_MAX) {
+			fail(c, 200, CODE_FORBIDDEN, "app authentication failed");
+			return -1;
+		}
+		if (user == NULL || *user == '\0' ||
+		    buf_utf8_len(user, strlen(user)) > USERNAME_MAX) {
+			fail(c, 200, CODE_FORBIDDEN, "user authentication failed");
+			return -1;
+		}
+	}
+	if (store_resolve(c->w->store, f->scope, f->biz_id, app, token, user,
+	    &row, &c->out) == -1)
+		return -1;
+	if (cfg->auth_mode == AUTH_APP) {
+		/* Hash even when the app is unknown: no timing difference. */
+		int ok = auth_secret_ok(f->app_secret, row.secret_hash);
+		if (!row.app_found || !row.app_enabled || !ok) {
+			fail(c, 200, CODE_FORBIDDEN, "app authentication failed");
+			return -1;
+		}
+	} else if (row.app_found && !row.app_enabled) {
+		fail(c, 200, CODE_FORBIDDEN, "app authentication failed");
+		return -1;
+	}
+	if (token && (!row.token_live || (user && strcmp(user, row.token_user)))) {
+		fail(c, 200, CODE_FORBIDDEN, "user authentication failed");
+		return -1;
+	}
+	if (!row.project_found) {
+		fail(c, 200, CODE_NOT_EXIST, "project(%lld) with scope(%s) does "
+		    "not exist", (long long)f->biz_id,
+		    f->scope == SCOPE_PROJECT ? "project" : "cmdb_biz");
+		return -1;
+	}
+	if (row.project_disabled) {
+		fail(c, 200, CODE_INVALID_OP, "project(%lld) is disabled",
+		    row.project_id);
+		return -1;
+	}
+	if (!row.app_trusted && !row.permitted) {
+		fail(c, 200, CODE_FORBIDDEN, "permission denied: task_operate "
+		    "on project(%lld)", row.project_id);
+		return -1;
+	}
+	*project_id = row.project_id;
+	c->operator = xstrdup(token ? row.token_user : user);
+	return 0;
+}
+
+static void
+operate(struct ctx *c, const struct route *r)
+{
+	const char *method = param(c, "REQUEST_METHOD");
+	struct json_object *body = NULL;
+	struct fields f = { 0 };
+	long long project_id;
+	char msg[MSG_LEN];
+	char *raw = NULL;
+	size_t len = 0;
+
+	if (method == NULL || strcmp(method, "POST") != 0) {
+		fail(c, 405, CODE_PARAM, "method %.16s is not allowed, use POST",
+		    method ? method : "(none)");
+		reply_json(c, "POST");
+		return;
+	}
+	if ((raw = read_body(c, &len)) == NULL)
+		goto out;
+	body = sj_parse(raw, len, (int)c->w->cfg->max_json_depth, msg,
+	    sizeof(msg));
+	if (body == NULL) {
+		fail(c, 200, CODE_PARAM, "%s", msg);
+		goto out;
+	}
+	if (fields_parse(body, r, c->w->cfg->auth_mode == AUTH_GATEWAY, &f,
+	    msg, sizeof(msg)) == -1) {
+		fail(c, 200, CODE_PARAM, "%s", msg);
+		goto out;
+	}
+	c->action = f.action;
+	if (authorize(c, &f, &project_id) == -1)
+		goto out;
+	store_operate(c->w->store, project_id, &f, c->operator, c->request_id,
+	    &c->out);
+out:
+	reply_json(c, NULL);
+	fields_free(&f);
+	if (body)
+		json_object_put(body);
+	free(raw);
+}
+
+static void
+healthz(struct ctx *c)
+{
+	struct buf b;
+	int ok = store_ping(c->w->store) == 0;
+
+	c->out.http = ok ? 200 : 503;
+	c->out.code = ok ? CODE_OK : CODE_ENV;
+	buf_init(&b);
+	buf_printf(&b, "Status: %d %s\r\nContent-Type: application/json; "
+	    "charset=utf-8\r\nCache-Control: no-store\r\nX-Request-Id: %s\r\n"
+	    "X-Trace-Id: %s\r\n\r\n{\"status\":\"%s\"}\n", c->out.http,
+	    status_text(c->out.http), c->request_id, c->trace_id,
+	    ok ? "ok" : "unavailable");
+	put(c, &b);
+	buf_free(&b);
+}
+
+static void
+metrics(struct ctx *c)
+{
+	struct buf b;
+
+	c->out.http = 200;
+	buf_init(&b);
+	buf_adds(&b, "Status: 200 OK\r\nContent-Type: text/plain; "
+	    "version=0.0.4; charset=utf-8\r\nCache-Control: no-store\r\n\r\n");
+	if (c->w->metrics)
+		metrics_render(c->w->metrics, &b);
+	put(c, &b);
+	buf_free(&b);
+}
+
+static uint64_t
+micros_since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (uint64_t)(t1.tv_sec - t0->tv_sec) * 1000000u +
+	    (uint64_t)((t1.tv_nsec - t0->tv_nsec) / 1000);
+}
+
+static void
+access_log(struct ctx *c, const char *path, uint64_t us)
+{
+	enum log_level lvl = c->out.code == CODE_UNKNOWN ? LOG_ERROR :
+	    c->out.http >= 500 ? LOG_WARN : LOG_INFO;
+	struct log_field f[] = {
+		{ "path", path, 0 },
+		{ "action", c->action >= 0 ? action_at(c->action)->name : "", 0 },
+		{ "operator", c->operator ? c->operator : "", 0 },
+		{ "status", NULL, c->out.http },
+		{ "code", NULL, c->out.code },
+		{ "message", c->out.code ? c->out.msg : "success", 0 },
+		{ "duration_us", NULL, (long long)us },
+		{ NULL, NULL, 0 },
+	};
+	log_kv(lvl, "request", f);
+}
+
+void
+request_handle(FCGX_Request *req, struct worker *w)
+{
+	struct timespec t0;
+	struct route r;
+	char path[PATH_MAX_LEN];
+	const char *method;
+	struct ctx c;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memset(&c, 0, sizeof(c));
+	memset(&r, 0, sizeof(r));
+	path[0] = '\0';
+	c.req = req;
+	c.w = w;
+	c.action = ACTION_NONE;
+	pick_ids(&c);
+	log_set_ids(c.request_id, c.trace_id);
+	if (w->slot)
+		snprintf(w->slot->request_id, sizeof(w->slot->request_id), "%s",
+		    c.request_id);
+
+	if (request_path(&c, path, sizeof(path)) == -1 ||
+	    route_parse(path, strlen(path), &r) == -1) {
+		fail(&c, 404, CODE_NOT_EXIST, "no such route: %.128s", path);
+		reply_json(&c, NULL);
+		goto out;
+	}
+	method = param(&c, "REQUEST_METHOD");
+	if ((r.kind == ROUTE_HEALTHZ || r.kind == ROUTE_METRICS) && (method ==
+	    NULL || (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0))) {
+		fail(&c, 405, CODE_PARAM, "method %.16s is not allowed, use GET",
+		    method ? method : "(none)");
+		reply_json(&c, "GET, HEAD");
+		goto out;
+	}
+	if (r.kind == ROUTE_HEALTHZ)
+		healthz(&c);
+	else if (r.kind == ROUTE_METRICS)
+		metrics(&c);
+	else
+		operate(&c, &r);
+out:;
+	uint64_t us = micros_since(&t0);
+	if (r.kind != ROUTE_HEALTHZ && r.kind != ROUTE_METRICS)
+		metrics_count(w->slot, c.action, c.out.code, c.out.http, us);
+	access_log(&c, path, us);
+	free((char *)c.operator);
+	log_set_ids(NULL, NULL);
+	if (w->slot)
+		w->slot->request_id[0] = '\0';
+}

@@ -1,0 +1,41 @@
+/*
+ * The service's database work: at most two round trips per request, one
+ * SELECT for credentials, project and permission, and one CALL of the
+ * operate_node procedure that applies the action in one transaction.
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include "auth.h"
+#include "config.h"
+#include "request.h"
+
+/* The outcome of a request, as the reply will carry it. */
+struct outcome {
+	int http;
+	int code;
+	char msg[MSG_LEN];
+};
+
+struct store;
+
+struct store *store_new(const struct config *cfg);
+void store_free(struct store *s);	/* accepts NULL */
+/* Connects if not connected (at most every few hundred ms while the
+ * database is down). Returns 0, or -1 with o set to 503 / 3555000. */
+int store_ready(struct store *s, struct outcome *o);
+int store_ping(struct store *s);
+
+/*
+ * Reads the caller's credentials, the project the scope names and the
+ * permission in one statement. app_code, token and username may be NULL.
+ */
+int store_resolve(struct store *s, enum scope scope, long long biz_id,
+    const char *app_code, const char *token, const char *username,
+    struct auth_row *row, struct outcome *o);
+
+/* Applies the action; on refusal o has the procedure's code and message. */
+int store_operate(struct store *s, long long project_id, const struct fields *f,
+    const char *operator, const char *request_id, struct outcome *o);
+
+#endif

@@ -1,0 +1,416 @@
+"""Test harness: real MariaDB, pool and web servers on private sockets and
+loopback ports under one temporary folder, each stopped by its pid.
+
+Every process a test starts is registered in Procs; the runner stops them all
+at the end, also when a test fails or the run is interrupted.
+"""
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pymysql
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, os.environ.get("OPERATE_NODE_BUILD", "build"))
+DBNAME = "operate_node"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_for(pred, timeout=15.0, what="condition"):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            if pred():
+                return
+        except Exception:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError("timed out waiting for " + what)
+
+
+class Procs:
+    """Every process the tests start, so that all are stopped by pid."""
+
+    live = []
+
+    @classmethod
+    def spawn(cls, argv, log, **kw):
+        f = open(log, "ab")
+        p = subprocess.Popen(argv, stdout=f, stderr=subprocess.STDOUT,
+                             start_new_session=True, **kw)
+        f.close()
+        cls.live.append(p)
+        return p
+
+    @classmethod
+    def stop(cls, p, sig=signal.SIGTERM, timeout=20):
+        if p.poll() is None:
+            try:
+                os.kill(p.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+        if p in cls.live:
+            cls.live.remove(p)
+
+    @classmethod
+    def stop_all(cls):
+        for p in reversed(list(cls.live)):
+            cls.stop(p)
+
+
+class MariaDB:
+    """A private mariadbd: its own datadir, unix socket and loopback port."""
+
+    def __init__(self, top):
+        self.dir = os.path.join(top, "mariadb")
+        self.datadir = os.path.join(self.dir, "data")
+        self.sock = os.path.join(self.dir, "mysqld.sock")
+        self.port = free_port()
+        self.proc = None
+        self._conn = None
+
+    def init(self):
+        os.makedirs(self.dir, exist_ok=True)
+        subprocess.run(["mariadb-install-db", "--no-defaults",
+                        "--datadir=" + self.datadir, "--user=root",
+                        "--auth-root-authentication-method=normal",
+                        "--skip-test-db"],
+                       check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+    def start(self):
+        if not os.path.isdir(self.datadir):
+            self.init()
+        self.proc = Procs.spawn(
+            ["mariadbd", "--no-defaults", "--datadir=" + self.datadir,
+             "--socket=" + self.sock, "--port=%d" % self.port,
+             "--bind-address=127.0.0.1", "--user=root",
+             "--pid-file=" + os.path.join(self.dir, "mariadbd.pid"),
+             "--innodb-buffer-pool-size=256M",
+             "--innodb-log-file-size=128M",
+             "--innodb-flush-log-at-trx-commit=1",
+             "--max-connections=500",
+             "--character-set-server=utf8mb4",
+             "--collation-server=utf8mb4_unicode_ci",
+             "--skip-name-resolve", "--log-error=" + os.path.join(self.dir, "error.log")],
+            os.path.join(self.dir, "stdout.log"))
+        wait_for(lambda: self.proc.poll() is None and self._ping(), 60,
+                 "mariadbd to accept connections")
+
+    def stop(self):
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except Exception:
+                pass
+            self._conn = None
+        if self.proc is not None:
+            Procs.stop(self.proc, timeout=60)
+            self.proc = None
+
+    def _ping(self):
+        c = pymysql.connect(unix_socket=self.sock, user="root")
+        c.close()
+        return True
+
+    def client(self, *args, stdin=None, db=DBNAME):
+        argv = ["mariadb", "--no-defaults", "-S", self.sock, "-uroot"]
+        argv += list(args)
+        if db:
+            argv.append(db)
+        return subprocess.run(argv, input=stdin, check=True,
+                              capture_output=True).stdout
+
+    def load(self):
+        subprocess.run([os.path.join(ROOT, "sql", "load.sh"), "--force",
+                        DBNAME, "-S", self.sock, "-uroot"], check=True,
+                       stderr=subprocess.DEVNULL)
+
+    def reset_demo(self):
+        with open(os.path.join(ROOT, "sql", "demo.sql"), "rb") as f:
+            self.client(stdin=f.read())
+
+    def conn(self):
+        if self._conn is None:
+            self._conn = pymysql.connect(unix_socket=self.sock, user="root",
+                                         database=DBNAME, autocommit=True,
+                                         charset="utf8mb4")
+        return self._conn
+
+    def query(self, sql, *args):
+        """All rows as dicts."""
+        with self.conn().cursor(pymysql.cursors.DictCursor) as c:
+            c.execute(sql, args)
+            return list(c.fetchall())
+
+    def one(self, sql, *args):
+        rows = self.query(sql, *args)
+        assert len(rows) == 1, "expected one row, got %d: %s" % (len(rows), sql)
+        return rows[0]
+
+    def scalar(self, sql, *args):
+        return list(self.one(sql, *args).values())[0]
+
+    def exec(self, sql, *args):
+        with self.conn().cursor() as c:
+            c.execute(sql, args)
+
+    def snapshot(self):
+        """Every row of every pipeline table, to prove that nothing changed."""
+        out = {}
+        for t in TABLES:
+            out[t] = self.query("SELECT * FROM `%s` ORDER BY 1" % t)
+        return out
+
+    def call_action(self, conn=None, **kw):
+        """CALL operate_node(...) on a fresh or given connection. Returns
+        None on success, or (code, message) parsed from a SQLSTATE 45000."""
+        return call_operate_node(conn or self.conn(), **kw)
+
+
+TABLES = ["project", "taskflow_instance", "app_account", "user_token",
+          "project_permission", "operate_record", "pipeline_node",
+          "pipeline_flow", "pipeline_state", "pipeline_process",
+          "pipeline_schedule", "pipeline_data", "pipeline_execution_data",
+          "pipeline_execution_history", "pipeline_callback_data",
+          "engine_outbox"]
+
+CALL_ARGS = ["project_id", "task_id", "node_id", "action", "operator",
+             "request_id", "flow_id", "data", "inputs", "flow_ids",
+             "converge_gateway_id"]
+
+
+def call_operate_node(conn, **kw):
+    args = []
+    for a in CALL_ARGS:
+        v = kw.get(a)
+        if isinstance(v, (dict, list)):
+            v = json.dumps(v)
+        args.append(v)
+    args[CALL_ARGS.index("request_id")] = kw.get("request_id", "req-test")
+    args[CALL_ARGS.index("operator")] = kw.get("operator", "admin")
+    try:
+        with conn.cursor() as c:
+            c.execute("CALL operate_node(%s)" % ",".join(["%s"] * len(args)),
+                      args)
+            while c.nextset():
+                pass
+        return None
+    except pymysql.err.OperationalError as e:
+        if e.args[0] != 1644:
+            raise
+        code, _, msg = e.args[1].partition(" ")
+        return int(code), msg
+
+
+def diff_snapshots(a, b):
+    """Tables whose rows differ: empty when nothing changed."""
+    return [t for t in a if a[t] != b[t]]
+
+
+class Env:
+    """What the tests share: the temporary folder and the database."""
+
+    def __init__(self):
+        self.top = tempfile.mkdtemp(prefix="opnode-test-")
+        self.db = MariaDB(self.top)
+        self.service = None
+
+    def close(self, keep=False):
+        if self.service is not None:
+            self.service.stop()
+            self.service = None
+        self.db.stop()
+        Procs.stop_all()
+        if not keep:
+            shutil.rmtree(self.top, ignore_errors=True)
+
+
+def pool_config(path, **kw):
+    """A config file for the pool: the shipped sample's keys, overridden."""
+    lines = ["%s = %s" % (k, v) for k, v in kw.items()]
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
+class Pool:
+    """The real operate-node master and its workers."""
+
+    def __init__(self, env, name="pool", binary=None, **conf):
+        self.dir = os.path.join(env.top, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.sock = os.path.join(self.dir, "fcgi.sock")
+        self.log = os.path.join(self.dir, "pool.log")
+        self.binary = binary or os.path.join(BUILD, "operate-node")
+        settings = dict(listen="unix:" + self.sock, workers=2,
+                        db_socket=env.db.sock, db_user="root",
+                        db_name=DBNAME, log_level="info", log_format="json",
+                        log_file=self.log, shutdown_timeout=10)
+        settings.update(conf)
+        self.listen = settings["listen"]
+        self.conf = pool_config(os.path.join(self.dir, "operate-node.conf"),
+                                **settings)
+        self.proc = None
+
+    def start(self):
+        self.proc = Procs.spawn([self.binary, "-c", self.conf],
+                                os.path.join(self.dir, "stderr.log"))
+        if self.listen.startswith("unix:"):
+            wait_for(lambda: os.path.exists(self.sock), 10, "pool socket")
+        else:
+            host, port = self.listen.rsplit(":", 1)
+            def up():
+                socket.create_connection((host, int(port)), 0.2).close()
+                return True
+            wait_for(up, 10, "pool port")
+        return self
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc is not None:
+            Procs.stop(self.proc, sig, timeout=30)
+            self.proc = None
+
+    def workers(self):
+        """pids of the master's children."""
+        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)],
+                             capture_output=True, text=True).stdout
+        return [int(x) for x in out.split()]
+
+    def log_lines(self):
+        try:
+            with open(self.log) as f:
+                return [json.loads(l) for l in f if l.strip()]
+        except FileNotFoundError:
+            return []
+
+
+NGINX_CONF = """
+daemon off;
+worker_processes 2;
+user root root;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log info;
+events {{ worker_connections 1024; }}
+http {{
+    access_log {dir}/access.log;
+    client_body_temp_path {dir}/body;
+    fastcgi_temp_path {dir}/fastcgi;
+    proxy_temp_path {dir}/proxy;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    {upstream}
+    server {{
+        listen 127.0.0.1:{port};
+        location /api/c/compapi/v2/sops/ {{ include {root}/conf/nginx/fastcgi.conf; }}
+        location /prod/ {{ include {root}/conf/nginx/fastcgi.conf; }}
+        location / {{ include {root}/conf/nginx/fastcgi.conf; }}
+    }}
+}}
+"""
+
+
+class Nginx:
+    """Real nginx with the shipped snippets; only the socket path or the
+    port in the shipped upstream file is replaced by the test's own."""
+
+    def __init__(self, env, pool, name="nginx"):
+        self.dir = os.path.join(env.top, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = free_port()
+        shutil.copy("/etc/nginx/fastcgi_params", self.dir)
+        if pool.listen.startswith("unix:"):
+            with open(os.path.join(ROOT, "conf/nginx/upstream-unix.conf")) as f:
+                up = f.read().replace("/run/operate-node/operate-node.sock",
+                                      pool.sock)
+        else:
+            with open(os.path.join(ROOT, "conf/nginx/upstream-tcp.conf")) as f:
+                up = f.read().replace("127.0.0.1:9000", pool.listen)
+        self.conf = os.path.join(self.dir, "nginx.conf")
+        with open(self.conf, "w") as f:
+            f.write(NGINX_CONF.format(dir=self.dir, port=self.port, root=ROOT,
+                                      upstream=up))
+        self.proc = None
+
+    def start(self):
+        self.proc = Procs.spawn(["nginx", "-p", self.dir, "-c", self.conf],
+                                os.path.join(self.dir, "stderr.log"))
+        def up():
+            socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+            return True
+        wait_for(up, 10, "nginx")
+        return self
+
+    def stop(self):
+        if self.proc is not None:
+            Procs.stop(self.proc, signal.SIGQUIT)
+            self.proc = None
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+
+class Reply:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.raw = body
+        try:
+            self.json = json.loads(body)
+        except ValueError:
+            self.json = None
+
+    def __repr__(self):
+        return "<%d %r>" % (self.status, self.raw[:300])
+
+
+def http_request(port, method, path, body=None, headers=None, timeout=30):
+    """One HTTP/1.1 request on a fresh connection; body: dict, str or bytes."""
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body)
+    if isinstance(body, str):
+        body = body.encode()
+    h = {"Content-Type": "application/json"}
+    h.update(headers or {})
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        return Reply(r.status, {k.lower(): v for k, v in r.getheaders()},
+                     r.read())
+    finally:
+        c.close()
+
+
+class Service:
+    """MariaDB (shared) + a pool + nginx in front of it."""
+
+    def __init__(self, env, **conf):
+        self.env = env
+        self.pool = Pool(env, **conf).start()
+        self.nginx = Nginx(env, self.pool).start()
+
+    def stop(self):
+        self.nginx.stop()
+        self.pool.stop()
+
+    def post(self, path, body=None, headers=None, method="POST"):
+        return http_request(self.nginx.port, method, path, body, headers)

@@ -1,0 +1,31 @@
+#!/bin/sh
+# Installs the Debian 12 packages that building, running and testing this
+# project need. Idempotent: it only calls apt-get when something is missing.
+set -eu
+
+PKGS="build-essential pkg-config clang libclang-rt-14-dev
+libfcgi-dev libfcgi-bin libjson-c-dev libmariadb-dev libssl-dev
+mariadb-server mariadb-client nginx apache2 spawn-fcgi
+libcmocka-dev python3 python3-pymysql curl wrk iproute2 procps psmisc"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing packages:$missing" >&2
+	echo "install-deps: run this script as root (apt-get install -y)" >&2
+	exit 1
+fi
+echo "install-deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+# Never let the packaged services start: the tests run private instances.
+printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+chmod 755 /usr/sbin/policy-rc.d
+trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+apt-get update -qq || true
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

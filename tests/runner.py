@@ -1,0 +1,147 @@
+"""Runs the whole suite: the C unit tests, then every tests/test_*.py module
+against a private MariaDB (and the pool and web servers the modules start).
+Ends with the line "N passed, N failed".
+
+    tests/run [-k SUBSTRING] [-x] [--keep]
+"""
+import argparse
+import glob
+import importlib.util
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+
+class Result:
+    def __init__(self):
+        self.passed = 0
+        self.failed = []
+
+    def ok(self, name):
+        self.passed += 1
+        print("ok   " + name, flush=True)
+
+    def fail(self, name, why):
+        self.failed.append(name)
+        print("FAIL " + name, flush=True)
+        for line in why.rstrip().splitlines():
+            print("     " + line, flush=True)
+
+
+def run_unit(res, pattern):
+    """Each cmocka binary reports its cases; count them one by one."""
+    for path in sorted(glob.glob(os.path.join(harness.BUILD, "tests", "test_*"))):
+        if path.endswith(".d") or not os.access(path, os.X_OK):
+            continue
+        name = "unit/" + os.path.basename(path)
+        if pattern and pattern not in name:
+            continue
+        p = subprocess.run([path], capture_output=True, text=True, timeout=300)
+        out = p.stdout + p.stderr
+        cases = re.findall(r"^\[\s+(OK|FAILED)\s+\] (\S+)", out, re.M)
+        for status, case in cases:
+            if status == "OK":
+                res.ok("%s:%s" % (name, case))
+            else:
+                res.fail("%s:%s" % (name, case), out[-3000:])
+        if not cases or (p.returncode != 0 and all(s == "OK" for s, _ in cases)):
+            res.fail(name, "exit status %d\n%s" % (p.returncode, out[-3000:]))
+
+
+def load_module(path):
+    name = os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def module_tests(mod):
+    """test_* functions in file order, plus the module's own CASES list of
+    (name, fn) pairs for table-driven tests."""
+    tests = []
+    for name, fn in vars(mod).items():
+        if name.startswith("test_") and callable(fn):
+            tests.append((name, fn))
+    tests.sort(key=lambda t: t[1].__code__.co_firstlineno)
+    for name, fn in getattr(mod, "CASES", []):
+        tests.append((name, fn))
+    return tests
+
+
+def run_modules(res, env, pattern, stop_first):
+    here = os.path.dirname(os.path.abspath(__file__))
+    for path in sorted(glob.glob(os.path.join(here, "test_*.py"))):
+        mod = load_module(path)
+        mname = os.path.basename(path)[:-3]
+        selected = [(n, f) for n, f in module_tests(mod)
+                    if not pattern or pattern in "%s.%s" % (mname, n)]
+        if not selected:
+            continue
+        try:
+            if hasattr(mod, "setup_module"):
+                mod.setup_module(env)
+        except Exception:
+            res.fail(mname + ".setup_module", traceback.format_exc())
+            continue
+        try:
+            for name, fn in selected:
+                full = "%s.%s" % (mname, name)
+                try:
+                    fn(env)
+                    res.ok(full)
+                except Exception:
+                    res.fail(full, traceback.format_exc(limit=6))
+                    if stop_first:
+                        return
+        finally:
+            if hasattr(mod, "teardown_module"):
+                try:
+                    mod.teardown_module(env)
+                except Exception:
+                    res.fail(mname + ".teardown_module", traceback.format_exc())
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-k", dest="pattern", default="")
+    ap.add_argument("-x", dest="stop_first", action="store_true")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the temporary folder (logs) after the run")
+    args = ap.parse_args()
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_signal)
+
+    res = Result()
+    t0 = time.monotonic()
+    run_unit(res, args.pattern)
+    env = harness.Env()
+    try:
+        env.db.start()
+        env.db.load()
+        run_modules(res, env, args.pattern, args.stop_first)
+    except KeyboardInterrupt:
+        res.fail("interrupted", "")
+    except Exception:
+        res.fail("harness", traceback.format_exc())
+    finally:
+        keep = args.keep or bool(res.failed)
+        if keep:
+            print("logs kept in " + env.top)
+        env.close(keep=keep)
+    print("time %.1fs" % (time.monotonic() - t0))
+    print("%d passed, %d failed" % (res.passed, len(res.failed)))
+    return 1 if res.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
