@@ -215,3 +215,20 @@ CREATE TABLE engine_outbox (
   -- the dispatcher reads undispatched rows in id order
   KEY ix_outbox_pending (dispatched_time, id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- Replays (operate-node-api.md §8) ------------------------------------------
+
+-- The caller-given request_id of every applied action, written in the
+-- action's transaction. The same id again with the same action, task and
+-- node is answered as a success without applying anything; with anything
+-- else it is refused. Rows older than the retention are removed by
+-- CALL purge_request_replay(days) (operate-node-admin purge-replays).
+CREATE TABLE request_replay (
+  request_id    varchar(64) COLLATE utf8mb4_bin NOT NULL,
+  action        varchar(32) COLLATE utf8mb4_bin NOT NULL,
+  task_id       bigint      NOT NULL,
+  node_id       varchar(64) COLLATE utf8mb4_bin NOT NULL,
+  created_time  datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+  PRIMARY KEY (request_id),
+  KEY ix_replay_created (created_time)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;

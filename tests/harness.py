@@ -191,7 +191,7 @@ TABLES = ["project", "taskflow_instance", "app_account", "user_token",
           "pipeline_flow", "pipeline_state", "pipeline_process",
           "pipeline_schedule", "pipeline_data", "pipeline_execution_data",
           "pipeline_execution_history", "pipeline_callback_data",
-          "engine_outbox"]
+          "engine_outbox", "request_replay"]
 
 CALL_ARGS = ["project_id", "task_id", "node_id", "action", "operator",
              "request_id", "flow_id", "data", "inputs", "flow_ids",

@@ -55,6 +55,26 @@ def run_unit(res, pattern):
             res.fail(name, "exit status %d\n%s" % (p.returncode, out[-3000:]))
 
 
+def run_fuzz(res, pattern, top):
+    """A short libFuzzer run over the committed seeds (make fuzz: longer)."""
+    binary = os.path.join(harness.ROOT, "build", "fuzz_request")
+    name = "fuzz/fuzz_request"
+    if (pattern and pattern not in name) or not os.access(binary, os.X_OK):
+        return
+    work = os.path.join(top, "fuzz-corpus")
+    os.makedirs(work, exist_ok=True)
+    secs = os.environ.get("FUZZ_CI_SECONDS", "30")
+    p = subprocess.run([binary, "-max_total_time=" + secs, "-max_len=8192",
+                        "-timeout=5", work,
+                        os.path.join(harness.ROOT, "tests", "fuzz", "corpus")],
+                       capture_output=True, text=True, timeout=int(secs) + 120)
+    runs = re.findall(r"Done (\d+) runs", p.stderr)
+    if p.returncode == 0 and runs:
+        res.ok("%s (%s executions in %ss)" % (name, runs[-1], secs))
+    else:
+        res.fail(name, p.stderr[-3000:])
+
+
 def load_module(path):
     name = os.path.splitext(os.path.basename(path))[0]
     spec = importlib.util.spec_from_file_location(name, path)
@@ -126,6 +146,7 @@ def main():
     run_unit(res, args.pattern)
     env = harness.Env()
     try:
+        run_fuzz(res, args.pattern, env.top)
         env.db.start()
         env.db.load()
         run_modules(res, env, args.pattern, args.stop_first)
