@@ -1,0 +1,270 @@
+"""Every action's success end to end through nginx, both route forms, both
+scopes, tokens; request and trace ids. Each test checks the reply and the
+rows written (and that nothing else changed)."""
+import json
+import os
+import re
+import subprocess
+
+import harness
+
+SVC = None
+CRED = {"bk_app_code": "demo_app", "bk_app_secret": "demo-app-secret",
+        "bk_username": "admin"}
+
+
+def setup_module(env):
+    global SVC
+    env.db.reset_demo()
+    SVC = harness.Service(env)
+
+
+def teardown_module(env):
+    SVC.stop()
+
+
+def call(path="/operate_node/2/12/", headers=None, **body):
+    b = dict(CRED)
+    b.update(body)
+    for k in [k for k, v in b.items() if v is None]:
+        del b[k]
+    return SVC.post(path, b, headers)
+
+
+def ok(r):
+    assert r.status == 200, r
+    j = r.json
+    assert j["result"] is True and j["code"] == 0, r
+    assert j["data"] == "success" and j["message"] == "success", r
+    assert r.headers["x-request-id"] == j["request_id"]
+    assert r.headers["x-trace-id"] == j["trace_id"]
+    return j
+
+
+def changed(before, env):
+    return sorted(harness.diff_snapshots(before, env.db.snapshot()))
+
+
+def record(env, request_id):
+    return env.db.one("SELECT * FROM operate_record WHERE request_id = %s",
+                      request_id)
+
+
+def check_record(env, j, action, node, task=12, project=1, operator="admin"):
+    rec = record(env, j["request_id"])
+    assert rec["operator"] == operator
+    assert rec["operate_type"] == action
+    assert rec["operate_source"] == "api"
+    assert rec["instance_id"] == task and rec["project_id"] == project
+    assert rec["node_id"] == node
+
+
+def test_retry_path_form(env):
+    env.db.reset_demo()
+    before = env.db.snapshot()
+    old = env.db.one("SELECT * FROM pipeline_state WHERE node_id='act_failed'")
+    j = ok(call(node_id="act_failed", action="retry"))
+    st = env.db.one("SELECT * FROM pipeline_state WHERE node_id='act_failed'")
+    assert st["name"] == "READY" and st["retry"] == old["retry"] + 1
+    assert st["version"] != old["version"] and st["version"].startswith("v")
+    assert st["started_time"] is None and st["archived_time"] is None
+    h = env.db.query("SELECT * FROM pipeline_execution_history WHERE "
+                     "node_id='act_failed' ORDER BY id DESC")
+    assert h[0]["version"] == old["version"] and h[0]["retry"] == old["retry"]
+    ob = env.db.one("SELECT * FROM engine_outbox")
+    assert (ob["event"], ob["process_id"], ob["node_id"]) == ("execute", 1, "act_failed")
+    assert ob["root_pipeline_id"] == "pipe12" and ob["parent_pipeline_id"] == "pipe12"
+    assert ob["request_id"] == j["request_id"] and ob["dispatched_time"] is None
+    check_record(env, j, "retry", "act_failed")
+    assert changed(before, env) == sorted([
+        "pipeline_state", "pipeline_execution_history", "engine_outbox",
+        "operate_record", "request_replay"])
+
+
+def test_retry_with_inputs(env):
+    env.db.reset_demo()
+    inputs = {"a": 0.1, "c": {"deep": [1, "二", None]}, "b": 1e2,
+              "_escape_render_keys": ["c"]}
+    ok(call(node_id="act_failed", action="retry", inputs=inputs))
+    got = json.loads(env.db.scalar(
+        "SELECT inputs FROM pipeline_data WHERE node_id='act_failed'"))
+    assert got["a"] == {"need_render": True, "value": 0.1}
+    assert got["c"] == {"need_render": False, "value": {"deep": [1, "二", None]}}
+    assert got["b"]["need_render"] is False   # b was need_render false
+    assert "_escape_render_keys" not in got
+    assert "__executor_proxy" in got
+
+
+def test_skip_legacy_form(env):
+    env.db.reset_demo()
+    before = env.db.snapshot()
+    j = ok(call("/api/c/compapi/v2/sops/operate_node/", bk_biz_id="2",
+                task_id="12", node_id="act_failed", action="skip",
+                scope="cmdb_biz"))
+    st = env.db.one("SELECT * FROM pipeline_state WHERE node_id='act_failed'")
+    assert st["name"] == "FINISHED" and st["skip"] == 1
+    assert st["archived_time"] is not None
+    ob = env.db.one("SELECT * FROM engine_outbox")
+    assert (ob["event"], ob["node_id"], ob["process_id"]) == ("execute", "act_not_reached", 1)
+    check_record(env, j, "skip", "act_failed")
+    assert "pipeline_execution_history" in changed(before, env)
+
+
+def test_skip_exg(env):
+    env.db.reset_demo()
+    j = ok(call(node_id="exg_failed", action="skip_exg", flow_id="f_exg_b"))
+    st = env.db.one("SELECT * FROM pipeline_state WHERE node_id='exg_failed'")
+    assert st["name"] == "FINISHED" and st["skip"] == 1
+    ob = env.db.one("SELECT * FROM engine_outbox")
+    assert (ob["event"], ob["node_id"], ob["process_id"]) == ("execute", "exg_b", 10)
+    check_record(env, j, "skip_exg", "exg_failed")
+
+
+def test_callback(env):
+    env.db.reset_demo()
+    data = {"k": [1, 2.5, "x"], "u": "王", "n": None, "t": True, "e": {}}
+    before = env.db.snapshot()
+    j = ok(call(node_id="cb_wait", action="callback", data=data))
+    cb = env.db.one("SELECT * FROM pipeline_callback_data WHERE node_id='cb_wait'")
+    assert json.loads(cb["data"]) == data and cb["version"] == "v2-cb_wait"
+    ob = env.db.one("SELECT * FROM engine_outbox")
+    assert ob["event"] == "schedule" and ob["schedule_id"] == 1
+    assert ob["callback_data_id"] == cb["id"] and ob["process_id"] == 16
+    check_record(env, j, "callback", "cb_wait")
+    assert "pipeline_state" not in changed(before, env)
+
+
+def test_callback_without_data_stores_empty_object(env):
+    env.db.reset_demo()
+    ok(call(node_id="cb_wait", action="callback"))
+    assert json.loads(env.db.scalar(
+        "SELECT data FROM pipeline_callback_data WHERE node_id='cb_wait'")) == {}
+
+
+def test_pause_and_resume_subproc(env):
+    env.db.reset_demo()
+    j = ok(call(node_id="sub_running", action="pause_subproc"))
+    assert env.db.scalar("SELECT name FROM pipeline_state WHERE node_id='sub_running'") == "SUSPENDED"
+    assert env.db.query("SELECT * FROM engine_outbox") == []
+    check_record(env, j, "pause_subproc", "sub_running")
+    j = ok(call(node_id="sub_suspended", action="resume_subproc"))
+    assert env.db.scalar("SELECT name FROM pipeline_state WHERE node_id='sub_suspended'") == "RUNNING"
+    rows = env.db.query("SELECT * FROM engine_outbox ORDER BY id")
+    assert sorted((r["process_id"], r["node_id"]) for r in rows) == [(25, "ss_act1"), (26, "ss_act2")]
+    assert all(r["parent_pipeline_id"] == "sub_suspended" for r in rows)
+    assert env.db.scalar("SELECT COUNT(*) FROM pipeline_process WHERE suspended_by='sub_suspended'") == 0
+
+
+def test_scope_project(env):
+    env.db.reset_demo()
+    j = ok(call("/operate_node/2/20/", scope="project", node_id="t20_act",
+                action="retry"))
+    check_record(env, j, "retry", "t20_act", task=20, project=2)
+
+
+def test_other_cmdb_project(env):
+    env.db.reset_demo()
+    j = ok(call("/operate_node/5/40/", node_id="t40_act", action="skip"))
+    check_record(env, j, "skip", "t40_act", task=40, project=4)
+
+
+def test_token_names_the_operator(env):
+    env.db.reset_demo()
+    j = ok(call(bk_username=None, bk_token="demo-token-admin",
+                node_id="act_failed", action="retry"))
+    check_record(env, j, "retry", "act_failed", operator="admin")
+
+
+def test_path_and_body_may_agree(env):
+    env.db.reset_demo()
+    ok(call("/prod/operate_node/2/12", bk_biz_id=2, task_id="12",
+            node_id="act_failed", action="retry"))
+
+
+def test_refusal_then_state_unchanged(env):
+    env.db.reset_demo()
+    ok(call(node_id="act_failed", action="retry"))
+    before = env.db.snapshot()
+    r = call(node_id="act_failed", action="retry")
+    assert r.json["code"] == 3545000
+    assert r.json["message"] == "node(act_failed) state is not FAILED, actual READY"
+    assert changed(before, env) == []
+
+
+# Request and trace ids ----------------------------------------------------
+
+TP = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+def ids(headers):
+    r = SVC.post("/operate_node/2/12/", dict(CRED, node_id="no_such_node",
+                                            action="skip"), headers)
+    assert r.json["request_id"] == r.headers["x-request-id"]
+    assert r.json["trace_id"] == r.headers["x-trace-id"]
+    return r.json["request_id"], r.json["trace_id"]
+
+
+def test_request_id_order(env):
+    assert ids({"X-Bkapi-Request-Id": "bk-1", "X-Request-Id": "xr-1"})[0] == "bk-1"
+    assert ids({"X-Request-Id": "xr-2"})[0] == "xr-2"
+    # invalid ones are skipped: space, quote, backslash, too long, empty
+    for bad in ["has space", 'q"uote', "back\\slash", "x" * 65, ""]:
+        assert ids({"X-Bkapi-Request-Id": bad, "X-Request-Id": "xr-3"})[0] == "xr-3"
+    assert ids({"X-Request-Id": "y" * 64})[0] == "y" * 64
+
+
+def test_request_id_from_nginx(env):
+    """Without headers, nginx's $request_id arrives as REQUEST_ID."""
+    a, _ = ids({})
+    b, _ = ids({})
+    assert re.fullmatch(r"[0-9a-f]{32}", a) and a != b
+    log = open(SVC.nginx.dir + "/access.log").read()
+    assert log  # nginx served them
+
+
+def test_traceparent(env):
+    assert ids({"traceparent": TP})[1] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    bad = [TP.upper(), "01" + TP[2:], TP[:3] + "0" * 32 + TP[35:],
+           TP[:36] + "0" * 16 + TP[52:], TP + "-x", TP[:-1], "garbage"]
+    for tp in bad:
+        t = ids({"traceparent": tp})[1]
+        assert re.fullmatch(r"[0-9a-f]{32}", t) and t != TP[3:35], tp
+
+
+def cgi_fcgi(env, params, body=b""):
+    """One request straight to the pool's socket, with exactly these
+    params (no nginx): for what only the FastCGI params can show."""
+    e = {"REQUEST_METHOD": "POST", "CONTENT_LENGTH": str(len(body)),
+         "SCRIPT_NAME": "/operate_node/2/12/", "PATH": os.environ["PATH"]}
+    e.update(params)
+    p = subprocess.run(["cgi-fcgi", "-bind", "-connect", SVC.pool.sock],
+                       input=body, env=e, capture_output=True, timeout=20)
+    head, _, payload = p.stdout.partition(b"\r\n\r\n")
+    return head.decode(), json.loads(payload)
+
+
+def test_ids_generated_without_any(env):
+    body = json.dumps(dict(CRED, node_id="no_such_node", action="skip")).encode()
+    head, j = cgi_fcgi(env, {}, body)
+    assert re.fullmatch(r"[0-9a-f]{32}", j["request_id"])
+    assert re.fullmatch(r"[0-9a-f]{32}", j["trace_id"])
+    assert "X-Request-Id: " + j["request_id"] in head
+    head, j2 = cgi_fcgi(env, {"REQUEST_ID": "bad id"}, body)
+    assert re.fullmatch(r"[0-9a-f]{32}", j2["request_id"])
+    assert j2["request_id"] != j["request_id"]
+    _, j3 = cgi_fcgi(env, {"REQUEST_ID": "from-param"}, body)
+    assert j3["request_id"] == "from-param"
+    # routing from SCRIPT_NAME + PATH_INFO when no URI params are sent
+    _, j4 = cgi_fcgi(env, {"SCRIPT_NAME": "/mount", "PATH_INFO": "/operate_node/2/12/"}, body)
+    assert j4["code"] == 3540400
+
+
+def test_healthz_and_metrics(env):
+    r = SVC.post("/healthz", method="GET")
+    assert r.status == 200 and r.json == {"status": "ok"}
+    r = SVC.post("/prod/metrics", method="GET")
+    assert r.status == 200
+    text = r.raw.decode()
+    assert re.search(r'^operate_node_requests_total\{action="retry",code="0"\} [1-9]', text, re.M), text
+    assert "operate_node_request_duration_seconds_bucket" in text
+    assert "operate_node_worker_restarts_total 0" in text
