@@ -158,6 +158,13 @@ str_field(struct json_object *body, const char *name, size_t min, size_t max,
 			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 				ctl = 1;
 		if (count >= min && count <= max && !ctl) {
+			/* MySQL's PAD SPACE collations would match "alice " to
+			 * "alice": an id or name never ends with a space. */
+			if (n > 0 && s[n - 1] == ' ') {
+				snprintf(msg, msglen, "%s must not end with a space",
+				    name);
+				return -1;
+			}
 			*out = s;
 			return 0;
 		}
@@ -233,7 +240,8 @@ flow_ids_field(struct json_object *body, char **out, char *msg, size_t msglen)
 		if (json_object_get_type(e) != json_type_string)
 			goto bad;
 		size_t l = (size_t)json_object_get_string_len(e);
-		if (l == 0 || l > FLOW_ID_MAX)
+		if (l == 0 || l > FLOW_ID_MAX ||
+		    json_object_get_string(e)[l - 1] == ' ')
 			goto bad;
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(json_object_get_string(e), json_object_get_string(

@@ -108,8 +108,10 @@ db_connect(struct db *db)
 	 * from taking gap locks that would make concurrent actions wait. */
 	mysql_options(db->my, MYSQL_INIT_COMMAND,
 	    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
-	const char *host = p->host && *p->host ? p->host : NULL;
+	/* The socket wins when both are set, as the sample config says;
+	 * Connector/C itself would use TCP to the host. */
 	const char *sock = p->socket && *p->socket ? p->socket : NULL;
+	const char *host = !sock && p->host && *p->host ? p->host : NULL;
 	if (mysql_real_connect(db->my, host, p->user, p->password, p->name,
 	    p->port, sock, 0) == NULL) {
 		set_err(db, mysql_errno(db->my), mysql_error(db->my));

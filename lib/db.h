@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 struct db_params {
-	const char *host;	/* NULL or "" with socket: the unix socket */
+	const char *host;	/* used only when socket is NULL or "" */
 	unsigned port;
 	const char *socket;
 	const char *user;

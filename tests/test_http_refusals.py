@@ -121,6 +121,8 @@ CATALOGUE = [
     ("no node_id", "POST", LEGACY, req(node_id=DROP), {}, 200, P, "node_id is required"),
     ("empty node_id", "POST", LEGACY, req(node_id=""), {}, 200, P, "node_id must be a string of 1 to 64 bytes"),
     ("long node_id", "POST", LEGACY, req(node_id="n" * 65), {}, 200, P, "node_id must be a string of 1 to 64 bytes"),
+    ("node_id trailing space", "POST", LEGACY, req(node_id="act_failed "), {}, 200, P, "node_id must not end with a space"),
+    ("username trailing space", "POST", LEGACY, req(bk_username="admin "), {}, 200, P, "bk_username must not end with a space"),
     ("node_id number", "POST", LEGACY, req(node_id=5), {}, 200, P, "node_id must be a string"),
     ("node_id array", "POST", LEGACY, req(node_id=["n"]), {}, 200, P, "node_id must be a string"),
     ("data array", "POST", LEGACY, req(action="callback", data=[1]), {}, 200, P, "data must be an object"),
@@ -158,8 +160,8 @@ CATALOGUE = [
     ("unknown node", "POST", LEGACY, req(), {}, 200, 3540400, "node(no_such_node) does not exist in task(12)"),
     ("sql in node_id", "POST", LEGACY, req(node_id="x' OR '1'='1"), {}, 200, 3540400,
      "node(x' OR '1'='1) does not exist in task(12)"),
-    ("sql in app code", "POST", LEGACY, req(bk_app_code="demo_app' -- "), {}, 200, 3540100, "app authentication failed"),
-    ("sql in username", "POST", LEGACY, req(bk_username="admin' OR 1=1 -- "), {}, 200, 3540100, "permission denied"),
+    ("sql in app code", "POST", LEGACY, req(bk_app_code="demo_app' --"), {}, 200, 3540100, "app authentication failed"),
+    ("sql in username", "POST", LEGACY, req(bk_username="admin' OR 1=1 --"), {}, 200, 3540100, "permission denied"),
 ]
 
 
