@@ -41,6 +41,7 @@ static const struct cfg_key keys[] = {
 	{ "max_body_bytes", CFG_SIZE, N(max_body_bytes), 64, 64 << 20, NULL },
 	{ "max_json_depth", CFG_INT, N(max_json_depth), 2, 512, NULL },
 	{ "auth_mode", CFG_ENUM, N(auth_mode), 0, 0, auth_modes },
+	{ "replay_retention_days", CFG_INT, N(replay_retention_days), 1, 3650, NULL },
 	{ "log_level", CFG_ENUM, N(log_level), 0, 0, log_levels },
 	{ "log_format", CFG_ENUM, N(log_format), 0, 0, log_formats },
 	{ "log_file", CFG_STR, S(log_file), 0, 0, NULL },
@@ -67,6 +68,7 @@ config_defaults(struct config *c)
 	c->max_body_bytes = 1 << 20;	/* operate-node-api.md §1 */
 	c->max_json_depth = 32;		/* operate-node-api.md §2 */
 	c->auth_mode = AUTH_APP;
+	c->replay_retention_days = 7;
 	c->log_level = LOG_INFO;
 	c->log_format = LOG_TEXT;
 }

@@ -34,6 +34,7 @@ struct config {
 	int64_t max_json_depth;
 
 	int auth_mode;
+	int64_t replay_retention_days;
 
 	int log_level;
 	int log_format;

@@ -306,6 +306,7 @@ pool_worker(const struct config *cfg, int listen_fd, struct metrics *m,
 		slot_state(w.slot, W_BUSY);
 		request_handle(&req, &w);
 		FCGX_Finish_r(&req);
+		store_housekeeping(w.store);
 		slot_state(w.slot, W_IDLE);
 		if (cfg->max_requests > 0 && ++served >= cfg->max_requests) {
 			log_msg(LOG_INFO, "recycling after %lld requests",

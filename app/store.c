@@ -18,6 +18,8 @@
 #define RECONNECT_MS 250	/* while the database is down, try this often */
 #define TX_ATTEMPTS 3		/* deadlock / lock wait retries (issue 5) */
 #define SIGNAL_ERRNO 1644	/* ER_SIGNAL_EXCEPTION: our SQLSTATE 45000 */
+#define PURGE_EVERY 1000	/* successful actions between replay purges */
+#define PURGE_LIMIT 1000	/* rows per purge: a short transaction */
 
 /* Credentials, project and permission: const lookups on primary or unique
  * keys only. The permission's user is bk_username, else the token's. */
@@ -36,7 +38,8 @@ struct store {
 	const struct config *cfg;
 	struct db_params params;
 	struct db *db;
-	int st_resolve_cmdb, st_resolve_project, st_call, st_ping;
+	int st_resolve_cmdb, st_resolve_project, st_call, st_ping, st_purge;
+	int64_t applied;		/* successful actions since the last purge */
 	struct timespec next_try;
 };
 
@@ -61,6 +64,7 @@ store_new(const struct config *cfg)
 	s->st_resolve_project = db_add_stmt(s->db, RESOLVE_SQL("p.id = ?"));
 	s->st_call = db_add_stmt(s->db, "CALL operate_node(?,?,?,?,?,?,?,?,?,?,?)");
 	s->st_ping = db_add_stmt(s->db, "SELECT 1");
+	s->st_purge = db_add_stmt(s->db, "CALL purge_request_replay(?, ?)");
 	return s;
 }
 
@@ -258,6 +262,7 @@ store_operate(struct store *s, long long project_id, const struct fields *f,
 		if (store_ready(s, o) == -1)
 			return -1;
 		if (db_exec(s->db, s->st_call, p, 11, NULL, 0, NULL) == 0) {
+			s->applied++;
 			set(o, 200, CODE_OK, "success");
 			return 0;
 		}
@@ -281,4 +286,19 @@ store_operate(struct store *s, long long project_id, const struct fields *f,
 	}
 	unknown(s, o);
 	return -1;
+}
+
+void
+store_housekeeping(struct store *s)
+{
+	struct db_val p[2];
+
+	if (s->applied < PURGE_EVERY || !db_connected(s->db))
+		return;
+	s->applied = 0;
+	p[0] = (struct db_val){ .type = DB_INT, .i = s->cfg->replay_retention_days };
+	p[1] = (struct db_val){ .type = DB_INT, .i = PURGE_LIMIT };
+	if (db_exec(s->db, s->st_purge, p, 2, NULL, 0, NULL) == -1)
+		log_msg(LOG_WARN, "purging replay records: %u %s", db_errno(s->db),
+		    db_errmsg(s->db));
 }

@@ -38,4 +38,7 @@ int store_resolve(struct store *s, enum scope scope, long long biz_id,
 int store_operate(struct store *s, long long project_id, const struct fields *f,
     const char *operator, const char *request_id, struct outcome *o);
 
+/* Work between requests: now and then, purge old replay records. */
+void store_housekeeping(struct store *s);
+
 #endif
