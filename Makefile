@@ -78,3 +78,38 @@ clean:
 .PHONY: all deps test test-asan run clean fuzz
 .SECONDARY:
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# make install [DESTDIR=/tmp/stage] [PREFIX=/usr/local]: the binaries, the
+# reference config and snippets, the SQL, the systemd unit (its paths
+# rewritten for PREFIX) and the logrotate file. The config in SYSCONFDIR is
+# installed only when there is none: an existing one is never overwritten.
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+DATADIR    ?= $(PREFIX)/share/operate-node
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+INSTALL    ?= install
+
+install: $(BINS)
+	$(INSTALL) -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(DATADIR)/sql \
+	    $(DESTDIR)$(DATADIR)/nginx $(DESTDIR)$(DATADIR)/apache \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/logrotate.d
+	$(INSTALL) -d $(DESTDIR)$(SYSCONFDIR)/operate-node
+	$(INSTALL) -m 0755 $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	$(INSTALL) -m 0644 conf/operate-node.conf $(DESTDIR)$(DATADIR)/
+	test -e $(DESTDIR)$(SYSCONFDIR)/operate-node/operate-node.conf || \
+	    $(INSTALL) -m 0644 conf/operate-node.conf \
+	    $(DESTDIR)$(SYSCONFDIR)/operate-node/operate-node.conf
+	$(INSTALL) -m 0644 sql/*.sql $(DESTDIR)$(DATADIR)/sql/
+	$(INSTALL) -m 0755 sql/load.sh $(DESTDIR)$(DATADIR)/sql/
+	$(INSTALL) -m 0644 conf/nginx/*.conf $(DESTDIR)$(DATADIR)/nginx/
+	$(INSTALL) -m 0644 conf/apache/*.conf $(DESTDIR)$(DATADIR)/apache/
+	sed -e 's|/usr/local/bin/|$(PREFIX)/bin/|g' \
+	    -e 's|/usr/local/share/operate-node|$(DATADIR)|g' \
+	    -e 's|/etc/operate-node/|$(SYSCONFDIR)/operate-node/|g' \
+	    conf/systemd/operate-node.service \
+	    > $(DESTDIR)$(UNITDIR)/operate-node.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/operate-node.service
+	$(INSTALL) -m 0644 conf/logrotate/operate-node \
+	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d/operate-node
+
+.PHONY: install

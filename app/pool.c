@@ -26,7 +26,7 @@
 #include "pool.h"
 #include "worker.h"
 
-#define BACKOFF_MIN_MS 100	/* a worker that dies at start-up ... */
+#define BACKOFF_MIN_MS 100	/* a worker that dies before it is ready ... */
 #define BACKOFF_MAX_MS 5000	/* ... is restarted at most this slowly */
 #define EARLY_DEATH_MS 1000	/* a death this soon after start counts */
 #define RETIRED_MAX 1024	/* replaced workers still draining */
@@ -327,7 +327,11 @@ static int
 spawn(struct pool *p, int i)
 {
 	pid_t master = getpid();
-	pid_t pid = fork();
+	pid_t pid;
+
+	/* Before the fork: the child sets W_IDLE once it is ready. */
+	p->metrics->w[i].state = W_STARTING;
+	pid = fork();
 
 	if (pid == -1) {
 		log_msg(LOG_ERROR, "fork: %s", strerror(errno));
@@ -403,6 +407,8 @@ reap(struct pool *p)
 			continue;
 		struct slot *s = &p->slots[i];
 		struct metrics_worker *mw = &p->metrics->w[i];
+		/* Died before it reached its accept loop: a crash at start-up. */
+		int unready = mw->state == W_STARTING;
 		s->pid = 0;
 		mw->state = W_EXITED;
 		if (p->stopping)
@@ -422,7 +428,7 @@ reap(struct pool *p)
 		    "request_id \"%s\"; restarting it", i, (long)pid, why,
 		    mw->request_id);
 		mw->request_id[0] = '\0';
-		if (ms_between(&s->started, &now) < EARLY_DEATH_MS) {
+		if (unready && ms_between(&s->started, &now) < EARLY_DEATH_MS) {
 			s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 :
 			    BACKOFF_MIN_MS;
 			if (s->backoff_ms > BACKOFF_MAX_MS)

@@ -1,0 +1,418 @@
+"""Reliability, end to end with real processes: races on one node, workers
+killed under load, the database restarted under load, drain and reload,
+recycling, a crafted FastCGI record, a master that dies. Traffic goes only
+to loopback. Sizes come from the environment so that `make` targets can run
+the long variants (RACE_ROUNDS, KILL_SECONDS)."""
+import json
+import os
+import signal
+import socket
+import struct
+import threading
+import time
+
+import harness
+
+RACE_ROUNDS = int(os.environ.get("RACE_ROUNDS", "200"))
+RACE_CLIENTS = 50
+KILL_SECONDS = float(os.environ.get("KILL_SECONDS", "30"))
+
+CRED = {"bk_app_code": "demo_app", "bk_app_secret": "demo-app-secret",
+        "bk_username": "admin"}
+SVC = None
+
+
+def setup_module(env):
+    global SVC
+    env.db.reset_demo()
+    SVC = harness.Service(env, name="rel-pool", workers=4)
+
+
+def teardown_module(env):
+    if SVC:
+        SVC.stop()
+
+
+# Seeding: many nodes in task 12, each ready for one action ---------------
+
+def seed(env, kind, n, prefix):
+    """n nodes of task 12 (root pipe12) ready for one action each; returns
+    their ids. kind: failed (retry/skip), exg (skip_exg), wait (callback)."""
+    ids = ["%s%d" % (prefix, i) for i in range(n)]
+    c = env.db.conn()
+    with c.cursor() as cur:
+        typ = "ExclusiveGateway" if kind == "exg" else "ServiceActivity"
+        state = "RUNNING" if kind == "wait" else "FAILED"
+        cur.executemany(
+            "INSERT INTO pipeline_node (node_id, root_pipeline_id, "
+            "parent_pipeline_id, type, name, can_skip, can_retry) VALUES "
+            "(%s, 'pipe12', 'pipe12', %s, %s, 1, 1)", [(i, typ, i) for i in ids])
+        cur.executemany(
+            "INSERT INTO pipeline_state (node_id, root_id, parent_id, name, "
+            "version, started_time) VALUES (%s, 'pipe12', 'pipe12', %s, %s, NOW(6))",
+            [(i, state, "v-" + i) for i in ids])
+        cur.executemany(
+            "INSERT INTO pipeline_process (root_pipeline_id, current_node_id, "
+            "pipeline_stack, asleep) VALUES ('pipe12', %s, '[\"pipe12\"]', 1)",
+            [(i,) for i in ids])
+        if kind == "failed":
+            cur.executemany("INSERT INTO pipeline_data VALUES (%s, '{}', '{}')",
+                            [(i,) for i in ids])
+            cur.executemany("INSERT INTO pipeline_flow VALUES (%s, %s, 'end12', 0)",
+                            [("f-" + i, i) for i in ids])
+        elif kind == "exg":
+            cur.executemany("INSERT INTO pipeline_flow VALUES (%s, %s, 'exg_a', 0)",
+                            [("fa-" + i, i) for i in ids])
+            cur.executemany("INSERT INTO pipeline_flow VALUES (%s, %s, 'exg_b', 1)",
+                            [("fb-" + i, i) for i in ids])
+        else:
+            cur.execute("SELECT id, current_node_id FROM pipeline_process "
+                        "WHERE current_node_id LIKE %s", (prefix + "%",))
+            pids = {r[1]: r[0] for r in cur.fetchall()}
+            cur.executemany(
+                "INSERT INTO pipeline_schedule (type, process_id, node_id, version) "
+                "VALUES (1, %s, %s, %s)", [(pids[i], i, "v-" + i) for i in ids])
+    return ids
+
+
+def counts(env, node):
+    q = env.db.scalar
+    return (q("SELECT COUNT(*) FROM pipeline_execution_history WHERE node_id=%s", node),
+            q("SELECT COUNT(*) FROM engine_outbox WHERE request_id IN "
+              "(SELECT request_id FROM operate_record WHERE node_id=%s)", node),
+            q("SELECT COUNT(*) FROM operate_record WHERE node_id=%s", node),
+            q("SELECT COUNT(*) FROM pipeline_callback_data WHERE node_id=%s", node))
+
+
+# Races -------------------------------------------------------------------
+
+def race(env, action, kind, extra):
+    env.db.reset_demo()
+    nodes = seed(env, kind, RACE_ROUNDS, "race_%s_" % action)
+    barrier = threading.Barrier(RACE_CLIENTS + 1)
+    results = [None] * RACE_CLIENTS
+    stop = []
+
+    def client(k):
+        while True:
+            barrier.wait()
+            if stop:
+                return
+            node = current[0]
+            body = dict(CRED, node_id=node, action=action, **extra(node))
+            try:
+                r = SVC.post("/operate_node/2/12/", body)
+                results[k] = (r.status, r.json and r.json["code"], r.json and r.json["message"])
+            except Exception as e:  # noqa: BLE001
+                results[k] = ("error", repr(e), "")
+            barrier.wait()
+
+    current = [None]
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(RACE_CLIENTS)]
+    for t in threads:
+        t.start()
+    try:
+        for node in nodes:
+            current[0] = node
+            barrier.wait()      # go
+            barrier.wait()      # all answered
+            wins = [r for r in results if r[:2] == (200, 0)]
+            losses = [r for r in results if r[:2] == (200, 3545000)]
+            assert len(wins) == 1 and len(losses) == RACE_CLIENTS - 1, (node, results)
+            history, outbox, records, callbacks = counts(env, node)
+            if action == "callback":
+                assert (history, outbox, records, callbacks) == (0, 1, 1, 1), node
+            else:
+                assert (history, outbox, records) == (1, 1, 1), node
+    finally:
+        stop.append(1)
+        barrier.wait()
+        for t in threads:
+            t.join()
+
+
+def test_race_retry(env):
+    race(env, "retry", "failed", lambda n: {})
+
+
+def test_race_skip(env):
+    race(env, "skip", "failed", lambda n: {})
+
+
+def test_race_skip_exg(env):
+    race(env, "skip_exg", "exg", lambda n: {"flow_id": "fb-" + n})
+
+
+def test_race_callback(env):
+    race(env, "callback", "wait", lambda n: {"data": {"n": n}})
+
+
+# Load with faults --------------------------------------------------------
+
+class Load:
+    """Threads sending retry requests, each to its own failed node, and
+    recording every reply."""
+
+    def __init__(self, nodes, threads=8, svc=None):
+        self.nodes = list(nodes)
+        self.lock = threading.Lock()
+        self.replies = []       # (node, status, json or None, raw, when)
+        self.stop = False
+        self.svc = svc or SVC
+        self.threads = [threading.Thread(target=self.run) for _ in range(threads)]
+
+    def next_node(self):
+        with self.lock:
+            return self.nodes.pop() if self.nodes and not self.stop else None
+
+    def run(self):
+        while True:
+            node = self.next_node()
+            if node is None:
+                return
+            try:
+                r = self.svc.post("/operate_node/2/12/",
+                                  dict(CRED, node_id=node, action="retry"))
+                item = (node, r.status, r.json, r.raw, time.monotonic())
+            except Exception as e:  # noqa: BLE001
+                item = (node, "error", None, repr(e).encode(), time.monotonic())
+            with self.lock:
+                self.replies.append(item)
+
+    def __enter__(self):
+        for t in self.threads:
+            t.start()
+        return self
+
+    def __exit__(self, *a):
+        self.stop = True
+        for t in self.threads:
+            t.join()
+
+
+def assert_consistent(env, nodes):
+    """Every node is untouched or fully applied: state, history, outbox and
+    record agree."""
+    for node in nodes:
+        st = env.db.scalar("SELECT name FROM pipeline_state WHERE node_id=%s", node)
+        h, o, r, _ = counts(env, node)
+        if st == "FAILED":
+            assert (h, o, r) == (0, 0, 0), (node, st, h, o, r)
+        else:
+            assert st == "READY" and (h, o, r) == (1, 1, 1), (node, st, h, o, r)
+
+
+def wait_full(pool, n, timeout=1.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if len(pool.workers()) == n:
+            return True
+        time.sleep(0.02)
+    return len(pool.workers()) == n
+
+
+def test_worker_kills_under_load(env):
+    env.db.reset_demo()
+    nodes = seed(env, "failed", 20000, "kill_")
+    kills = 0
+    slow_refills = 0
+    with Load(nodes) as load:
+        end = time.monotonic() + KILL_SECONDS
+        while time.monotonic() < end:
+            time.sleep(0.2)
+            ws = SVC.pool.workers()
+            if ws:
+                os.kill(ws[kills % len(ws)], signal.SIGKILL)
+                kills += 1
+            if not wait_full(SVC.pool, 4, 1.0):
+                slow_refills += 1
+    assert kills >= KILL_SECONDS * 4, kills
+    assert slow_refills == 0, slow_refills
+    ok = 0
+    for node, status, j, raw, _ in load.replies:
+        if status == 502:
+            continue
+        # each node is asked once: every complete reply is a success
+        assert status == 200 and j is not None and j["code"] == 0, (node, status, raw[:200])
+        ok += 1
+        assert env.db.scalar("SELECT name FROM pipeline_state WHERE node_id=%s", node) == "READY"
+        assert counts(env, node)[:3] == (1, 1, 1), node
+    assert ok > 100, ok
+    assert_consistent(env, [r[0] for r in load.replies])
+    print("     worker kills: %d kills, %d replies, %d successes, %d x 502"
+          % (kills, len(load.replies), ok,
+             sum(1 for r in load.replies if r[1] == 502)))
+    restarts = [l for l in SVC.pool.log_lines() if "killed by signal 9" in l.get("msg", "")]
+    assert len(restarts) >= kills - 1
+
+
+def test_database_restart_under_load(env):
+    env.db.reset_demo()
+    nodes = seed(env, "failed", 20000, "dbr_")
+    with Load(nodes, threads=4) as load:
+        time.sleep(1.0)
+        env.db.stop()
+        down_at = time.monotonic()
+        time.sleep(2.0)
+        env.db.start()
+        up_at = time.monotonic()
+        first_ok = None
+        while first_ok is None and time.monotonic() < up_at + 5:
+            time.sleep(0.02)
+            with load.lock:
+                oks = [r[4] for r in load.replies if r[4] > up_at and r[2]
+                       and r[2]["code"] == 0]
+            first_ok = min(oks) if oks else None
+    assert first_ok is not None and first_ok - up_at < 2.0, first_ok
+    outage = [r for r in load.replies if down_at + 0.2 < r[4] < up_at]
+    assert outage, "no request saw the outage"
+    for node, status, j, raw, _ in outage:
+        assert status == 503 and j["code"] == 3555000, (status, raw[:200])
+        assert j["message"] == "database unavailable, nothing was applied"
+    for node, status, j, raw, _ in load.replies:
+        assert (status, j and j["code"]) in ((200, 0), (503, 3555000)), (status, raw[:200])
+    assert_consistent(env, [r[0] for r in load.replies])
+    print("     db restart: outage %.1fs, %d replies during it, successes again "
+          "%.2fs after restart" % (up_at - down_at, len(outage), first_ok - up_at))
+
+
+def test_drain_finishes_in_flight(env):
+    """SIGTERM while a request waits on a row lock: it still completes."""
+    env.db.reset_demo()
+    pool = harness.Pool(env, name="drain-pool", workers=2)
+    pool.start()
+    nginx = harness.Nginx(env, pool, name="drain-nginx").start()
+    blocker = env.db.conn()
+    import pymysql
+    c = pymysql.connect(unix_socket=env.db.sock, user="root", database=harness.DBNAME)
+    try:
+        with c.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("SELECT * FROM taskflow_instance WHERE id = 12 FOR UPDATE")
+        out = {}
+
+        def slow():
+            out["r"] = harness.http_request(nginx.port, "POST", "/operate_node/2/12/",
+                                            dict(CRED, node_id="act_failed", action="retry"))
+        t = threading.Thread(target=slow)
+        t.start()
+        time.sleep(0.5)
+        os.kill(pool.proc.pid, signal.SIGTERM)
+        time.sleep(0.5)
+        assert pool.proc.poll() is None   # still draining
+        c.rollback()
+        t.join(20)
+        r = out["r"]
+        assert r.status == 200 and r.json["code"] == 0, r
+        pool.proc.wait(10)
+        assert pool.proc.returncode == 0
+        assert not os.path.exists(pool.sock)
+    finally:
+        c.close()
+        nginx.stop()
+        pool.stop()
+    del blocker
+
+
+def test_reload_under_load_fails_nothing(env):
+    env.db.reset_demo()
+    nodes = seed(env, "failed", 20000, "hup_")
+    with Load(nodes, threads=6) as load:
+        for _ in range(10):
+            time.sleep(0.3)
+            os.kill(SVC.pool.proc.pid, signal.SIGHUP)
+        time.sleep(0.5)
+    assert len(load.replies) > 200
+    for node, status, j, raw, _ in load.replies:
+        assert status == 200 and j["code"] == 0, (status, raw[:200])
+    assert wait_full(SVC.pool, 4, 5)
+    assert_consistent(env, [r[0] for r in load.replies])
+
+
+def test_recycling_after_max_requests(env):
+    env.db.reset_demo()
+    pool = harness.Pool(env, name="recycle-pool", workers=2, max_requests=25).start()
+    nginx = harness.Nginx(env, pool, name="recycle-nginx").start()
+    try:
+        first = set(pool.workers())
+        for _ in range(150):
+            r = harness.http_request(nginx.port, "POST", "/operate_node/2/12/",
+                                     dict(CRED, node_id="no_such_node", action="skip"))
+            assert r.json["code"] == 3540400, r
+        assert wait_full(pool, 2, 2)
+        assert not (first & set(pool.workers()))
+        m = harness.http_request(nginx.port, "GET", "/metrics").raw.decode()
+        line = [l for l in m.splitlines() if l.startswith("operate_node_worker_recycled_total")][0]
+        assert int(line.split()[1]) >= 4, line
+    finally:
+        nginx.stop()
+        pool.stop()
+
+
+def fcgi_record(rtype, content, rid=1):
+    return struct.pack(">BBHHBB", 1, rtype, rid, len(content), 0, 0) + content
+
+
+def crafted(sock_path):
+    """A params record whose name length makes libfcgi 2.4.2 abort."""
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sock_path)
+    s.sendall(fcgi_record(1, struct.pack(">HB5x", 1, 0)) +
+              fcgi_record(4, b"\xff\xff\xff\xfe\x00" + b"A" * 64))
+    s.settimeout(5)
+    try:
+        s.recv(100)
+    except OSError:
+        pass
+    s.close()
+
+
+def test_crafted_record_kills_one_worker_only(env):
+    env.db.reset_demo()
+    nodes = seed(env, "failed", 5000, "crf_")
+    with Load(nodes, threads=4) as load:
+        for _ in range(20):
+            crafted(SVC.pool.sock)
+            time.sleep(0.1)
+        time.sleep(0.3)
+    aborts = [l for l in SVC.pool.log_lines() if "signal 6" in l.get("msg", "")]
+    assert len(aborts) >= 20, len(aborts)
+    assert wait_full(SVC.pool, 4, 1)
+    assert len(load.replies) > 20
+    for node, status, j, raw, _ in load.replies:
+        assert status == 200 and j["code"] == 0, (status, raw[:200])
+
+
+def test_workers_die_with_the_master(env):
+    pool = harness.Pool(env, name="orphan-pool", workers=3).start()
+    assert wait_full(pool, 3, 2)
+    ws = pool.workers()
+    os.kill(pool.proc.pid, signal.SIGKILL)
+    pool.proc.wait()
+    end = time.monotonic() + 3
+    alive = ws
+    while alive and time.monotonic() < end:
+        alive = [w for w in ws if os.path.exists("/proc/%d" % w)
+                 and "zombie" not in open("/proc/%d/status" % w).read()]
+        time.sleep(0.05)
+    assert not alive, alive
+    harness.Procs.live.remove(pool.proc) if pool.proc in harness.Procs.live else None
+    pool.proc = None
+
+
+def test_replay_through_nginx(env):
+    """The same X-Request-Id twice: applied once, both replies success; the
+    same id for another node: refused."""
+    env.db.reset_demo()
+    h = {"X-Bkapi-Request-Id": "replay-1"}
+    b = dict(CRED, node_id="act_failed", action="retry")
+    r1 = SVC.post("/operate_node/2/12/", b, h)
+    r2 = SVC.post("/operate_node/2/12/", b, h)
+    assert r1.json["code"] == 0 and r2.json["code"] == 0, (r1, r2)
+    assert env.db.scalar("SELECT COUNT(*) FROM operate_record") == 1
+    assert env.db.scalar("SELECT retry FROM pipeline_state WHERE node_id='act_failed'") == 3
+    before = env.db.snapshot()
+    r3 = SVC.post("/operate_node/2/12/", dict(b, node_id="act_no_data"), h)
+    assert r3.json["code"] == 3540000, r3
+    assert r3.json["message"] == "request_id(replay-1) was already used for another operation"
+    assert harness.diff_snapshots(before, env.db.snapshot()) == []
