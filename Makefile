@@ -67,6 +67,8 @@ test: all
 
 test-asan:
 	$(MAKE) SANITIZE=address,undefined all
+	ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1 \
+	UBSAN_OPTIONS=print_stacktrace=1 \
 	OPERATE_NODE_BUILD=build-san tests/run
 
 run: all

@@ -24,9 +24,10 @@ class Result:
         self.passed = 0
         self.failed = []
 
-    def ok(self, name):
+    def ok(self, name, secs=None):
         self.passed += 1
-        print("ok   " + name, flush=True)
+        took = " (%.1fs)" % secs if secs is not None and secs >= 1 else ""
+        print("ok   " + name + took, flush=True)
 
     def fail(self, name, why):
         self.failed.append(name)
@@ -75,6 +76,33 @@ def run_fuzz(res, pattern, top):
         res.fail(name, p.stderr[-3000:])
 
 
+# Not "WARNING: AddressSanitizer failed to allocate": that is libfcgi's
+# crafted-record abort (test_reliability) under allocator_may_return_null.
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:")
+
+
+def check_sanitizer_logs(res, top):
+    """make test-asan: any sanitizer report in any log fails the run."""
+    found = []
+    for dirpath, _, files in os.walk(top):
+        for f in files:
+            if not (f.endswith(".log") or f == "error_log"):
+                continue
+            path = os.path.join(dirpath, f)
+            with open(path, errors="replace") as fh:
+                text = fh.read()
+            for mark in SANITIZER_MARKS:
+                i = text.find(mark)
+                if i >= 0:
+                    found.append("%s: %s" % (path, text[i:i + 1500]))
+                    break
+    if found:
+        res.fail("sanitizer reports", "\n".join(found))
+    else:
+        res.ok("sanitizer reports: none")
+
+
 def load_module(path):
     name = os.path.splitext(os.path.basename(path))[0]
     spec = importlib.util.spec_from_file_location(name, path)
@@ -114,9 +142,10 @@ def run_modules(res, env, pattern, stop_first):
         try:
             for name, fn in selected:
                 full = "%s.%s" % (mname, name)
+                t0 = time.monotonic()
                 try:
                     fn(env)
-                    res.ok(full)
+                    res.ok(full, time.monotonic() - t0)
                 except Exception:
                     res.fail(full, traceback.format_exc(limit=6))
                     if stop_first:
@@ -155,6 +184,9 @@ def main():
     except Exception:
         res.fail("harness", traceback.format_exc())
     finally:
+        if harness.BUILD.endswith("build-san"):
+            env.close(keep=True)
+            check_sanitizer_logs(res, env.top)
         keep = args.keep or bool(res.failed)
         if keep:
             print("logs kept in " + env.top)
