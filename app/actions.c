@@ -14,6 +14,12 @@ static const struct action actions[] = {
 	{ "skip", 0 },
 	{ "pause_subproc", 0 },
 	{ "resume_subproc", 0 },
+	/* pipeline-tables.md §4: the commands bk-sops also accepts */
+	{ "pause", 0 },
+	{ "resume", 0 },
+	{ "forced_fail", 0 },
+	{ "retry_subprocess", 0 },
+	{ "skip_cpg", AF_FLOW_IDS },
 };
 
 int

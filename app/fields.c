@@ -62,6 +62,8 @@ route_parse(const char *path, size_t len, struct route *r)
 			r->kind = ROUTE_HEALTHZ;
 		else if (seg_is(seg[0], sl[0], "metrics"))
 			r->kind = ROUTE_METRICS;
+		else if (seg_is(seg[0], sl[0], "status"))
+			r->kind = ROUTE_STATUS;
 		if (r->kind != ROUTE_NONE)
 			return 0;
 	}

@@ -3,6 +3,7 @@
  * and code, a latency histogram, and the pool's worker state and restarts.
  */
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 
 #include "actions.h"
@@ -25,6 +26,7 @@ metrics_map(void)
 	if (p == MAP_FAILED)
 		return NULL;
 	memset(p, 0, sizeof(struct metrics));
+	((struct metrics *)p)->started = (int64_t)time(NULL);
 	return p;
 }
 
@@ -154,4 +156,42 @@ metrics_render(const struct metrics *m, struct buf *out)
 	render_requests(m, out);
 	render_latency(m, out);
 	render_pool(m, out);
+}
+
+void
+metrics_status(const struct metrics *m, struct buf *out)
+{
+	int n = m->workers < METRICS_WORKERS_MAX ? m->workers : METRICS_WORKERS_MAX;
+	int busy = 0, idle = 0;
+	uint64_t served = 0;
+
+	for (int i = 0; i < n; i++) {
+		int st = __atomic_load_n(&m->w[i].state, __ATOMIC_RELAXED);
+		busy += st == W_BUSY;
+		idle += st == W_IDLE;
+		served += get(&m->w[i].served);
+	}
+	buf_printf(out, "{\"workers\":%d,\"idle\":%d,\"busy\":%d,"
+	    "\"requests\":%llu,\"restarts\":%llu,\"recycled\":%llu,"
+	    "\"uptime_seconds\":%lld,\"slots\":[", n, idle, busy,
+	    (unsigned long long)served, (unsigned long long)get(&m->restarts),
+	    (unsigned long long)get(&m->recycled),
+	    (long long)(time(NULL) - m->started));
+	for (int i = 0; i < n; i++) {
+		const struct metrics_worker *w = &m->w[i];
+		int st = __atomic_load_n(&w->state, __ATOMIC_RELAXED);
+		char rid[sizeof(w->request_id)];
+		/* A racy copy of another process's buffer: keep it terminated. */
+		memcpy(rid, w->request_id, sizeof(rid));
+		rid[sizeof(rid) - 1] = '\0';
+		buf_printf(out, "%s{\"worker\":%d,\"pid\":%ld,\"state\":\"%s\","
+		    "\"requests\":%llu,\"starts\":%llu,\"request_id\":", i ? "," : "",
+		    i, (long)w->pid, st >= 0 && st <= W_EXITED ? state_names[st] :
+		    "exited", (unsigned long long)get(&w->served),
+		    (unsigned long long)get(&w->started));
+		buf_add_json_str(out, st == W_BUSY ? rid : "", st == W_BUSY ?
+		    strlen(rid) : 0);
+		buf_adds(out, "}");
+	}
+	buf_adds(out, "]}\n");
 }

@@ -34,6 +34,7 @@ struct metrics {
 	uint64_t restarts;		/* workers replaced after dying */
 	uint64_t recycled;		/* workers replaced after max_requests */
 	int workers;			/* configured */
+	int64_t started;		/* the master's start, unix seconds */
 	struct metrics_worker w[METRICS_WORKERS_MAX];
 };
 
@@ -42,5 +43,7 @@ struct metrics *metrics_map(void);	/* NULL if mmap fails */
 void metrics_count(struct metrics_worker *w, int action, int code, int http,
     uint64_t micros);
 void metrics_render(const struct metrics *m, struct buf *out);
+/* The pool at a glance as one JSON object (the status route). */
+void metrics_status(const struct metrics *m, struct buf *out);
 
 #endif

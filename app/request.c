@@ -351,6 +351,23 @@ metrics(struct ctx *c)
 	buf_free(&b);
 }
 
+static void
+status(struct ctx *c)
+{
+	struct buf b;
+
+	c->out.http = 200;
+	buf_init(&b);
+	buf_adds(&b, "Status: 200 OK\r\nContent-Type: application/json; "
+	    "charset=utf-8\r\nCache-Control: no-store\r\n\r\n");
+	if (c->w->metrics)
+		metrics_status(c->w->metrics, &b);
+	else
+		buf_adds(&b, "{\"workers\":1,\"mode\":\"single process\"}\n");
+	put(c, &b);
+	buf_free(&b);
+}
+
 static uint64_t
 micros_since(const struct timespec *t0)
 {
@@ -407,7 +424,9 @@ request_handle(FCGX_Request *req, struct worker *w)
 		goto out;
 	}
 	method = param(&c, "REQUEST_METHOD");
-	if ((r.kind == ROUTE_HEALTHZ || r.kind == ROUTE_METRICS) && (method ==
+	int is_get = r.kind == ROUTE_HEALTHZ || r.kind == ROUTE_METRICS ||
+	    r.kind == ROUTE_STATUS;
+	if (is_get && (method ==
 	    NULL || (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0))) {
 		fail(&c, 405, CODE_PARAM, "method %.16s is not allowed, use GET",
 		    method ? method : "(none)");
@@ -418,11 +437,14 @@ request_handle(FCGX_Request *req, struct worker *w)
 		healthz(&c);
 	else if (r.kind == ROUTE_METRICS)
 		metrics(&c);
+	else if (r.kind == ROUTE_STATUS)
+		status(&c);
 	else
 		operate(&c, &r);
 out:;
 	uint64_t us = micros_since(&t0);
-	if (r.kind != ROUTE_HEALTHZ && r.kind != ROUTE_METRICS)
+	if (r.kind != ROUTE_HEALTHZ && r.kind != ROUTE_METRICS &&
+	    r.kind != ROUTE_STATUS)
 		metrics_count(w->slot, c.action, c.out.code, c.out.http, us);
 	access_log(&c, path, us);
 	free((char *)c.operator);

@@ -32,6 +32,7 @@ enum route_kind {
 	ROUTE_OPERATE_PATH,	/* .../operate_node/{bk_biz_id}/{task_id}/ */
 	ROUTE_HEALTHZ,
 	ROUTE_METRICS,
+	ROUTE_STATUS,		/* the pool at a glance, as php-fpm's status */
 };
 
 struct route {

@@ -268,3 +268,18 @@ def test_healthz_and_metrics(env):
     assert re.search(r'^operate_node_requests_total\{action="retry",code="0"\} [1-9]', text, re.M), text
     assert "operate_node_request_duration_seconds_bucket" in text
     assert "operate_node_worker_restarts_total 0" in text
+
+
+def test_status_page(env):
+    r = SVC.post("/prod/status", method="GET")
+    assert r.status == 200, r
+    j = r.json
+    assert j["workers"] == 2 and len(j["slots"]) == 2
+    assert j["idle"] + j["busy"] == 2 and j["busy"] >= 1   # this request
+    assert sorted(s["pid"] for s in j["slots"]) == sorted(SVC.pool.workers())
+    assert all(s["state"] in ("idle", "busy") for s in j["slots"])
+    busy = [s for s in j["slots"] if s["state"] == "busy"]
+    assert busy[0]["request_id"] == r.headers.get("x-request-id", busy[0]["request_id"])
+    assert j["requests"] > 0 and j["restarts"] == 0
+    r = SVC.post("/status", b"{}")
+    assert r.status == 405

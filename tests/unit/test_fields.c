@@ -31,6 +31,7 @@ test_routes(void **state)
 		{ "/operate_node/abc/12/", ROUTE_OPERATE_PATH, "abc", "12" },
 		{ "/x/healthz", ROUTE_HEALTHZ, NULL, NULL },
 		{ "/metrics", ROUTE_METRICS, NULL, NULL },
+		{ "/pool/status/", ROUTE_STATUS, NULL, NULL },
 		{ "/operate_node/2/", ROUTE_NONE, NULL, NULL },
 		{ "/operate_node/2/12/x/", ROUTE_NONE, NULL, NULL },
 		{ "/operate_node//12/", ROUTE_NONE, NULL, NULL },
