@@ -332,10 +332,10 @@ class Nginx:
     """Real nginx with the shipped snippets; only the socket path or the
     port in the shipped upstream file is replaced by the test's own."""
 
-    def __init__(self, env, pool, name="nginx"):
+    def __init__(self, env, pool, name="nginx", port=None):
         self.dir = os.path.join(env.top, name)
         os.makedirs(self.dir, exist_ok=True)
-        self.port = free_port()
+        self.port = port or free_port()
         shutil.copy("/etc/nginx/fastcgi_params", self.dir)
         if pool.listen.startswith("unix:"):
             with open(os.path.join(ROOT, "conf/nginx/upstream-unix.conf")) as f:
@@ -403,10 +403,10 @@ def http_request(port, method, path, body=None, headers=None, timeout=30):
 class Service:
     """MariaDB (shared) + a pool + nginx in front of it."""
 
-    def __init__(self, env, **conf):
+    def __init__(self, env, port=None, **conf):
         self.env = env
         self.pool = Pool(env, **conf).start()
-        self.nginx = Nginx(env, self.pool).start()
+        self.nginx = Nginx(env, self.pool, port=port).start()
 
     def stop(self):
         self.nginx.stop()
