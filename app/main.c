@@ -76,7 +76,15 @@ main(int argc, char **argv)
 		log_msg(LOG_ERROR, "%s", err);
 		return 1;
 	}
-	int rc = single ? pool_worker(&cfg, 0, NULL, -1) : pool_run(&cfg, fd);
+	int rc;
+	if (single) {
+		/* One process: its own counters for /metrics and /status. */
+		struct metrics *m = metrics_map();
+		if (m)
+			m->workers = 1;
+		rc = pool_worker(&cfg, 0, m, m ? 0 : -1);
+	} else
+		rc = pool_run(&cfg, fd);
 	mysql_library_end();
 	return rc;
 }
