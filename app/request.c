@@ -318,54 +318,55 @@ out:
 	free(raw);
 }
 
+#define CT_JSON "application/json; charset=utf-8"
+#define CT_PROM "text/plain; version=0.0.4; charset=utf-8"
+
+/* The GET routes: headers (with both ids), then what fill() writes. */
+static void
+reply_get(struct ctx *c, int http, const char *ctype,
+    void (*fill)(struct ctx *, struct buf *))
+{
+	struct buf b;
+
+	c->out.http = http;
+	buf_init(&b);
+	buf_printf(&b, "Status: %d %s\r\nContent-Type: %s\r\n"
+	    "Cache-Control: no-store\r\nX-Request-Id: %s\r\nX-Trace-Id: %s"
+	    "\r\n\r\n", http, status_text(http), ctype, c->request_id,
+	    c->trace_id);
+	fill(c, &b);
+	put(c, &b);
+	buf_free(&b);
+}
+
+static void
+fill_health(struct ctx *c, struct buf *b)
+{
+	buf_printf(b, "{\"status\":\"%s\"}\n", c->out.http == 200 ? "ok" :
+	    "unavailable");
+}
+
+static void
+fill_metrics(struct ctx *c, struct buf *b)
+{
+	if (c->w->metrics)
+		metrics_render(c->w->metrics, b);
+}
+
+static void
+fill_status(struct ctx *c, struct buf *b)
+{
+	if (c->w->metrics)
+		metrics_status(c->w->metrics, b);
+}
+
 static void
 healthz(struct ctx *c)
 {
-	struct buf b;
 	int ok = store_ping(c->w->store) == 0;
 
-	c->out.http = ok ? 200 : 503;
 	c->out.code = ok ? CODE_OK : CODE_ENV;
-	buf_init(&b);
-	buf_printf(&b, "Status: %d %s\r\nContent-Type: application/json; "
-	    "charset=utf-8\r\nCache-Control: no-store\r\nX-Request-Id: %s\r\n"
-	    "X-Trace-Id: %s\r\n\r\n{\"status\":\"%s\"}\n", c->out.http,
-	    status_text(c->out.http), c->request_id, c->trace_id,
-	    ok ? "ok" : "unavailable");
-	put(c, &b);
-	buf_free(&b);
-}
-
-static void
-metrics(struct ctx *c)
-{
-	struct buf b;
-
-	c->out.http = 200;
-	buf_init(&b);
-	buf_adds(&b, "Status: 200 OK\r\nContent-Type: text/plain; "
-	    "version=0.0.4; charset=utf-8\r\nCache-Control: no-store\r\n\r\n");
-	if (c->w->metrics)
-		metrics_render(c->w->metrics, &b);
-	put(c, &b);
-	buf_free(&b);
-}
-
-static void
-status(struct ctx *c)
-{
-	struct buf b;
-
-	c->out.http = 200;
-	buf_init(&b);
-	buf_adds(&b, "Status: 200 OK\r\nContent-Type: application/json; "
-	    "charset=utf-8\r\nCache-Control: no-store\r\n\r\n");
-	if (c->w->metrics)
-		metrics_status(c->w->metrics, &b);
-	else
-		buf_adds(&b, "{\"workers\":1,\"mode\":\"single process\"}\n");
-	put(c, &b);
-	buf_free(&b);
+	reply_get(c, ok ? 200 : 503, CT_JSON, fill_health);
 }
 
 static uint64_t
@@ -436,9 +437,9 @@ request_handle(FCGX_Request *req, struct worker *w)
 	if (r.kind == ROUTE_HEALTHZ)
 		healthz(&c);
 	else if (r.kind == ROUTE_METRICS)
-		metrics(&c);
+		reply_get(&c, 200, CT_PROM, fill_metrics);
 	else if (r.kind == ROUTE_STATUS)
-		status(&c);
+		reply_get(&c, 200, CT_JSON, fill_status);
 	else
 		operate(&c, &r);
 out:;
