@@ -17,7 +17,8 @@
 -- locking read, so the checks see the latest committed rows under READ
 -- COMMITTED and REPEATABLE READ alike (a plain read under REPEATABLE READ
 -- would see the transaction's snapshot, which may be older than a lock).
--- The one plain read is the callback-data check in node_callback (why: there).
+-- The plain reads are the callback-data checks of node_callback and
+-- node_forced_fail (why: in node_callback).
 --
 -- Refusals. A check that fails calls opn_fail(code, message): it rolls back
 -- and raises SQLSTATE 45000 with MESSAGE_TEXT '<7-digit code> <message>', at
@@ -26,8 +27,36 @@
 -- error and re-raises it unchanged, so a refusal or a failed statement writes
 -- nothing at all.
 --
--- Adding an action (e.g. pause, resume, forced_fail, retry_subprocess,
--- skip_cpg from pipeline-tables.md §4):
+-- Messages of the undocumented commands (pipeline-tables.md §4; the six
+-- documented actions use §3's texts). Each action runs the common checks of
+-- §2 first, then its own in this order; 3545000 unless marked:
+--   pause             node(<id>) is a subprocess, use pause_subproc
+--                     can not pause node(<id>) in state <state>
+--   resume            node(<id>) is a subprocess, use resume_subproc
+--                     node(<id>) is not paused, actual <state>
+--   forced_fail       node(<id>) is not a service activity, actual <type>
+--                     node(<id>) state is not RUNNING, actual <state>
+--                     can not find process with current node id: <id>
+--                     found multiple processes at node(<id>)
+--                     can not fail node(<id>): it has already been called back
+--   retry_subprocess  node(<id>) is not a subprocess, actual <type>
+--                     node(<id>) state is not FAILED, actual <state>
+--                     can not find sleep process with current node id: <id>
+--                     found multiple sleep processes at node(<id>)
+--   skip_cpg          3540000 flow_ids is required for skip_cpg
+--                     3540000 flow_ids must be a non-empty array of at most 64
+--                             flow id strings of 1 to 64 bytes
+--                     3540000 flow_ids lists flow(<flow>) twice
+--                     3540000 converge_gateway_id is required for skip_cpg
+--                     node(<id>) is not a conditional parallel gateway, actual <type>
+--                     flow(<flow>) is not an outgoing flow of gateway(<id>)
+--                     converge_gateway_id(<given>) is not the converge gateway
+--                       of gateway(<id>)
+--                     node(<id>) state is not FAILED, actual <state>
+--                     then the two parked-process messages, as retry_subprocess
+-- forced_fail's ex_data (bamboo's text): The node has been terminated by <operator>.
+--
+-- Adding an action:
 --   1. write CREATE PROCEDURE node_<action> (and its DROP PROCEDURE IF EXISTS
 --      line below) with the same nine parameters as node_retry. It runs
 --      after the common checks, inside the transaction, holding the task and
@@ -48,11 +77,17 @@ DROP PROCEDURE IF EXISTS node_skip_exg;
 DROP PROCEDURE IF EXISTS node_callback;
 DROP PROCEDURE IF EXISTS node_pause_subproc;
 DROP PROCEDURE IF EXISTS node_resume_subproc;
+DROP PROCEDURE IF EXISTS node_pause;
+DROP PROCEDURE IF EXISTS node_resume;
+DROP PROCEDURE IF EXISTS node_forced_fail;
+DROP PROCEDURE IF EXISTS node_retry_subprocess;
+DROP PROCEDURE IF EXISTS node_skip_cpg;
 DROP PROCEDURE IF EXISTS opn_fail;
 DROP PROCEDURE IF EXISTS opn_lock_state;
 DROP PROCEDURE IF EXISTS opn_parked_process;
 DROP PROCEDURE IF EXISTS opn_history;
 DROP PROCEDURE IF EXISTS opn_outbox;
+DROP PROCEDURE IF EXISTS opn_resume_suspended;
 DROP PROCEDURE IF EXISTS opn_json_member;
 DROP PROCEDURE IF EXISTS opn_json_has_string;
 DROP PROCEDURE IF EXISTS opn_retry_inputs;
@@ -145,6 +180,31 @@ BEGIN
            root_pipeline_id),
          p_schedule_id, p_callback_data_id, COALESCE(p_request_id, ''), NOW(6)
     FROM pipeline_process WHERE id = p_process_id;
+END//
+
+-- Wakes every process suspended by the node (a paused subprocess, or a node
+-- paused by appointment): locks them, queues an outbox execute for each at
+-- its current node (in id order; the same row as opn_outbox writes), and
+-- clears their suspension. Returns how many there were.
+CREATE PROCEDURE opn_resume_suspended(
+  IN  p_node_id    VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN  p_request_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  OUT p_count      INT)
+  MODIFIES SQL DATA
+BEGIN
+  SELECT COUNT(*) INTO p_count
+    FROM pipeline_process WHERE suspended_by = p_node_id FOR UPDATE;
+  INSERT INTO engine_outbox
+         (event, process_id, node_id, root_pipeline_id, parent_pipeline_id,
+          schedule_id, callback_data_id, request_id, created_time)
+  SELECT 'execute', id, current_node_id, root_pipeline_id,
+         COALESCE(JSON_UNQUOTE(JSON_EXTRACT(pipeline_stack,
+           CONCAT('$[', GREATEST(JSON_LENGTH(pipeline_stack) - 1, 0), ']'))),
+           root_pipeline_id),
+         NULL, NULL, COALESCE(p_request_id, ''), NOW(6)
+    FROM pipeline_process WHERE suspended_by = p_node_id ORDER BY id;
+  UPDATE pipeline_process SET suspended = 0, suspended_by = ''
+   WHERE suspended_by = p_node_id;
 END//
 
 -- JSON objects are searched by their keys decoded, not by a path built from
@@ -562,21 +622,400 @@ BEGIN
   END IF;
 
   UPDATE pipeline_state SET name = 'RUNNING' WHERE node_id = p_node_id;
-  SELECT COUNT(*) INTO v_n
-    FROM pipeline_process WHERE suspended_by = p_node_id FOR UPDATE;
-  -- The same row as opn_outbox writes, for each process (in id order).
-  INSERT INTO engine_outbox
-         (event, process_id, node_id, root_pipeline_id, parent_pipeline_id,
-          schedule_id, callback_data_id, request_id, created_time)
-  SELECT 'execute', id, current_node_id, root_pipeline_id,
-         COALESCE(JSON_UNQUOTE(JSON_EXTRACT(pipeline_stack,
-           CONCAT('$[', GREATEST(JSON_LENGTH(pipeline_stack) - 1, 0), ']'))),
-           root_pipeline_id),
-         NULL, NULL, COALESCE(p_request_id, ''), NOW(6)
-    FROM pipeline_process WHERE suspended_by = p_node_id ORDER BY id;
-  UPDATE pipeline_process SET suspended = 0, suspended_by = ''
-   WHERE suspended_by = p_node_id;
+  CALL opn_resume_suspended(p_node_id, p_request_id, v_n);
   SET p_extra = JSON_OBJECT('resumed_processes', v_n + 0);
+END//
+
+-- The undocumented commands (pipeline-tables.md §4) -----------------------
+-- Same calling convention as the six above. Their messages are listed in
+-- the header of this file.
+
+-- pause: suspend a node that is not a subprocess (bamboo's
+-- pause_node_appoint). A node the run has not reached yet is paused by
+-- appointment: its state row is created SUSPENDED (root and parent from
+-- pipeline_node, a new version) and the engine suspends the process that
+-- gets there. No outbox: nothing is woken.
+CREATE PROCEDURE node_pause(
+  IN  p_node_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN  p_operator            VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN  p_request_id          VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN  p_flow_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN  p_data                LONGTEXT CHARACTER SET utf8mb4,
+  IN  p_inputs              LONGTEXT CHARACTER SET utf8mb4,
+  IN  p_flow_ids            LONGTEXT CHARACTER SET utf8mb4,
+  IN  p_converge_gateway_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  OUT p_extra               TEXT CHARACTER SET utf8mb4)
+  MODIFIES SQL DATA
+BEGIN
+  DECLARE v_type        VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_root        VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_parent      VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_state       VARCHAR(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_version     VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_new_version VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_taken       TINYINT DEFAULT 0;
+  DECLARE CONTINUE HANDLER FOR NOT FOUND BEGIN END;
+
+  SELECT type, root_pipeline_id, parent_pipeline_id
+    INTO v_type, v_root, v_parent
+    FROM pipeline_node WHERE node_id = p_node_id;
+  IF v_type = 'SubProcess' THEN
+    CALL opn_fail(3545000, CONCAT('node(', p_node_id, ') is a subprocess, use pause_subproc'));
+  END IF;
+  CALL opn_lock_state(p_node_id, v_state, v_version);
+
+  IF v_version IS NULL THEN
+    SET v_new_version = CONCAT('v', REPLACE(UUID(), '-', ''));
+    BEGIN
+      -- Under READ COMMITTED the lock above, finding no row, holds nothing:
+      -- the engine may create the row (reach the node) before this insert.
+      -- Then the row is read again and paused as any other.
+      DECLARE CONTINUE HANDLER FOR 1062 SET v_taken = 1;
+      INSERT INTO pipeline_state
+             (node_id, root_id, parent_id, name, version, `loop`, inner_loop,
+              retry, skip, error_ignored, created_time, started_time, archived_time)
+      VALUES (p_node_id, v_root, v_parent, 'SUSPENDED', v_new_version, 1, 1,
+              0, 0, 0, NOW(6), NULL, NULL);
+    END;
+    IF v_taken = 0 THEN
+      SET p_extra = JSON_OBJECT('appointment', JSON_EXTRACT('true', '$'),
+                                'new_version', v_new_version);
+    ELSE
+      CALL opn_lock_state(p_node_id, v_state, v_version);
+    END IF;
+  END IF;
+  IF v_version IS NOT NULL THEN
+    IF v_state NOT IN ('READY', 'RUNNING') THEN
+      CALL opn_fail(3545000, CONCAT('can not pause node(', p_node_id, ') in state ', v_state));
+    END IF;
+    UPDATE pipeline_state SET name = 'SUSPENDED' WHERE node_id = p_node_id;
+    SET p_extra = NULL;
+  END IF;
+END//
+
+-- resume: run a paused node again (bamboo's resume_node_appoint): state
+-- READY, and every process it suspended woken at its current node.
+CREATE PROCEDURE node_resume(
+  IN  p_node_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN  p_operator            VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN  p_request_id          VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN  p_flow_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN  p_data                LONGTEXT CHARACTER SET utf8mb4,
+  IN  p_inputs              LONGTEXT CHARACTER SET utf8mb4,
+  IN  p_flow_ids            LONGTEXT CHARACTER SET utf8mb4,
+  IN  p_converge_gateway_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  OUT p_extra               TEXT CHARACTER SET utf8mb4)
+  MODIFIES SQL DATA
+BEGIN
+  DECLARE v_type    VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_state   VARCHAR(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_version VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_n       INT;
+  DECLARE CONTINUE HANDLER FOR NOT FOUND BEGIN END;
+
+  SELECT type INTO v_type FROM pipeline_node WHERE node_id = p_node_id;
+  IF v_type = 'SubProcess' THEN
+    CALL opn_fail(3545000, CONCAT('node(', p_node_id, ') is a subprocess, use resume_subproc'));
+  END IF;
+  CALL opn_lock_state(p_node_id, v_state, v_version);
+  IF v_state <> 'SUSPENDED' THEN
+    CALL opn_fail(3545000, CONCAT('node(', p_node_id, ') is not paused, actual ', v_state));
+  END IF;
+
+  UPDATE pipeline_state SET name = 'READY' WHERE node_id = p_node_id;
+  CALL opn_resume_suspended(p_node_id, p_request_id, v_n);
+  SET p_extra = JSON_OBJECT('resumed_processes', v_n + 0);
+END//
+
+-- forced_fail: terminate a running activity (bamboo's
+-- forced_fail_activity): its execution outputs say who terminated it, the
+-- state is FAILED with a new version, and the process at the node is put to
+-- sleep, parked there for a retry or skip. No outbox: nothing runs next.
+-- A type 1 schedule of the current version that has taken its one
+-- callback, not yet handled by the engine, refuses: that callback was
+-- answered as a success and its result is on its way (forced_fail and
+-- callback racing on a node: exactly one wins).
+CREATE PROCEDURE node_forced_fail(
+  IN  p_node_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN  p_operator            VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN  p_request_id          VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN  p_flow_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN  p_data                LONGTEXT CHARACTER SET utf8mb4,
+  IN  p_inputs              LONGTEXT CHARACTER SET utf8mb4,
+  IN  p_flow_ids            LONGTEXT CHARACTER SET utf8mb4,
+  IN  p_converge_gateway_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  OUT p_extra               TEXT CHARACTER SET utf8mb4)
+  MODIFIES SQL DATA
+BEGIN
+  DECLARE v_type        VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_state       VARCHAR(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_version     VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_new_version VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_n           INT;
+  DECLARE v_process_id  BIGINT;
+  DECLARE v_sched_type  TINYINT DEFAULT NULL;
+  DECLARE v_finished    TINYINT;
+  DECLARE v_expired     TINYINT;
+  DECLARE v_called      INT;
+  DECLARE v_found       TINYINT DEFAULT 0;
+  DECLARE v_outputs     LONGTEXT CHARACTER SET utf8mb4 DEFAULT NULL;
+  DECLARE v_ex_data     TEXT CHARACTER SET utf8mb4;
+  DECLARE CONTINUE HANDLER FOR NOT FOUND BEGIN END;
+
+  SELECT type INTO v_type FROM pipeline_node WHERE node_id = p_node_id;
+  IF v_type <> 'ServiceActivity' THEN
+    CALL opn_fail(3545000, CONCAT('node(', p_node_id, ') is not a service activity, actual ', v_type));
+  END IF;
+  CALL opn_lock_state(p_node_id, v_state, v_version);
+  IF v_state <> 'RUNNING' THEN
+    CALL opn_fail(3545000, CONCAT('node(', p_node_id, ') state is not RUNNING, actual ', v_state));
+  END IF;
+  -- the live process at the node, asleep or not
+  SELECT COUNT(*), MIN(id) INTO v_n, v_process_id
+    FROM pipeline_process
+   WHERE current_node_id = p_node_id AND dead = 0
+     FOR UPDATE;
+  IF v_n = 0 THEN
+    CALL opn_fail(3545000, CONCAT('can not find process with current node id: ', p_node_id));
+  ELSEIF v_n > 1 THEN
+    CALL opn_fail(3545000, CONCAT('found multiple processes at node(', p_node_id, ')'));
+  END IF;
+  SELECT type, finished, expired INTO v_sched_type, v_finished, v_expired
+    FROM pipeline_schedule WHERE node_id = p_node_id AND version = v_version
+     FOR UPDATE;
+  IF v_sched_type = 1 AND v_finished = 0 AND v_expired = 0 THEN
+    -- a plain read, as in node_callback (why: there)
+    SELECT COUNT(*) INTO v_called
+      FROM pipeline_callback_data WHERE node_id = p_node_id AND version = v_version;
+    IF v_called > 0 THEN
+      CALL opn_fail(3545000, CONCAT('can not fail node(', p_node_id, '): it has already been called back'));
+    END IF;
+  END IF;
+
+  SET v_ex_data = CONCAT('The node has been terminated by ', COALESCE(p_operator, ''), '.');
+  SELECT 1, outputs INTO v_found, v_outputs
+    FROM pipeline_execution_data WHERE node_id = p_node_id FOR UPDATE;
+  IF v_found = 1 THEN
+    IF COALESCE(JSON_TYPE(v_outputs), '') <> 'OBJECT' THEN
+      SET v_outputs = '{}';
+    END IF;
+    UPDATE pipeline_execution_data
+       SET outputs = JSON_SET(v_outputs, '$.ex_data', v_ex_data,
+                              '$._forced_failed', JSON_EXTRACT('true', '$'))
+     WHERE node_id = p_node_id;
+  ELSE
+    INSERT INTO pipeline_execution_data (node_id, inputs, outputs)
+    VALUES (p_node_id, '{}', JSON_OBJECT('ex_data', v_ex_data,
+                                         '_forced_failed', JSON_EXTRACT('true', '$')));
+  END IF;
+  SET v_new_version = CONCAT('v', REPLACE(UUID(), '-', ''));
+  UPDATE pipeline_state
+     SET name = 'FAILED', version = v_new_version, archived_time = NOW(6)
+   WHERE node_id = p_node_id;
+  UPDATE pipeline_process SET asleep = 1 WHERE id = v_process_id;
+  SET p_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_version,
+                            'process_id', v_process_id + 0);
+END//
+
+-- retry_subprocess: re-enter a failed subprocess from the start. The
+-- process parked at it may still have the subprocess on top of its
+-- pipeline stack (it failed inside): that entry is popped, so that the
+-- outbox row's parent is the pipeline that holds the subprocess node.
+-- History, then state READY as for retry, then an execute at the node.
+CREATE PROCEDURE node_retry_subprocess(
+  IN  p_node_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN  p_operator            VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN  p_request_id          VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN  p_flow_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN  p_data                LONGTEXT CHARACTER SET utf8mb4,
+  IN  p_inputs              LONGTEXT CHARACTER SET utf8mb4,
+  IN  p_flow_ids            LONGTEXT CHARACTER SET utf8mb4,
+  IN  p_converge_gateway_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  OUT p_extra               TEXT CHARACTER SET utf8mb4)
+  MODIFIES SQL DATA
+BEGIN
+  DECLARE v_type        VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_state       VARCHAR(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_version     VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_new_version VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_process_id  BIGINT;
+  DECLARE v_stack       LONGTEXT CHARACTER SET utf8mb4;
+  DECLARE v_depth       INT;
+  DECLARE v_top         VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
+  DECLARE v_popped      BOOLEAN DEFAULT FALSE;
+  DECLARE CONTINUE HANDLER FOR NOT FOUND BEGIN END;
+
+  SELECT type INTO v_type FROM pipeline_node WHERE node_id = p_node_id;
+  IF v_type <> 'SubProcess' THEN
+    CALL opn_fail(3545000, CONCAT('node(', p_node_id, ') is not a subprocess, actual ', v_type));
+  END IF;
+  CALL opn_lock_state(p_node_id, v_state, v_version);
+  IF v_state <> 'FAILED' THEN
+    CALL opn_fail(3545000, CONCAT('node(', p_node_id, ') state is not FAILED, actual ', v_state));
+  END IF;
+  CALL opn_parked_process(p_node_id, v_process_id);
+
+  SELECT pipeline_stack INTO v_stack
+    FROM pipeline_process WHERE id = v_process_id FOR UPDATE;
+  SET v_depth = COALESCE(JSON_LENGTH(v_stack), 0);
+  IF v_depth > 0 THEN
+    SET v_top = JSON_UNQUOTE(JSON_EXTRACT(v_stack, CONCAT('$[', v_depth - 1, ']')));
+  END IF;
+  IF v_top = p_node_id AND OCTET_LENGTH(v_top) = OCTET_LENGTH(p_node_id) THEN
+    UPDATE pipeline_process
+       SET pipeline_stack = JSON_REMOVE(v_stack, CONCAT('$[', v_depth - 1, ']'))
+     WHERE id = v_process_id;
+    SET v_popped = TRUE;
+  END IF;
+  CALL opn_history(p_node_id);
+  SET v_new_version = CONCAT('v', REPLACE(UUID(), '-', ''));
+  UPDATE pipeline_state
+     SET name = 'READY', retry = retry + 1, version = v_new_version,
+         started_time = NULL, archived_time = NULL
+   WHERE node_id = p_node_id;
+  CALL opn_outbox('execute', v_process_id, p_node_id, NULL, NULL, p_request_id);
+  SET p_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_version,
+                            'stack_popped', JSON_EXTRACT(IF(v_popped, 'true', 'false'), '$'));
+END//
+
+-- skip_cpg: finish a failed conditional parallel gateway and run the chosen
+-- flows (bamboo's skip_conditional_parallel_gateway): one child process per
+-- flow, in the order given, asleep at the flow's target with the converge
+-- gateway as destination and the parked process's root, stack, priority and
+-- queue; the parked process waits for them all (need_ack = their count,
+-- ack_num = 0); an outbox execute per child. Every check comes before the
+-- first write, and a failed statement rolls back everything: no child is
+-- left behind.
+CREATE PROCEDURE node_skip_cpg(
+  IN  p_node_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN  p_operator            VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN  p_request_id          VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN  p_flow_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN  p_data                LONGTEXT CHARACTER SET utf8mb4,
+  IN  p_inputs              LONGTEXT CHARACTER SET utf8mb4,
+  IN  p_flow_ids            LONGTEXT CHARACTER SET utf8mb4,
+  IN  p_converge_gateway_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  OUT p_extra               TEXT CHARACTER SET utf8mb4)
+  MODIFIES SQL DATA
+BEGIN
+  DECLARE v_type        VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_converge    VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_state       VARCHAR(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_version     VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_new_version VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_process_id  BIGINT;
+  DECLARE v_n           INT DEFAULT 0;
+  DECLARE v_i           INT;
+  DECLARE v_j           INT;
+  DECLARE v_item        LONGTEXT CHARACTER SET utf8mb4;
+  DECLARE v_flow        VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_other       VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_target      VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_targets     LONGTEXT CHARACTER SET utf8mb4 DEFAULT '[]';
+  DECLARE v_children    LONGTEXT CHARACTER SET utf8mb4 DEFAULT '[]';
+  DECLARE v_child       BIGINT;
+  DECLARE v_root        VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_stack       LONGTEXT CHARACTER SET utf8mb4;
+  DECLARE v_priority    INT;
+  DECLARE v_queue       VARCHAR(128) CHARACTER SET utf8mb4;
+  DECLARE v_bad         TEXT CHARACTER SET utf8mb4 DEFAULT
+    'flow_ids must be a non-empty array of at most 64 flow id strings of 1 to 64 bytes';
+  DECLARE CONTINUE HANDLER FOR NOT FOUND BEGIN END;
+
+  -- The fields (3540000, as skip_exg's flow_id); the service checks them
+  -- before it calls, with the same messages.
+  IF p_flow_ids IS NULL THEN
+    CALL opn_fail(3540000, 'flow_ids is required for skip_cpg');
+  END IF;
+  IF COALESCE(JSON_VALID(p_flow_ids), 0) = 0 THEN
+    CALL opn_fail(3540000, v_bad);
+  END IF;
+  IF JSON_TYPE(p_flow_ids) <> 'ARRAY' THEN
+    CALL opn_fail(3540000, v_bad);
+  END IF;
+  SET v_n = JSON_LENGTH(p_flow_ids);
+  IF v_n = 0 OR v_n > 64 THEN
+    CALL opn_fail(3540000, v_bad);
+  END IF;
+  SET v_i = 0;
+  WHILE v_i < v_n DO
+    SET v_item = JSON_EXTRACT(p_flow_ids, CONCAT('$[', v_i, ']'));
+    IF JSON_TYPE(v_item) <> 'STRING' OR OCTET_LENGTH(JSON_UNQUOTE(v_item)) NOT BETWEEN 1 AND 64 THEN
+      CALL opn_fail(3540000, v_bad);
+    END IF;
+    SET v_flow = JSON_UNQUOTE(v_item);
+    SET v_j = 0;
+    WHILE v_j < v_i DO
+      SET v_other = JSON_UNQUOTE(JSON_EXTRACT(p_flow_ids, CONCAT('$[', v_j, ']')));
+      IF v_other = v_flow AND OCTET_LENGTH(v_other) = OCTET_LENGTH(v_flow) THEN
+        CALL opn_fail(3540000, CONCAT('flow_ids lists flow(', v_flow, ') twice'));
+      END IF;
+      SET v_j = v_j + 1;
+    END WHILE;
+    SET v_i = v_i + 1;
+  END WHILE;
+  IF p_converge_gateway_id IS NULL OR p_converge_gateway_id = '' THEN
+    CALL opn_fail(3540000, 'converge_gateway_id is required for skip_cpg');
+  END IF;
+
+  SELECT type, converge_gateway_id INTO v_type, v_converge
+    FROM pipeline_node WHERE node_id = p_node_id;
+  IF v_type <> 'ConditionalParallelGateway' THEN
+    CALL opn_fail(3545000, CONCAT('node(', p_node_id, ') is not a conditional parallel gateway, actual ', v_type));
+  END IF;
+  SET v_i = 0;
+  WHILE v_i < v_n DO
+    SET v_flow = JSON_UNQUOTE(JSON_EXTRACT(p_flow_ids, CONCAT('$[', v_i, ']')));
+    SET v_target = NULL;
+    SELECT target_id INTO v_target
+      FROM pipeline_flow
+     WHERE flow_id = v_flow AND OCTET_LENGTH(flow_id) = OCTET_LENGTH(v_flow)
+       AND source_id = p_node_id;
+    IF v_target IS NULL THEN
+      CALL opn_fail(3545000, CONCAT('flow(', v_flow, ') is not an outgoing flow of gateway(', p_node_id, ')'));
+    END IF;
+    SET v_targets = JSON_ARRAY_APPEND(v_targets, '$', v_target);
+    SET v_i = v_i + 1;
+  END WHILE;
+  IF NOT (v_converge = p_converge_gateway_id
+          AND OCTET_LENGTH(v_converge) = OCTET_LENGTH(p_converge_gateway_id)) THEN
+    CALL opn_fail(3545000, CONCAT('converge_gateway_id(', p_converge_gateway_id,
+                                  ') is not the converge gateway of gateway(', p_node_id, ')'));
+  END IF;
+  CALL opn_lock_state(p_node_id, v_state, v_version);
+  IF v_state <> 'FAILED' THEN
+    CALL opn_fail(3545000, CONCAT('node(', p_node_id, ') state is not FAILED, actual ', v_state));
+  END IF;
+  CALL opn_parked_process(p_node_id, v_process_id);
+
+  SELECT root_pipeline_id, pipeline_stack, priority, queue
+    INTO v_root, v_stack, v_priority, v_queue
+    FROM pipeline_process WHERE id = v_process_id FOR UPDATE;
+  SET v_i = 0;
+  WHILE v_i < v_n DO
+    SET v_target = JSON_UNQUOTE(JSON_EXTRACT(v_targets, CONCAT('$[', v_i, ']')));
+    INSERT INTO pipeline_process
+           (parent_id, root_pipeline_id, current_node_id, destination_id,
+            pipeline_stack, asleep, suspended, suspended_by, dead, ack_num,
+            need_ack, priority, queue, last_heartbeat)
+    VALUES (v_process_id, v_root, v_target, v_converge,
+            v_stack, 1, 0, '', 0, 0,
+            -1, v_priority, v_queue, NOW(6));
+    SET v_child = LAST_INSERT_ID();
+    CALL opn_outbox('execute', v_child, v_target, NULL, NULL, p_request_id);
+    SET v_children = JSON_ARRAY_APPEND(v_children, '$', v_child + 0);
+    SET v_i = v_i + 1;
+  END WHILE;
+  UPDATE pipeline_process SET need_ack = v_n, ack_num = 0 WHERE id = v_process_id;
+  CALL opn_history(p_node_id);
+  SET v_new_version = CONCAT('v', REPLACE(UUID(), '-', ''));
+  UPDATE pipeline_state
+     SET name = 'FINISHED', skip = 1, version = v_new_version,
+         archived_time = NOW(6)
+   WHERE node_id = p_node_id;
+  SET p_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_version,
+                            'flow_ids', JSON_EXTRACT(p_flow_ids, '$'),
+                            'child_processes', JSON_EXTRACT(v_children, '$'));
 END//
 
 -- The entry point ---------------------------------------------------------
@@ -691,6 +1130,16 @@ proc: BEGIN
     CALL node_pause_subproc(p_node_id, p_operator, p_request_id, p_flow_id, p_data, p_inputs, p_flow_ids, p_converge_gateway_id, v_extra);
   ELSEIF p_action = 'resume_subproc' THEN
     CALL node_resume_subproc(p_node_id, p_operator, p_request_id, p_flow_id, p_data, p_inputs, p_flow_ids, p_converge_gateway_id, v_extra);
+  ELSEIF p_action = 'pause' THEN
+    CALL node_pause(p_node_id, p_operator, p_request_id, p_flow_id, p_data, p_inputs, p_flow_ids, p_converge_gateway_id, v_extra);
+  ELSEIF p_action = 'resume' THEN
+    CALL node_resume(p_node_id, p_operator, p_request_id, p_flow_id, p_data, p_inputs, p_flow_ids, p_converge_gateway_id, v_extra);
+  ELSEIF p_action = 'forced_fail' THEN
+    CALL node_forced_fail(p_node_id, p_operator, p_request_id, p_flow_id, p_data, p_inputs, p_flow_ids, p_converge_gateway_id, v_extra);
+  ELSEIF p_action = 'retry_subprocess' THEN
+    CALL node_retry_subprocess(p_node_id, p_operator, p_request_id, p_flow_id, p_data, p_inputs, p_flow_ids, p_converge_gateway_id, v_extra);
+  ELSEIF p_action = 'skip_cpg' THEN
+    CALL node_skip_cpg(p_node_id, p_operator, p_request_id, p_flow_id, p_data, p_inputs, p_flow_ids, p_converge_gateway_id, v_extra);
   ELSE
     CALL opn_fail(3540000, CONCAT('action(', COALESCE(p_action, 'NULL'), ') is not supported'));
   END IF;

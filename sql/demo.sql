@@ -139,9 +139,66 @@
 --   space), pipe12 (the root pipeline has no node row) and no_such_node are "node(..) does not
 --   exist in task(12)"; flow F_EXG_A or "f_exg_a " is not an outgoing flow of exg_failed.
 --
--- Ids are stable: schedules 1-7, callback data 1-2, history 1-2, processes 1-26 and 30-35
--- as listed. The tables are truncated, so new rows get the next ids: operate_record and
--- engine_outbox start at 1, pipeline_callback_data at 3, pipeline_execution_history at 3.
+-- TASK 12 NODES FOR THE UNDOCUMENTED COMMANDS (pipeline-tables.md §4; their rows come last in
+-- this file). Nodes above serve them too: act_running (RUNNING, live pid 7 awake, no execution
+-- data): pause OK, forced_fail OK (creates the execution data row); act_not_reached: pause OK by
+-- appointment (state row created SUSPENDED), resume "node(..) is not paused, actual CREATED";
+-- srn_end: pause by appointment with parent sr_nested; cb_wait: forced_fail OK (parked pid 16
+-- set asleep again), and forced_fail/callback race there; cb_called: forced_fail "can not fail
+-- node(cb_called): it has already been called back"; cb_finished: forced_fail OK (its schedule is
+-- finished); cpg_failed: skip_cpg OK with f_cpg_a and/or f_cpg_b and converge_gateway_id cg12
+-- (children asleep at exg_a / exg_b, destination cg12, stack ["pipe12"]); with flow f_exg_a or
+-- no_such_flow "flow(..) is not an outgoing flow of gateway(cpg_failed)"; with cg end12 or sr_cg
+-- "converge_gateway_id(..) is not the converge gateway of gateway(cpg_failed)"; exg_failed:
+-- skip_cpg "is not a conditional parallel gateway, actual ExclusiveGateway"; sub_running: pause
+-- "node(sub_running) is a subprocess, use pause_subproc", forced_fail "is not a service activity,
+-- actual SubProcess", retry_subprocess "state is not FAILED, actual RUNNING"; sub_suspended:
+-- resume "node(sub_suspended) is a subprocess, use resume_subproc"; act_failed: pause "can not
+-- pause node(act_failed) in state FAILED", forced_fail "state is not RUNNING, actual FAILED",
+-- retry_subprocess "node(act_failed) is not a subprocess, actual ServiceActivity".
+--   node                  type                        state      what it is for
+--   act_ready             ServiceActivity             READY      pause OK (from READY)
+--   act_paused            ServiceActivity             SUSPENDED  paused by appointment, not reached (no process):
+--                                                                resume OK (READY, no outbox); pause "can not pause
+--                                                                node(act_paused) in state SUSPENDED"
+--   sr_paused             ServiceActivity             SUSPENDED  in sub_running; pid 40 at it, suspended by it, stack
+--                                                                [pipe12, sub_running]: resume OK -> execute pid 40 at
+--                                                                sr_paused, parent sub_running
+--   ff_running            ServiceActivity             RUNNING    live pid 41 awake, execution outputs {"progress": 50,
+--                                                                "ex_data": "stale"}: forced_fail OK (outputs keep
+--                                                                progress, ex_data replaced, _forced_failed true)
+--   ff_no_proc            ServiceActivity             RUNNING    pid 42 there is dead: forced_fail "can not find process
+--                                                                with current node id: ff_no_proc"
+--   ff_two_procs          ServiceActivity             RUNNING    live pids 43 (awake) and 44 (asleep): forced_fail
+--                                                                "found multiple processes at node(ff_two_procs)"
+--   sub_failed            SubProcess                  FAILED     retry 1, version v2-sub_failed; parked pid 45 with stack
+--                                                                [pipe12, sub_failed]: retry_subprocess OK, stack popped
+--                                                                to [pipe12], execute at sub_failed, parent pipe12
+--   srs_failed            SubProcess                  FAILED     in sub_running; parked pid 46, stack [pipe12,
+--                                                                sub_running] (not pushed): retry_subprocess OK, stack
+--                                                                kept, parent sub_running
+--   sub_failed_no_proc    SubProcess                  FAILED     no process: retry_subprocess "can not find sleep
+--                                                                process with current node id: sub_failed_no_proc"
+--   sub_failed_two_procs  SubProcess                  FAILED     parked pids 47 and 48: retry_subprocess "found multiple
+--                                                                sleep processes at node(sub_failed_two_procs)"
+--   sr_cpg                ConditionalParallelGateway  FAILED     in sub_running, converge gateway sr_cg; parked pid 49
+--                                                                (stack [pipe12, sub_running], priority 50, queue
+--                                                                q_demo); flows f_srcpg_a/b/c -> srcpg_a/b/c: skip_cpg
+--                                                                OK with any of them (children copy stack, priority,
+--                                                                queue; outbox parent sub_running)
+--     srcpg_a/b/c         ServiceActivity             (no row)   sr_cpg's targets
+--     sr_cg               ConvergeGateway             (no row)   sr_cpg's converge gateway
+--   cpg_running           ConditionalParallelGateway  RUNNING    flow f_cpgr_a, live pid 50 awake: skip_cpg "state is not
+--                                                                FAILED, actual RUNNING"
+--   cpg_no_proc           ConditionalParallelGateway  FAILED     flow f_cpgnp_a, no process: skip_cpg "can not find sleep
+--                                                                process ..."
+--   cpg_two_procs         ConditionalParallelGateway  FAILED     flow f_cpg2_a, parked pids 51 and 52: skip_cpg "found
+--                                                                multiple sleep processes ..."
+--
+-- Ids are stable: schedules 1-7, callback data 1-2, history 1-2, processes 1-26, 30-35 and
+-- 40-52 as listed. The tables are truncated, so new rows get the next ids: operate_record and
+-- engine_outbox start at 1, pipeline_callback_data at 3, pipeline_execution_history at 3,
+-- pipeline_process (skip_cpg's children) at 53.
 
 SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci;
 
@@ -453,3 +510,73 @@ INSERT INTO pipeline_execution_data (node_id, inputs, outputs) VALUES
 INSERT INTO pipeline_execution_history (id, node_id, `loop`, retry, skip, version, started_time, archived_time, inputs, outputs) VALUES
   (1, 'act_failed', 1, 0, 0, 'v1-act_failed', '2024-05-01 10:00:01.000000', '2024-05-01 10:05:00.000000', '{"a": "rendered x"}', '{"ex_data": "first failure", "_result": false}'),
   (2, 'act_failed', 1, 1, 0, 'v2-act_failed', '2024-05-01 10:10:00.000000', '2024-05-01 10:15:00.000000', '{"a": "rendered x"}', '{"ex_data": "second failure", "_result": false}');
+
+-- The undocumented commands (pipeline-tables.md §4): nodes of task 12 -----
+-- (documented in the header's second table)
+
+INSERT INTO pipeline_node (node_id, root_pipeline_id, parent_pipeline_id, type, name, can_skip, can_retry, error_ignorable, converge_gateway_id) VALUES
+  ('act_ready',            'pipe12', 'pipe12',      'ServiceActivity',            'ready',                         1, 1, 0, ''),
+  ('act_paused',           'pipe12', 'pipe12',      'ServiceActivity',            'paused by appointment',         1, 1, 0, ''),
+  ('sr_paused',            'pipe12', 'sub_running', 'ServiceActivity',            'paused, its process waits',     1, 1, 0, ''),
+  ('ff_running',           'pipe12', 'pipe12',      'ServiceActivity',            'running, with execution data',  1, 1, 0, ''),
+  ('ff_no_proc',           'pipe12', 'pipe12',      'ServiceActivity',            'running, no live process',      1, 1, 0, ''),
+  ('ff_two_procs',         'pipe12', 'pipe12',      'ServiceActivity',            'running, two live processes',   1, 1, 0, ''),
+  ('sub_failed',           'pipe12', 'pipe12',      'SubProcess',                 'failed subprocess',             1, 1, 0, ''),
+  ('srs_failed',           'pipe12', 'sub_running', 'SubProcess',                 'failed nested subprocess',      1, 1, 0, ''),
+  ('sub_failed_no_proc',   'pipe12', 'pipe12',      'SubProcess',                 'failed, no parked process',     1, 1, 0, ''),
+  ('sub_failed_two_procs', 'pipe12', 'pipe12',      'SubProcess',                 'failed, two parked processes',  1, 1, 0, ''),
+  ('sr_cpg',               'pipe12', 'sub_running', 'ConditionalParallelGateway', 'failed, in a subprocess',       1, 1, 0, 'sr_cg'),
+  ('srcpg_a',              'pipe12', 'sub_running', 'ServiceActivity',            'branch a',                      1, 1, 0, ''),
+  ('srcpg_b',              'pipe12', 'sub_running', 'ServiceActivity',            'branch b',                      1, 1, 0, ''),
+  ('srcpg_c',              'pipe12', 'sub_running', 'ServiceActivity',            'branch c',                      1, 1, 0, ''),
+  ('sr_cg',                'pipe12', 'sub_running', 'ConvergeGateway',            'converge',                      1, 1, 0, ''),
+  ('cpg_running',          'pipe12', 'pipe12',      'ConditionalParallelGateway', 'running conditional gateway',   1, 1, 0, 'cg12'),
+  ('cpg_no_proc',          'pipe12', 'pipe12',      'ConditionalParallelGateway', 'failed, no parked process',     1, 1, 0, 'cg12'),
+  ('cpg_two_procs',        'pipe12', 'pipe12',      'ConditionalParallelGateway', 'failed, two parked processes',  1, 1, 0, 'cg12');
+
+INSERT INTO pipeline_flow (flow_id, source_id, target_id, is_default) VALUES
+  ('f_srcpg_a',   'sr_cpg',        'srcpg_a',  0),
+  ('f_srcpg_b',   'sr_cpg',        'srcpg_b',  0),
+  ('f_srcpg_c',   'sr_cpg',        'srcpg_c',  1),
+  ('f_srcpg_a_out', 'srcpg_a',     'sr_cg',    0),
+  ('f_srcpg_b_out', 'srcpg_b',     'sr_cg',    0),
+  ('f_srcpg_c_out', 'srcpg_c',     'sr_cg',    0),
+  ('f_sr_cg',     'sr_cg',         'sr_end',   0),
+  ('f_cpgr_a',    'cpg_running',   'exg_a',    0),
+  ('f_cpgnp_a',   'cpg_no_proc',   'exg_a',    0),
+  ('f_cpg2_a',    'cpg_two_procs', 'exg_a',    0);
+
+INSERT INTO pipeline_state (node_id, root_id, parent_id, name, version, `loop`, inner_loop, retry, skip, error_ignored, created_time, started_time, archived_time) VALUES
+  ('act_ready',            'pipe12', 'pipe12',      'READY',     'v1-act_ready',            1, 1, 0, 0, 0, '2024-05-01 10:00:01.000000', NULL,                         NULL),
+  ('act_paused',           'pipe12', 'pipe12',      'SUSPENDED', 'v1-act_paused',           1, 1, 0, 0, 0, '2024-05-01 10:00:01.000000', NULL,                         NULL),
+  ('sr_paused',            'pipe12', 'sub_running', 'SUSPENDED', 'v1-sr_paused',            1, 1, 0, 0, 0, '2024-05-01 10:00:01.000000', NULL,                         NULL),
+  ('ff_running',           'pipe12', 'pipe12',      'RUNNING',   'v1-ff_running',           1, 1, 0, 0, 0, '2024-05-01 10:00:01.000000', '2024-05-01 10:00:02.000000', NULL),
+  ('ff_no_proc',           'pipe12', 'pipe12',      'RUNNING',   'v1-ff_no_proc',           1, 1, 0, 0, 0, '2024-05-01 10:00:01.000000', '2024-05-01 10:00:02.000000', NULL),
+  ('ff_two_procs',         'pipe12', 'pipe12',      'RUNNING',   'v1-ff_two_procs',         1, 1, 0, 0, 0, '2024-05-01 10:00:01.000000', '2024-05-01 10:00:02.000000', NULL),
+  ('sub_failed',           'pipe12', 'pipe12',      'FAILED',    'v2-sub_failed',           1, 1, 1, 0, 0, '2024-05-01 10:00:01.000000', '2024-05-01 10:10:00.000000', '2024-05-01 10:15:00.000000'),
+  ('srs_failed',           'pipe12', 'sub_running', 'FAILED',    'v1-srs_failed',           1, 1, 0, 0, 0, '2024-05-01 10:00:01.000000', '2024-05-01 10:00:02.000000', '2024-05-01 10:05:00.000000'),
+  ('sub_failed_no_proc',   'pipe12', 'pipe12',      'FAILED',    'v1-sub_failed_no_proc',   1, 1, 0, 0, 0, '2024-05-01 10:00:01.000000', '2024-05-01 10:00:02.000000', '2024-05-01 10:05:00.000000'),
+  ('sub_failed_two_procs', 'pipe12', 'pipe12',      'FAILED',    'v1-sub_failed_two_procs', 1, 1, 0, 0, 0, '2024-05-01 10:00:01.000000', '2024-05-01 10:00:02.000000', '2024-05-01 10:05:00.000000'),
+  ('sr_cpg',               'pipe12', 'sub_running', 'FAILED',    'v1-sr_cpg',               1, 1, 0, 0, 0, '2024-05-01 10:00:01.000000', '2024-05-01 10:00:02.000000', '2024-05-01 10:00:03.000000'),
+  ('cpg_running',          'pipe12', 'pipe12',      'RUNNING',   'v1-cpg_running',          1, 1, 0, 0, 0, '2024-05-01 10:00:01.000000', '2024-05-01 10:00:02.000000', NULL),
+  ('cpg_no_proc',          'pipe12', 'pipe12',      'FAILED',    'v1-cpg_no_proc',          1, 1, 0, 0, 0, '2024-05-01 10:00:01.000000', '2024-05-01 10:00:02.000000', '2024-05-01 10:00:03.000000'),
+  ('cpg_two_procs',        'pipe12', 'pipe12',      'FAILED',    'v1-cpg_two_procs',        1, 1, 0, 0, 0, '2024-05-01 10:00:01.000000', '2024-05-01 10:00:02.000000', '2024-05-01 10:00:03.000000');
+
+INSERT INTO pipeline_process (id, parent_id, root_pipeline_id, current_node_id, destination_id, pipeline_stack, asleep, suspended, suspended_by, dead, ack_num, need_ack, priority, queue, last_heartbeat) VALUES
+  (40, -1, 'pipe12', 'sr_paused',            '', '["pipe12", "sub_running"]', 0, 1, 'sr_paused', 0, 0, -1, 100, '',       '2024-05-01 10:05:00.000000'),
+  (41, -1, 'pipe12', 'ff_running',           '', '["pipe12"]',                0, 0, '',          0, 0, -1, 100, '',       '2024-05-01 10:05:00.000000'),
+  (42, -1, 'pipe12', 'ff_no_proc',           '', '["pipe12"]',                0, 0, '',          1, 0, -1, 100, '',       '2024-05-01 10:05:00.000000'),
+  (43, -1, 'pipe12', 'ff_two_procs',         '', '["pipe12"]',                0, 0, '',          0, 0, -1, 100, '',       '2024-05-01 10:05:00.000000'),
+  (44, -1, 'pipe12', 'ff_two_procs',         '', '["pipe12"]',                1, 0, '',          0, 0, -1, 100, '',       '2024-05-01 10:05:00.000000'),
+  (45, -1, 'pipe12', 'sub_failed',           '', '["pipe12", "sub_failed"]',  1, 0, '',          0, 0, -1, 100, '',       '2024-05-01 10:15:00.000000'),
+  (46, -1, 'pipe12', 'srs_failed',           '', '["pipe12", "sub_running"]', 1, 0, '',          0, 0, -1, 100, '',       '2024-05-01 10:05:00.000000'),
+  (47, -1, 'pipe12', 'sub_failed_two_procs', '', '["pipe12"]',                1, 0, '',          0, 0, -1, 100, '',       '2024-05-01 10:05:00.000000'),
+  (48, -1, 'pipe12', 'sub_failed_two_procs', '', '["pipe12"]',                1, 0, '',          0, 0, -1, 100, '',       '2024-05-01 10:05:00.000000'),
+  (49, -1, 'pipe12', 'sr_cpg',               '', '["pipe12", "sub_running"]', 1, 0, '',          0, 0, -1,  50, 'q_demo', '2024-05-01 10:00:03.000000'),
+  (50, -1, 'pipe12', 'cpg_running',          '', '["pipe12"]',                0, 0, '',          0, 0, -1, 100, '',       '2024-05-01 10:00:03.000000'),
+  (51, -1, 'pipe12', 'cpg_two_procs',        '', '["pipe12"]',                1, 0, '',          0, 0, -1, 100, '',       '2024-05-01 10:00:03.000000'),
+  (52, -1, 'pipe12', 'cpg_two_procs',        '', '["pipe12"]',                1, 0, '',          0, 0, -1, 100, '',       '2024-05-01 10:00:03.000000');
+
+INSERT INTO pipeline_execution_data (node_id, inputs, outputs) VALUES
+  ('ff_running', '{"a": 1}', '{"progress": 50, "ex_data": "stale"}'),
+  ('sr_cpg',     '{}',       '{"ex_data": "no branch condition matched"}');

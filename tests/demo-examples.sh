@@ -28,3 +28,16 @@ curl -s $BASE/operate_node/2/12/ -d '{'"$A"',"node_id":"act_running","action":"r
 # health and metrics
 curl -s $BASE/healthz
 curl -s $BASE/metrics | head -20
+
+# pause a ready node (bk-sops' undocumented commands from here on), resume a paused one
+curl -s $BASE/operate_node/2/12/ -d '{'"$A"',"node_id":"act_ready","action":"pause"}'
+curl -s $BASE/operate_node/2/12/ -d '{'"$A"',"node_id":"sr_paused","action":"resume"}'
+
+# force a running node to fail
+curl -s $BASE/operate_node/2/12/ -d '{'"$A"',"node_id":"ff_running","action":"forced_fail"}'
+
+# re-run a failed subprocess
+curl -s $BASE/operate_node/2/12/ -d '{'"$A"',"node_id":"sub_failed","action":"retry_subprocess"}'
+
+# take flows f_cpg_a and f_cpg_b of a failed conditional parallel gateway
+curl -s $BASE/operate_node/2/12/ -d '{'"$A"',"node_id":"cpg_failed","action":"skip_cpg","flow_ids":["f_cpg_a","f_cpg_b"],"converge_gateway_id":"cg12"}'
