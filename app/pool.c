@@ -7,6 +7,7 @@
 #include <grp.h>
 #include <netdb.h>
 #include <pwd.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -30,6 +32,8 @@
 #define BACKOFF_MAX_MS 5000	/* ... is restarted at most this slowly */
 #define EARLY_DEATH_MS 1000	/* a death this soon after start counts */
 #define RETIRED_MAX 1024	/* replaced workers still draining */
+#define LINGER_MS 1000		/* after SIGTERM, serve the backlog this long */
+#define LINGER_ACCEPT_MS 50	/* an accept another worker won is given up */
 
 struct slot {
 	pid_t pid;
@@ -223,6 +227,12 @@ on_worker_stop(int sig)
 }
 
 static void
+on_alarm(int sig)
+{
+	(void)sig;		/* only to interrupt accept() */
+}
+
+static void
 on_worker_usr1(int sig)
 {
 	(void)sig;
@@ -242,6 +252,8 @@ worker_signals(sigset_t *busy)
 	sigaction(SIGINT, &sa, NULL);
 	sa.sa_handler = on_worker_usr1;
 	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_handler = on_alarm;
+	sigaction(SIGALRM, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
@@ -253,6 +265,7 @@ worker_signals(sigset_t *busy)
 	sigaddset(busy, SIGTERM);
 	sigaddset(busy, SIGINT);
 	sigaddset(busy, SIGUSR1);
+	sigaddset(busy, SIGALRM);
 }
 
 static void
@@ -260,6 +273,55 @@ slot_state(struct metrics_worker *s, int state)
 {
 	if (s && s->pid == getpid())
 		__atomic_store_n(&s->state, state, __ATOMIC_RELAXED);
+}
+
+static void
+serve(FCGX_Request *req, struct worker *w)
+{
+	slot_state(w->slot, W_BUSY);
+	request_handle(req, w);
+	FCGX_Finish_r(req);
+	store_housekeeping(w->store);
+	slot_state(w->slot, W_IDLE);
+}
+
+/*
+ * After SIGTERM: serve the connections already waiting in the backlog
+ * (the master has removed a unix socket's path, so no new ones come), for
+ * at most LINGER_MS, then return. libfcgi accepts nothing once shutdown is
+ * pending, so the worker accepts itself and hands the connection over in
+ * the request's public ipcFd; keepConnection keeps FCGX_Accept_r's opening
+ * FCGX_Finish_r from closing it, and the request's own flags reset it.
+ */
+static void
+linger(FCGX_Request *req, struct worker *w, int listen_fd)
+{
+	struct timespec start, now;
+	sigset_t alrm;
+
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		struct pollfd pfd = { .fd = listen_fd, .events = POLLIN };
+		struct itimerval t = { .it_value = { 0, LINGER_ACCEPT_MS * 1000 } };
+		struct itimerval off = { .it_value = { 0, 0 } };
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (ms_between(&start, &now) > LINGER_MS || poll(&pfd, 1, 0) != 1)
+			return;
+		setitimer(ITIMER_REAL, &t, NULL);
+		sigprocmask(SIG_UNBLOCK, &alrm, NULL);
+		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		sigprocmask(SIG_BLOCK, &alrm, NULL);
+		setitimer(ITIMER_REAL, &off, NULL);
+		if (fd == -1)
+			continue;	/* another worker took it */
+		req->ipcFd = fd;
+		req->keepConnection = 1;
+		if (FCGX_Accept_r(req) == 0)
+			serve(req, w);
+	}
 }
 
 int
@@ -303,17 +365,15 @@ pool_worker(const struct config *cfg, int listen_fd, struct metrics *m,
 				log_msg(LOG_WARN, "FCGX_Accept_r: %d", rc);
 			continue;
 		}
-		slot_state(w.slot, W_BUSY);
-		request_handle(&req, &w);
-		FCGX_Finish_r(&req);
-		store_housekeeping(w.store);
-		slot_state(w.slot, W_IDLE);
+		serve(&req, &w);
 		if (cfg->max_requests > 0 && ++served >= cfg->max_requests) {
 			log_msg(LOG_INFO, "recycling after %lld requests",
 			    (long long)served);
 			break;
 		}
 	}
+	if (worker_stop)
+		linger(&req, &w, listen_fd);
 	slot_state(w.slot, W_EXITED);
 	FCGX_Free(&req, 0);
 	store_free(w.store);
@@ -488,6 +548,10 @@ drain(struct pool *p, const sigset_t *set)
 	siginfo_t si;
 
 	p->stopping = 1;
+	/* New connections now fail at once (nginx may try another pool);
+	 * those already queued are served by the lingering workers. */
+	if (strncmp(p->cfg->listen, "unix:", 5) == 0)
+		unlink(p->cfg->listen + 5);
 	log_msg(LOG_INFO, "draining %d workers (at most %llds)", alive(p),
 	    (long long)p->cfg->shutdown_timeout);
 	signal_all(p, SIGTERM);
@@ -600,8 +664,6 @@ pool_run(struct config *cfg, int listen_fd)
 		reap(&p);
 	}
 	drain(&p, &set);
-	if (strncmp(cfg->listen, "unix:", 5) == 0)
-		unlink(cfg->listen + 5);
 	log_msg(LOG_INFO, "stopped");
 	return 0;
 }

@@ -77,9 +77,12 @@ class Procs:
 
 
 class MariaDB:
-    """A private mariadbd: its own datadir, unix socket and loopback port."""
+    """A private mariadbd: its own datadir, unix socket and loopback port.
+    bind is mariadbd's --bind-address (MariaDB 10.11 takes a comma-separated
+    list); set it before start() to reach the server from other hosts."""
 
-    def __init__(self, top):
+    def __init__(self, top, bind="127.0.0.1"):
+        self.bind = bind
         self.dir = os.path.join(top, "mariadb")
         self.datadir = os.path.join(self.dir, "data")
         self.sock = os.path.join(self.dir, "mysqld.sock")
@@ -102,7 +105,7 @@ class MariaDB:
         self.proc = Procs.spawn(
             ["mariadbd", "--no-defaults", "--datadir=" + self.datadir,
              "--socket=" + self.sock, "--port=%d" % self.port,
-             "--bind-address=127.0.0.1", "--user=root",
+             "--bind-address=" + self.bind, "--user=root",
              "--pid-file=" + os.path.join(self.dir, "mariadbd.pid"),
              "--innodb-buffer-pool-size=256M",
              "--innodb-log-file-size=128M",

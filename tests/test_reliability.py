@@ -327,6 +327,50 @@ def test_drain_finishes_in_flight(env):
     del blocker
 
 
+def test_drain_serves_the_backlog(env):
+    """SIGTERM with requests queued behind a busy worker: the queued ones
+    are served too (the master removes the socket's path, so nothing new
+    arrives, and the workers empty the backlog before they exit)."""
+    env.db.reset_demo()
+    nodes = seed(env, "failed", 6, "bl_")
+    pool = harness.Pool(env, name="backlog-pool", workers=1).start()
+    nginx = harness.Nginx(env, pool, name="backlog-nginx").start()
+    import pymysql
+    c = pymysql.connect(unix_socket=env.db.sock, user="root", database=harness.DBNAME)
+    out = {}
+    try:
+        with c.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("SELECT * FROM taskflow_instance WHERE id = 12 FOR UPDATE")
+
+        def one(node):
+            out[node] = harness.http_request(nginx.port, "POST", "/operate_node/2/12/",
+                                             dict(CRED, node_id=node, action="retry"))
+        threads = [threading.Thread(target=one, args=(n,)) for n in nodes]
+        for t in threads:
+            t.start()
+            time.sleep(0.1)
+        os.kill(pool.proc.pid, signal.SIGTERM)
+        time.sleep(0.5)
+        c.rollback()
+        for t in threads:
+            t.join(20)
+        for node in nodes:
+            r = out[node]
+            assert r.status == 200 and r.json["code"] == 0, (node, r)
+        pool.proc.wait(10)
+        assert pool.proc.returncode == 0
+        # after the drain, nothing is listening
+        r = harness.http_request(nginx.port, "POST", "/operate_node/2/12/",
+                                 dict(CRED, node_id="act_failed", action="retry"))
+        assert r.status == 502, r
+    finally:
+        c.close()
+        nginx.stop()
+        pool.stop()
+    assert_consistent(env, nodes)
+
+
 def test_reload_under_load_fails_nothing(env):
     env.db.reset_demo()
     nodes = seed(env, "failed", 20000, "hup_")

@@ -1,0 +1,498 @@
+"""Several pools on several hosts (network namespaces on veth links; traffic
+stays on them and on loopback) behind one nginx upstream, one MariaDB: pools
+drained, cut off and killed under load, nginx re-sending POSTs to the next
+pool, and every node still applied once (the request_id replay record)."""
+import collections
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pymysql
+
+import harness
+from test_reliability import CRED, Load, assert_consistent, seed
+
+HOSTS = 3
+WORKERS = 2
+# Every request asks for its own node. The load is capped at RATE (the
+# 8 threads reached 460 to 1000 requests/s on a 2-core machine, all
+# serialised on one task's row lock) so that the 18 s of phases cannot run
+# out of nodes on a fast machine.
+RATE = 500
+NODES = 12000
+# Namespaces opnlb-<pid>-<i>; veth opnlb<pid>r<i> (root side) and
+# opnlb<pid>n<i> (inside): at most 15 characters with pid_max 4194304.
+NS_PREFIX = "opnlb-%d-" % os.getpid()
+LINK_PREFIX = "opnlb%d" % os.getpid()
+NET = "10.231.%d."          # one private /24 per host: .1 root side, .2 inside
+# While a link is down the kernel drops its connected route; this route
+# (below it) keeps packets for the host from taking the default route out of
+# the machine: they fail here, as to a host that is gone.
+UNREACHABLE_METRIC = "4231"
+DB_USER = "opnode"
+DB_HOSTS = "10.231.%"
+# The service reads with its SELECT and writes only inside the procedures,
+# which run with their definer's rights (root@localhost): nothing more.
+DB_GRANTS = "SELECT, EXECUTE"
+# The shipped snippet's read timeout, shortened so that a host cut off the
+# network is given up after 3 s instead of 15 s.
+READ_TIMEOUT = ("fastcgi_read_timeout 15s;", "fastcgi_read_timeout 3s;")
+
+HOST_LIST = []
+POOLS = []
+FRONT = None
+STATE = {}
+
+
+def ip(*args, ns=None, check=True):
+    argv = ["ip"] + (["-n", ns] if ns else []) + list(args)
+    p = subprocess.run(argv, capture_output=True, text=True)
+    if check and p.returncode != 0:
+        raise RuntimeError("%s: %s" % (" ".join(argv), p.stderr.strip()))
+    return p.stdout
+
+
+def alive(pid):
+    return os.path.exists("/proc/%d" % pid)
+
+
+def remove_stale():
+    """Namespaces and links of an earlier run of this test that ended without
+    its teardown (its runner is gone), and any of our own."""
+    for line in ip("netns", "list").splitlines():
+        name = line.split()[0] if line.split() else ""
+        m = re.fullmatch(r"opnlb-(\d+)-\d+", name)
+        if m and (int(m.group(1)) == os.getpid() or not alive(int(m.group(1)))):
+            ip("netns", "del", name, check=False)
+    for m in re.finditer(r"^\d+: (opnlb(\d+)[rn]\d+)[@:]", ip("-o", "link", "show"), re.M):
+        if int(m.group(2)) == os.getpid() or not alive(int(m.group(2))):
+            ip("link", "del", m.group(1), check=False)
+    # Our fallback routes whose subnet no link carries any more.
+    addrs = ip("-4", "-o", "addr", "show")
+    for m in re.finditer(r"^unreachable (10\.231\.(\d+)\.0/24) .*metric %s"
+                         % UNREACHABLE_METRIC, ip("-4", "route", "show"), re.M):
+        if (NET % int(m.group(2))) + "1/" not in addrs:
+            ip("route", "del", "unreachable", m.group(1), "metric",
+               UNREACHABLE_METRIC, check=False)
+
+
+def free_nets(n):
+    """n third octets of 10.231.x.0/24 that no address or route uses yet."""
+    used = set(int(x) for x in re.findall(
+        r"10\.231\.(\d+)\.", ip("-4", "-o", "addr", "show") + ip("-4", "route", "show")))
+    start = os.getpid() % 200 + 1
+    cand = [x for x in list(range(start, 255)) + list(range(1, start)) if x not in used]
+    assert len(cand) >= n, "no free 10.231.x.0/24 left"
+    return cand[:n]
+
+
+class Host:
+    """A pool host: a network namespace and a veth pair to the root one."""
+
+    def __init__(self, i, net):
+        self.ns = NS_PREFIX + str(i)
+        self.root_if = "%sr%d" % (LINK_PREFIX, i)
+        self.ns_if = "%sn%d" % (LINK_PREFIX, i)
+        self.root_ip = NET % net + "1"
+        self.ns_ip = NET % net + "2"
+        self.subnet = NET % net + "0/24"
+
+    def create(self):
+        ip("netns", "add", self.ns)
+        ip("link", "add", self.root_if, "type", "veth", "peer", "name", self.ns_if,
+           "netns", self.ns)
+        ip("addr", "add", self.root_ip + "/24", "dev", self.root_if)
+        ip("link", "set", self.root_if, "up")
+        ip("addr", "add", self.ns_ip + "/24", "dev", self.ns_if, ns=self.ns)
+        ip("link", "set", self.ns_if, "up", ns=self.ns)
+        ip("link", "set", "lo", "up", ns=self.ns)
+        ip("route", "add", "unreachable", self.subnet, "metric", UNREACHABLE_METRIC)
+
+    def link(self, up):
+        """Both ends of the veth down (cut off the network) or up again."""
+        state = "up" if up else "down"
+        ip("link", "set", self.root_if, state)
+        ip("link", "set", self.ns_if, state, ns=self.ns)
+
+    def remove(self):
+        ip("route", "del", "unreachable", self.subnet, "metric", UNREACHABLE_METRIC,
+           check=False)
+        ip("link", "del", self.root_if, check=False)
+        ip("netns", "del", self.ns, check=False)
+
+
+class NsPool(harness.Pool):
+    """The real pool, started inside a host's namespace, reaching MariaDB
+    over the veth link with its own user and password file."""
+
+    def __init__(self, env, host, i, password_file):
+        super().__init__(env, name="lb-pool%d" % i, workers=WORKERS,
+                         listen=host.ns_ip + ":9000", db_socket="",
+                         db_host=host.root_ip, db_port=env.db.port,
+                         db_user=DB_USER, db_password_file=password_file)
+        self.host = host
+
+    def connected(self):
+        return sum(1 for l in self.log_lines() if l.get("msg") == "connected to the database")
+
+    def start(self):
+        before = self.connected()
+        self.proc = harness.Procs.spawn(
+            ["ip", "netns", "exec", self.host.ns, self.binary, "-c", self.conf],
+            os.path.join(self.dir, "stderr.log"))
+        host, port = self.listen.rsplit(":", 1)
+
+        def up():
+            socket.create_connection((host, int(port)), 0.2).close()
+            return True
+        harness.wait_for(up, 10, "pool port in " + self.host.ns)
+        harness.wait_for(lambda: self.connected() >= before + WORKERS, 10,
+                         "the workers in %s to reach the database" % self.host.ns)
+        return self
+
+    def kill(self):
+        """SIGKILL to the master and every worker at once."""
+        pids = [self.proc.pid] + self.workers()
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc.wait()
+        self.stop()
+        harness.wait_for(lambda: not any(alive(p) and "zombie" not in
+                                         open("/proc/%d/status" % p).read()
+                                         for p in pids[1:]), 5, "killed workers")
+
+    def log_lines(self):
+        """Like Pool.log_lines, but a line cut short by SIGKILL is skipped."""
+        out = []
+        try:
+            with open(self.log) as f:
+                for l in f:
+                    try:
+                        out.append(json.loads(l))
+                    except ValueError:
+                        pass
+        except FileNotFoundError:
+            pass
+        return out
+
+
+NGINX_CONF = """
+daemon off;
+worker_processes 2;
+user root root;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log info;
+events {{ worker_connections 1024; }}
+http {{
+    log_format pools '$request_id\t$status\t$upstream_addr\t$upstream_status';
+    access_log {dir}/access.log pools;
+    client_body_temp_path {dir}/body;
+    fastcgi_temp_path {dir}/fastcgi;
+    proxy_temp_path {dir}/proxy;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    {upstream}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{ include {dir}/fastcgi-pools.conf; }}
+    }}
+}}
+"""
+
+
+class Front:
+    """nginx in the root namespace with the shipped upstream-pools.conf (its
+    sample addresses replaced by the pools') and fastcgi-pools.conf (its
+    read timeout shortened)."""
+
+    def __init__(self, env, pools):
+        self.dir = os.path.join(env.top, "lb-nginx")
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = harness.free_port()
+        self.access = os.path.join(self.dir, "access.log")
+        shutil.copy("/etc/nginx/fastcgi_params", self.dir)
+        with open(os.path.join(harness.ROOT, "conf/nginx/upstream-pools.conf")) as f:
+            up = f.read()
+        sample = re.findall(r"^\s*server (\S+:\d+)", up, re.M)
+        assert len(sample) == len(pools), sample
+        for addr, pool in zip(sample, pools):
+            up = up.replace(" %s " % addr, " %s " % pool.listen)
+        with open(os.path.join(harness.ROOT, "conf/nginx/fastcgi-pools.conf")) as f:
+            snippet = f.read()
+        assert READ_TIMEOUT[0] in snippet, "fastcgi-pools.conf: no " + READ_TIMEOUT[0]
+        with open(os.path.join(self.dir, "fastcgi-pools.conf"), "w") as f:
+            f.write(snippet.replace(*READ_TIMEOUT))
+        self.conf = os.path.join(self.dir, "nginx.conf")
+        with open(self.conf, "w") as f:
+            f.write(NGINX_CONF.format(dir=self.dir, port=self.port, upstream=up))
+        self.proc = None
+
+    def start(self):
+        self.proc = harness.Procs.spawn(["nginx", "-p", self.dir, "-c", self.conf],
+                                        os.path.join(self.dir, "stderr.log"))
+        harness.wait_for(lambda: socket.create_connection(
+            ("127.0.0.1", self.port), 0.2).close() or True, 10, "nginx")
+        return self
+
+    def stop(self):
+        if self.proc is not None:
+            harness.Procs.stop(self.proc, signal.SIGQUIT)
+            self.proc = None
+
+    def post(self, path, body=None, headers=None, method="POST"):
+        return harness.http_request(self.port, method, path, body, headers)
+
+    def log(self):
+        """request_id -> (status, [upstream addresses], [upstream statuses])"""
+        out = {}
+        with open(self.access) as f:
+            for line in f:
+                rid, status, addrs, statuses = line.rstrip("\n").split("\t")
+                out[rid] = (status, addrs.split(", "), statuses.split(", "))
+        return out
+
+
+# The failover lines that fastcgi-pools.conf changes; everything else is
+# fastcgi.conf's, line for line.
+FAILOVER = ("fastcgi_next_upstream", "fastcgi_connect_timeout", "fastcgi_read_timeout")
+
+
+def directives(path):
+    with open(os.path.join(harness.ROOT, path)) as f:
+        lines = [l.split("#", 1)[0].strip() for l in f]
+    return [l for l in lines if l]
+
+
+def setup_module(env):
+    global FRONT
+    try:
+        remove_stale()
+        for i, net in enumerate(free_nets(HOSTS), 1):
+            HOST_LIST.append(Host(i, net))
+            HOST_LIST[-1].create()
+        # The shared database, reachable from the hosts over their links only.
+        env.db.stop()
+        env.db.bind = ",".join(["127.0.0.1"] + [h.root_ip for h in HOST_LIST])
+        STATE["rebound"] = True
+        env.db.start()
+        env.db.reset_demo()
+        password = secrets.token_hex(16)
+        pwfile = os.path.join(env.top, "lb-db-password")
+        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.write(fd, (password + "\n").encode())
+        os.close(fd)
+        env.db.exec("DROP USER IF EXISTS %s@%s", DB_USER, DB_HOSTS)
+        env.db.exec("CREATE USER %s@%s IDENTIFIED BY %s", DB_USER, DB_HOSTS, password)
+        env.db.exec("GRANT %s ON `%s`.* TO %%s@%%s" % (DB_GRANTS, harness.DBNAME),
+                    DB_USER, DB_HOSTS)
+        for i, h in enumerate(HOST_LIST, 1):
+            POOLS.append(NsPool(env, h, i, pwfile).start())
+        FRONT = Front(env, POOLS).start()
+    except BaseException:
+        teardown_module(env)
+        raise
+
+
+def teardown_module(env):
+    """Always leaves the machine as it was: no pools, no namespaces, no
+    links, the database on 127.0.0.1 only."""
+    global FRONT
+    errors = []
+
+    def step(fn, *a):
+        try:
+            fn(*a)
+        except Exception as e:  # noqa: BLE001
+            errors.append(repr(e))
+    if FRONT is not None:
+        step(FRONT.stop)
+        FRONT = None
+    for p in POOLS:
+        step(p.stop)
+    del POOLS[:]
+    for h in HOST_LIST:
+        step(h.remove)
+    del HOST_LIST[:]
+    step(remove_stale)
+    if STATE.pop("rebound", False):
+        step(env.db.exec, "DROP USER IF EXISTS %s@%s", DB_USER, DB_HOSTS)
+        step(env.db.stop)
+        env.db.bind = "127.0.0.1"
+        step(env.db.start)
+    left = [l for l in ip("netns", "list").splitlines() if l.startswith(NS_PREFIX)]
+    assert not left and not errors, (left, errors)
+
+
+def pool_successes(ids):
+    """request_id -> how many times a pool answered it with success (the
+    second and later from the replay record)."""
+    seen = collections.Counter()
+    for p in POOLS:
+        for l in p.log_lines():
+            if l.get("msg") == "request" and str(l.get("code")) == "0" \
+                    and l.get("request_id") in ids:
+                seen[l["request_id"]] += 1
+    return seen
+
+
+class PacedLoad(Load):
+    """test_reliability's Load, at most RATE requests per second."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.slot = time.monotonic()
+
+    def next_node(self):
+        with self.lock:
+            self.slot = max(self.slot + 1.0 / RATE, time.monotonic())
+            at = self.slot
+        time.sleep(max(0.0, at - time.monotonic()))
+        return super().next_node()
+
+
+def seed_once(env, n, prefix):
+    """test_reliability's seed in one transaction: its single-row inserts
+    are committed once, not one by one (0.5 ms a node instead of 2 ms)."""
+    c = env.db.conn()
+    c.autocommit(False)
+    try:
+        ids = seed(env, "failed", n, prefix)
+        c.commit()
+    except BaseException:
+        c.rollback()
+        raise
+    finally:
+        c.autocommit(True)
+    return ids
+
+
+def test_pools_snippet_is_fastcgi_conf_with_failover(env):
+    pools = directives("conf/nginx/fastcgi-pools.conf")
+    single = directives("conf/nginx/fastcgi.conf")
+    assert [d for d in pools if not d.startswith(FAILOVER)] == \
+        [d for d in single if not d.startswith(FAILOVER)]
+    assert "fastcgi_next_upstream error timeout http_503 non_idempotent;" in pools
+    assert READ_TIMEOUT[0] in pools
+
+
+def test_failover_under_load(env):
+    nodes = seed_once(env, NODES, "lb_")
+    phases = []
+
+    def during(name, secs):
+        t0 = time.monotonic()
+        time.sleep(secs)
+        phases.append((name, t0, time.monotonic()))
+
+    t_start = time.monotonic()
+    with PacedLoad(nodes, threads=8, svc=FRONT) as load:
+        during("all up", 2)
+        POOLS[0].stop()                 # SIGTERM: drains, then exits
+        during("pool 1 stopped", 3)
+        POOLS[0].start()
+        during("all up", 2)
+        HOST_LIST[1].link(False)
+        during("host 2 cut off", 4)     # longer than the 3 s read timeout
+        HOST_LIST[1].link(True)
+        during("all up", 2)
+        POOLS[2].kill()
+        during("pool 3 killed", 3)
+        POOLS[2].start()
+        during("all up", 2)
+    took = time.monotonic() - t_start
+    replies = load.replies
+    assert len(replies) < NODES, "ran out of nodes: raise NODES"
+
+    # Every reply is a complete success: with one pool out at a time nginx
+    # always has another to send the request to.
+    bad = collections.Counter()
+    for node, status, j, raw, _ in replies:
+        if not (status == 200 and j is not None and j.get("code") == 0):
+            bad[(status, j and j.get("code"), (j and j.get("message")) or raw[:80])] += 1
+    assert not bad, "replies other than success: %s" % dict(bad)
+
+    # Every success is applied exactly once, under the id the client was
+    # given, and nothing else is applied.
+    ok = {node: j["request_id"] for node, status, j, raw, _ in replies}
+    assert len(ok) == len(replies)
+    rows = env.db.query("SELECT node_id, request_id FROM operate_record "
+                        "WHERE node_id LIKE 'lb\\_%%'")
+    assert len(rows) == len({r["node_id"] for r in rows}), "a node applied twice"
+    assert {r["node_id"]: r["request_id"] for r in rows} == ok
+    ready = env.db.scalar("SELECT COUNT(*) FROM pipeline_state WHERE node_id LIKE 'lb\\_%%' "
+                          "AND name = 'READY'")
+    claimed = env.db.scalar(
+        "SELECT COUNT(*) FROM request_replay p JOIN operate_record r ON "
+        "r.request_id = p.request_id AND r.node_id = p.node_id WHERE r.node_id LIKE 'lb\\_%%'")
+    assert ready == claimed == len(rows) == len(ok), (ready, claimed, len(rows), len(ok))
+    assert_consistent(env, list(ok))
+
+    # Service went on in every phase.
+    for name, t0, t1 in phases:
+        n = sum(1 for r in replies if t0 < r[4] <= t1)
+        assert n > 0, "no reply during %r" % name
+
+    # What nginx and the database did about it.
+    ids = set(ok.values())
+    log = {k: v for k, v in FRONT.log().items() if k in ids}
+    assert len(log) == len(ids), (len(log), len(ids))
+    retried = {k: v for k, v in log.items() if len(v[1]) > 1}
+    first = collections.Counter(v[2][0] for v in retried.values())
+    served = collections.Counter(v[1][-1] for v in log.values())
+    replays = {k: n for k, n in pool_successes(ids).items() if n > 1}
+    assert retried, "nginx never tried another pool"
+    print("     %d requests in %.1fs, all successes; nginx retried %d (first attempt "
+          "answered %s); %d of them answered twice by the pools (second from the "
+          "replay record); %d operate_record rows for %d nodes"
+          % (len(replies), took, len(retried),
+             ", ".join("%s x%d" % kv for kv in sorted(first.items())),
+             len(replays), len(rows), len(ok)))
+    print("     served by: " + ", ".join("%s %d" % kv for kv in sorted(served.items())))
+    print("     per phase: " + "; ".join(
+        "%s %d" % (name, sum(1 for r in replies if t0 < r[4] <= t1))
+        for name, t0, t1 in phases))
+
+
+def test_timeout_is_retried_and_replayed(env):
+    """A pool that holds a request past fastcgi_read_timeout: nginx sends it
+    to the next pool with the same REQUEST_ID; both pools answer success, the
+    node is applied once."""
+    node = seed_once(env, 1, "lbt_")[0]
+    lock = pymysql.connect(unix_socket=env.db.sock, user="root", database=harness.DBNAME)
+    out = {}
+    try:
+        with lock.cursor() as c:
+            c.execute("BEGIN")
+            c.execute("SELECT * FROM taskflow_instance WHERE id = 12 FOR UPDATE")
+        t = threading.Thread(target=lambda: out.update(r=FRONT.post(
+            "/operate_node/2/12/", dict(CRED, node_id=node, action="retry"))))
+        t.start()
+        time.sleep(4.5)         # 3 s read timeout on the first pool, then the next one
+        lock.rollback()
+        t.join(20)
+    finally:
+        lock.close()
+    r = out["r"]
+    assert r.status == 200 and r.json["code"] == 0, r
+    rid = r.json["request_id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", rid), rid      # nginx's $request_id
+    harness.wait_for(lambda: rid in FRONT.log(), 5, "the access log line")
+    status, addrs, statuses = FRONT.log()[rid]
+    assert len(addrs) >= 2 and statuses[0] == "504" and statuses[-1] == "200", (addrs, statuses)
+    assert [x["request_id"] for x in env.db.query(
+        "SELECT request_id FROM operate_record WHERE node_id = %s", node)] == [rid]
+    assert_consistent(env, [node])
+    harness.wait_for(lambda: pool_successes({rid})[rid] >= 2, 5,
+                     "both pools to log the request")
+    print("     %s: tried %s (%s); applied once, answered %d times"
+          % (rid, ", ".join(addrs), ", ".join(statuses), pool_successes({rid})[rid]))
