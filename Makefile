@@ -1,7 +1,9 @@
 # operate-node: a FastCGI pool for bk-sops' operate_node API.
 #   make             build the service and the admin command
-#   make test        install missing packages, build, run the whole suite
-#   make test-asan   the same, with the service built with ASan and UBSan
+#   make test        install missing packages, build, run the whole suite,
+#                    then run it again against an ASan/UBSan build (CI)
+#   make test-fast   the suite once, without the sanitizer pass
+#   make test-asan   only the sanitizer pass
 #   make run         a private MariaDB with demo data, the pool and nginx
 #   SANITIZE=address,undefined make    a sanitized build (in build-san/)
 
@@ -62,14 +64,15 @@ fuzz: deps build/fuzz_request
 	build/fuzz_request -max_total_time=$(FUZZ_SECONDS) -max_len=8192 \
 	    -timeout=5 build/fuzz-corpus tests/fuzz/corpus
 
+# The whole suite, then again against the ASan/UBSan build (what CI runs).
 test: all
+	tests/run --asan
+
+test-fast: all
 	tests/run
 
 test-asan:
-	$(MAKE) SANITIZE=address,undefined all
-	ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1 \
-	UBSAN_OPTIONS=print_stacktrace=1 \
-	OPERATE_NODE_BUILD=build-san tests/run
+	tests/run --asan-only
 
 run: all
 	/usr/bin/python3 tests/run-demo
@@ -77,7 +80,7 @@ run: all
 clean:
 	rm -rf build build-san
 
-.PHONY: all deps test test-asan run clean fuzz
+.PHONY: all deps test test-fast test-asan run clean fuzz
 .SECONDARY:
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
@@ -115,3 +118,19 @@ install: $(BINS)
 	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d/operate-node
 
 .PHONY: install
+
+# make bench: throughput and latency of the request path against a private
+# MariaDB, the pool and nginx (tests/bench/bench.py: workloads, BENCH_*
+# settings); the report also goes to results/bench-<timestamp>.json.
+BENCH_BIN := $(B)/tests/bench/dbdriver $(B)/tests/bench/hello
+
+bench: deps $(B)/operate-node $(BENCH_BIN)
+	OPERATE_NODE_BUILD=$(B) /usr/bin/python3 tests/bench/bench.py
+
+$(B)/tests/bench/dbdriver: $(B)/tests/bench/dbdriver.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libmariadb) -lpthread
+
+$(B)/tests/bench/hello: $(B)/tests/bench/hello.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs fcgi)
+
+.PHONY: bench
