@@ -473,3 +473,41 @@ def test_replay_through_nginx(env):
     assert r3.json["code"] == 3540000, r3
     assert r3.json["message"] == "request_id(replay-1) was already used for another operation"
     assert harness.diff_snapshots(before, env.db.snapshot()) == []
+
+
+def test_lock_wait_timeout_is_retried(env):
+    """A lock wait timeout (1205) rolls back and the whole transaction runs
+    again (up to 3 more times): a lock held a little longer than
+    innodb_lock_wait_timeout costs one retry, not a failure."""
+    env.db.reset_demo()
+    env.db.exec("SET GLOBAL innodb_lock_wait_timeout = 1")
+    pool = nginx = None
+    import pymysql
+    c = pymysql.connect(unix_socket=env.db.sock, user="root", database=harness.DBNAME)
+    try:
+        pool = harness.Pool(env, name="lockwait-pool", workers=1).start()
+        nginx = harness.Nginx(env, pool, name="lockwait-nginx").start()
+        with c.cursor() as cur:
+            cur.execute("BEGIN")
+            cur.execute("SELECT * FROM taskflow_instance WHERE id = 12 FOR UPDATE")
+        out = {}
+
+        def one():
+            out["r"] = harness.http_request(nginx.port, "POST", "/operate_node/2/12/",
+                                            dict(CRED, node_id="act_failed", action="retry"))
+        t = threading.Thread(target=one)
+        t.start()
+        time.sleep(1.5)
+        c.rollback()
+        t.join(20)
+        assert out["r"].json["code"] == 0, out["r"]
+        retries = [l for l in pool.log_lines() if l["msg"].startswith("transaction retry 1 after 1205")]
+        assert retries, pool.log_lines()[-5:]
+        assert env.db.scalar("SELECT COUNT(*) FROM operate_record") == 1
+    finally:
+        env.db.exec("SET GLOBAL innodb_lock_wait_timeout = 50")
+        c.close()
+        if nginx:
+            nginx.stop()
+        if pool:
+            pool.stop()
