@@ -1,0 +1,1173 @@
+"""make bench: throughput and latency of operate-node on this machine, with
+a private MariaDB, the pool and nginx from tests/harness.py (stopped at the
+end, also on failure or Ctrl-C). Prints a report and writes it as JSON to
+results/bench-<timestamp>.json.
+
+Workloads, each BENCH_SECONDS at each of BENCH_CONNS connections, BENCH_RUNS
+times (the median counts), interleaved so that drift hits all alike:
+  a  success mix through nginx (success.lua): every request a real action on
+     a node of its own; every reply checked
+  b  the database-only ceiling: the same two round trips straight on
+     MariaDB (dbdriver.c)
+  c  reject path: a body with a duplicate key through nginx (reject.lua)
+  d  transport floor: a bare libfcgi pool (hello.c) behind the same nginx
+  e  a again once the tables hold BENCH_SCALE_NODES nodes
+
+Settings (environment): BENCH_SECONDS (10), BENCH_CONNS ("16 64"),
+BENCH_RUNS (3), BENCH_WORKERS (4), BENCH_TASKS (1000: the tasks the nodes
+are spread over; each action locks its task row, so concurrent requests
+must hit different tasks), BENCH_SCALE_NODES (1000000), BENCH_RATE (req/s
+guessed before the first run, to size its seed: 3000), BENCH_WARMUP
+(seconds, 2), BENCH_ONLY (e.g. "ab": a subset), BENCH_PERF (1:
+a perf profile of the whole machine during the last run of a at the most
+connections), BENCH_KEEP (1: keep the temporary folder with the logs),
+BENCH_BUFFER_POOL (MiB: MariaDB's buffer pool; default 4096, so that the
+1M-node tables of e fit in memory as a production server's working set
+does; 0 keeps the harness's 256 MiB to see what tables larger than memory
+cost), BENCH_AHI (1, the default: innodb_adaptive_hash_index on, which
+MariaDB 10.11 ships off; it turns the point lookups by id on big B-trees
+into hash probes).
+
+The slot map (success.lua and dbdriver.c build the same): slot s is node
+n<hash(s)>b<s> of task TASK_BASE + s % BENCH_TASKS, its action the
+(s % 10)th of KINDS. Slots are handed out in increasing order and never
+twice; a run that reaches the end of the seeded ones fails. Each run of a
+or b gets its nodes seeded right before it (room for twice the best rate
+yet), e's are seeded with the scale filler; every run of a, b and e starts
+after a flush of InnoDB's dirty pages.
+"""
+import datetime
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import types
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+import harness  # noqa: E402
+import pymysql  # noqa: E402
+
+
+def env_int(name, default):
+    return int(os.environ.get(name, default))
+
+
+SECONDS = env_int("BENCH_SECONDS", 10)
+CONNS = [int(c) for c in os.environ.get("BENCH_CONNS", "16 64").split()]
+RUNS = env_int("BENCH_RUNS", 3)
+WORKERS = env_int("BENCH_WORKERS", 4)
+TASKS = env_int("BENCH_TASKS", 1000)
+SCALE_NODES = env_int("BENCH_SCALE_NODES", 1000000)
+RATE = env_int("BENCH_RATE", 3000)
+WARMUP = env_int("BENCH_WARMUP", 2)
+ONLY = os.environ.get("BENCH_ONLY", "abcde")
+PERF = os.environ.get("BENCH_PERF", "0") == "1"
+KEEP = os.environ.get("BENCH_KEEP", "0") == "1"
+# MiB; empty: tests/harness.py's 256 MiB as it is (resized online if set).
+BUFFER_POOL = env_int("BENCH_BUFFER_POOL", 4096)
+AHI = env_int("BENCH_AHI", 1)
+WRK_THREADS = 2             # one per core: wrk shares the machine too
+
+TASK_BASE = 100000          # bench tasks: above the demo's ids
+FILL_TASK_BASE = 10000000   # filler tasks for the scale workload
+PROC_BASE = 1000000000      # pipeline_process.id of slot s: PROC_BASE + s
+FILL_PROC_BASE = 3000000000  # and of filler process i: FILL_PROC_BASE + i
+NODES_PER_FILL_TASK = 20
+SLOT_HEADROOM = 2.0         # seed for runs this much faster than any yet
+
+BUILD = harness.BUILD
+DBDRIVER = os.path.join(BUILD, "tests", "bench", "dbdriver")
+HELLO = os.path.join(BUILD, "tests", "bench", "hello")
+KINDS = ["retry", "retry_inputs", "skip", "callback", "retry", "skip_exg",
+         "callback", "retry_inputs", "skip", "callback"]
+
+TARGETS = {"a/b": 0.8, "c/d": 0.9, "e/a": 0.9, "p99/p50": 3.0,
+           "round_trips": 2.0, "rss_kib": 8 * 1024}
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+# SQL for the 33-character ids (success.lua's id33, dbdriver.c's spread).
+def sql_id(prefix, tag, expr):
+    return ("CONCAT('%s', LPAD(LOWER(HEX(MOD((%s) * 40503, 65536))), 4, '0'), "
+            "'%s', LPAD(%s, 27, '0'))" % (prefix, expr, tag, expr))
+
+
+def sql_pipe(expr):
+    return sql_id("p", "t", expr)
+
+
+# Database side -------------------------------------------------------------
+
+STATUS_VARS = ["Questions", "Queries", "Com_stmt_execute", "Com_call_procedure",
+               "Com_delete",
+               "Innodb_data_fsyncs", "Innodb_deadlocks",
+               "Innodb_buffer_pool_reads", "Innodb_buffer_pool_read_requests"]
+
+
+class Control:
+    """The bench's own connection: seeding, counters, EXPLAIN."""
+
+    def __init__(self, db):
+        self.db = db
+        self.c = pymysql.connect(unix_socket=db.sock, user="root",
+                                 database=harness.DBNAME, autocommit=True,
+                                 charset="utf8mb4")
+
+    def new_conn(self):
+        return pymysql.connect(unix_socket=self.db.sock, user="root",
+                               database=harness.DBNAME, autocommit=True,
+                               charset="utf8mb4")
+
+    def rows(self, sql):
+        with self.c.cursor() as cur:
+            cur.execute(sql)
+            return list(cur.fetchall())
+
+    def scalar(self, sql):
+        return self.rows(sql)[0][0]
+
+    def variables(self, names):
+        out = {}
+        for name in names:
+            out[name] = self.scalar("SELECT @@GLOBAL.%s" % name)
+        return out
+
+    def snapshot(self):
+        """The server's counters: global ("g"), and this connection's own
+        ("s") for those that have a session value."""
+        names = ",".join("'%s'" % v.upper() for v in STATUS_VARS)
+        rows = self.rows(
+            "SELECT 'g', VARIABLE_NAME, VARIABLE_VALUE FROM "
+            "information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN (%s) "
+            "UNION ALL SELECT 's', VARIABLE_NAME, VARIABLE_VALUE FROM "
+            "information_schema.SESSION_STATUS WHERE VARIABLE_NAME IN (%s) "
+            "UNION ALL SELECT 'r', 'OPERATE_RECORD', COALESCE(MAX(id), 0) "
+            "FROM operate_record" % (names, names))
+        snap = {"g": {}, "s": {}}
+        names = {v.upper(): v for v in STATUS_VARS}
+        for kind, name, value in rows:
+            if kind == "r":
+                snap["record"] = int(value)
+            else:
+                snap[kind][names[name]] = int(value)
+        return snap
+
+    @staticmethod
+    def others(before, after):
+        """What every connection but this one did between two snapshots.
+        Questions and Com_* have session values: this connection's own are
+        taken off. Queries has none (a session read gives the global value):
+        this connection's own statements (its Questions: it calls no
+        procedure) are taken off. The InnoDB counters are the server's."""
+        d = {}
+        for v in STATUS_VARS:
+            g = after["g"][v] - before["g"][v]
+            if v == "Questions" or v.startswith("Com_"):
+                g -= after["s"][v] - before["s"][v]
+            elif v == "Queries":
+                g -= after["s"]["Questions"] - before["s"]["Questions"]
+            d[v] = g
+        return d
+
+    def applied_since(self, snap):
+        return self.scalar("SELECT COUNT(*) FROM operate_record WHERE id > %d"
+                           % snap["record"])
+
+    def wait_idle(self, timeout=10):
+        """Until no other connection has run a statement for 0.2 s (the last
+        requests of a run have finished, both their round trips)."""
+        end = time.monotonic() + timeout
+        quiet = 0
+        while time.monotonic() < end and quiet < 4:
+            running = int(self.rows("SHOW GLOBAL STATUS LIKE 'Threads_running'")[0][1])
+            quiet = quiet + 1 if running <= 1 else 0
+            time.sleep(0.05)
+
+    def resize_buffer_pool(self, mib, timeout=120):
+        self.rows("SET GLOBAL innodb_buffer_pool_size = %d" % (mib * 1048576))
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if int(self.scalar("SELECT @@GLOBAL.innodb_buffer_pool_size")) >= mib * 1048576:
+                status = self.rows("SHOW GLOBAL STATUS LIKE "
+                                   "'Innodb_buffer_pool_resize_status'")
+                if not status or "ompleted" in status[0][1] or not status[0][1]:
+                    return
+            time.sleep(0.2)
+        raise RuntimeError("buffer pool resize to %d MiB did not finish" % mib)
+
+    def settle(self, timeout=90):
+        """Flushes the dirty pages (the seeding's, the last run's), so that
+        a run neither pays for earlier writes nor starts in a different
+        state from the others. Returns the seconds it took."""
+        t0 = time.monotonic()
+        # The page cleaner writes at most innodb_io_capacity pages a second
+        # (200 by default): lift that while it catches up.
+        keep = ["innodb_io_capacity_max", "innodb_io_capacity",
+                "innodb_max_dirty_pages_pct", "innodb_max_dirty_pages_pct_lwm"]
+        old = self.variables(keep)
+        with self.c.cursor() as cur:
+            cur.execute("SET GLOBAL innodb_io_capacity_max = 40000")
+            cur.execute("SET GLOBAL innodb_io_capacity = 20000")
+            cur.execute("SET GLOBAL innodb_max_dirty_pages_pct_lwm = 0")
+            cur.execute("SET GLOBAL innodb_max_dirty_pages_pct = 0")
+        try:
+            end = t0 + timeout
+            while time.monotonic() < end:
+                dirty = int(self.rows("SHOW GLOBAL STATUS LIKE "
+                                      "'Innodb_buffer_pool_pages_dirty'")[0][1])
+                if dirty < 100:
+                    break
+                time.sleep(0.2)
+        finally:
+            with self.c.cursor() as cur:
+                # Capacity before its maximum: never max below capacity.
+                for name in reversed(keep):
+                    cur.execute("SET GLOBAL %s = %s" % (name, old[name]))
+        return time.monotonic() - t0
+
+
+def run_parallel(ctl, batches):
+    """Runs lists of statements on two connections at once (2 cores)."""
+    errors = []
+
+    def worker(stmts):
+        try:
+            c = ctl.new_conn()
+            with c.cursor() as cur:
+                for s in stmts:
+                    cur.execute(s)
+            c.close()
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(b,), daemon=True)
+               for b in batches]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
+def seed_tasks(ctl, n):
+    """n running tasks of project 1 (cmdb business 2, where admin may
+    operate), each with its root pipeline's state row."""
+    ctl.rows("INSERT INTO taskflow_instance (id, project_id, pipeline_id, name, "
+             "creator) SELECT %d + seq, 1, %s, 'bench task', 'admin' "
+             "FROM seq_0_to_%d" % (TASK_BASE, sql_pipe("%d + seq" % TASK_BASE), n - 1))
+    ctl.rows("INSERT INTO pipeline_state (node_id, root_id, parent_id, name, "
+             "version, started_time) SELECT %s, %s, %s, 'RUNNING', "
+             "CONCAT('v', SUBSTR(%s, 2)), NOW(6) FROM seq_0_to_%d"
+             % ((sql_pipe("%d + seq" % TASK_BASE),) * 4 + (n - 1,)))
+
+
+def seed_slots(ctl, lo, hi):
+    """The nodes of slots lo..hi-1, each ready for its one action (as
+    test_reliability.seed makes them, in bulk)."""
+    x = ("(SELECT seq AS s, MOD(seq, 10) AS k, %s AS node, %s AS pipe "
+         "FROM seq_%d_to_%d) x" % (sql_id("n", "b", "seq"),
+                                   sql_pipe("%d + MOD(seq, %d)" % (TASK_BASE, TASKS)),
+                                   lo, hi - 1))
+    callback = "k IN (3, 6, 9)"
+    exg = "k = 5"
+    inputs = ('{"a":{"need_render":true,"value":"x"},'
+              '"b":{"need_render":false,"value":1},'
+              '"__executor_proxy":{"need_render":true,"value":""}}')
+    a = [
+        "INSERT INTO pipeline_node (node_id, root_pipeline_id, parent_pipeline_id, "
+        "type, name) SELECT node, pipe, pipe, IF(%s, 'ExclusiveGateway', "
+        "'ServiceActivity'), 'bench node' FROM %s" % (exg, x),
+        "INSERT INTO pipeline_state (node_id, root_id, parent_id, name, version, "
+        "started_time, archived_time) SELECT node, pipe, pipe, IF(%s, 'RUNNING', "
+        "'FAILED'), CONCAT('v', SUBSTR(node, 2)), NOW(6), IF(%s, NULL, NOW(6)) "
+        "FROM %s" % (callback, callback, x),
+        "INSERT INTO pipeline_process (id, root_pipeline_id, current_node_id, "
+        "pipeline_stack, asleep) SELECT %d + s, pipe, node, CONCAT('[\"', pipe, "
+        "'\"]'), 1 FROM %s" % (PROC_BASE, x),
+        "INSERT INTO pipeline_schedule (type, process_id, node_id, version) "
+        "SELECT 1, %d + s, node, CONCAT('v', SUBSTR(node, 2)) FROM %s WHERE %s"
+        % (PROC_BASE, x, callback),
+    ]
+    b = [
+        "INSERT INTO pipeline_data (node_id, inputs, outputs) SELECT node, '%s', "
+        "'{}' FROM %s WHERE NOT %s" % (inputs, x, exg),
+        "INSERT INTO pipeline_execution_data (node_id, inputs, outputs) SELECT "
+        "node, '{\"a\":\"x\",\"b\":1}', '{\"ex_data\":\"bench failure\","
+        "\"_result\":false}' FROM %s WHERE NOT %s" % (x, callback),
+        "INSERT INTO pipeline_flow (flow_id, source_id, target_id, is_default) "
+        "SELECT %s, node, 'bench_next', 0 FROM %s" % (sql_id("l", "a", "s"), x),
+        "INSERT INTO pipeline_flow (flow_id, source_id, target_id, is_default) "
+        "SELECT %s, node, 'bench_branch', 1 FROM %s WHERE %s"
+        % (sql_id("l", "z", "s"), x, exg),
+    ]
+    run_parallel(ctl, [a, b])
+
+
+def fill(ctl, n):
+    """n nodes more, with what a busy installation keeps around them:
+    finished tasks and states, data, flows, processes, history, outbox,
+    operate records, replay records, schedules and callbacks. Only rows
+    that make the tables big; none is operable. Inserted in key order.
+    Called once per bench."""
+    start = 0
+    lo, hi = start, start + n - 1
+    ntask = max(1, n // NODES_PER_FILL_TASK)
+    tlo = FILL_TASK_BASE + start // NODES_PER_FILL_TASK
+    node = sql_id("n", "f", "seq")
+    pipe = sql_pipe("%d + MOD(seq, %d)" % (tlo, ntask))
+    seq = "seq_%d_to_%d" % (lo, hi)
+    half = "seq_%d_to_%d" % (lo, lo + n // 2 - 1)
+    tenth = "seq_%d_to_%d" % (lo, lo + max(1, n // 10) - 1)
+    inputs = ('{"ip_list":{"need_render":true,"value":"10.0.0.1,10.0.0.2"},'
+              '"script":{"need_render":true,"value":"echo ${bk_biz_id}"},'
+              '"timeout":{"need_render":false,"value":600}}')
+    rid = "MD5(CONCAT('fill', seq))"
+    a = [
+        "INSERT INTO taskflow_instance (id, project_id, pipeline_id, name, creator) "
+        "SELECT %d + seq, 1, %s, 'old task', 'admin' FROM seq_0_to_%d"
+        % (tlo, sql_pipe("%d + seq" % tlo), ntask - 1),
+        "INSERT INTO pipeline_state (node_id, root_id, parent_id, name, version, "
+        "started_time, archived_time) SELECT %s, %s, %s, 'FINISHED', "
+        "CONCAT('v', SUBSTR(%s, 2)), NOW(6), NOW(6) FROM seq_0_to_%d"
+        % ((sql_pipe("%d + seq" % tlo),) * 4 + (ntask - 1,)),
+        "INSERT INTO pipeline_node (node_id, root_pipeline_id, parent_pipeline_id, "
+        "type, name) SELECT %s AS id, %s, %s, 'ServiceActivity', 'old node' FROM %s "
+        "ORDER BY id" % (node, pipe, pipe, seq),
+        "INSERT INTO pipeline_state (node_id, root_id, parent_id, name, version, "
+        "started_time, archived_time) SELECT %s AS id, %s, %s, 'FINISHED', "
+        "CONCAT('v', SUBSTR(%s, 2)), NOW(6), NOW(6) FROM %s ORDER BY id"
+        % (node, pipe, pipe, node, seq),
+        "INSERT INTO pipeline_data (node_id, inputs, outputs) SELECT %s AS id, "
+        "'%s', '{\"_result\":true}' FROM %s ORDER BY id" % (node, inputs, seq),
+        "INSERT INTO pipeline_flow (flow_id, source_id, target_id, is_default) "
+        "SELECT %s AS id, %s, 'old_next', 0 FROM %s ORDER BY id"
+        % (sql_id("l", "f", "seq"), node, seq),
+        "INSERT INTO pipeline_schedule (type, process_id, node_id, version, "
+        "finished) SELECT 1, seq, %s, CONCAT('v', SUBSTR(%s, 2)), 1 FROM %s"
+        % (node, node, tenth),
+    ]
+    b = [
+        "INSERT INTO pipeline_execution_data (node_id, inputs, outputs) SELECT "
+        "%s AS id, '{\"ip_list\":\"10.0.0.1,10.0.0.2\",\"timeout\":600}', "
+        "'{\"_result\":true,\"_loop\":1}' FROM %s ORDER BY id" % (node, seq),
+        "INSERT INTO pipeline_process (id, root_pipeline_id, current_node_id, "
+        "pipeline_stack, dead) SELECT %d + seq, %s, %s, CONCAT('[\"', %s, '\"]'), 1 "
+        "FROM %s" % (FILL_PROC_BASE, pipe, node, pipe, half),
+        "INSERT INTO pipeline_execution_history (node_id, `loop`, retry, skip, "
+        "version, started_time, archived_time, inputs, outputs) SELECT %s, 1, 0, "
+        "0, CONCAT('v', SUBSTR(%s, 2)), NOW(6), NOW(6), '{}', '{}' FROM %s"
+        % (node, node, half),
+        "INSERT INTO engine_outbox (event, process_id, node_id, root_pipeline_id, "
+        "parent_pipeline_id, request_id, dispatched_time) SELECT 'execute', seq, "
+        "%s, %s, %s, %s, NOW(6) FROM %s" % (node, pipe, pipe, rid, seq),
+        "INSERT INTO operate_record (operator, operate_type, instance_id, "
+        "project_id, node_id, request_id) SELECT 'admin', 'retry', %d + MOD(seq, "
+        "%d), 1, %s, %s FROM %s" % (tlo, ntask, node, rid, seq),
+        "INSERT INTO request_replay (request_id, action, task_id, node_id) "
+        "SELECT %s AS id, 'retry', %d + MOD(seq, %d), %s FROM %s ORDER BY id"
+        % (rid, tlo, ntask, node, seq),
+        "INSERT INTO pipeline_callback_data (node_id, version, data) SELECT %s, "
+        "CONCAT('v', SUBSTR(%s, 2)), '{\"status\":\"done\"}' FROM %s"
+        % (node, node, tenth),
+    ]
+    run_parallel(ctl, [a, b])
+
+
+def table_sizes(ctl):
+    """Rows of the big tables, and the size of all of them on disk (the
+    .ibd files: information_schema's figures lag behind bulk inserts)."""
+    out = {}
+    for t in ("pipeline_node", "pipeline_state", "pipeline_process",
+              "pipeline_execution_history", "engine_outbox", "operate_record",
+              "request_replay"):
+        out[t] = ctl.scalar("SELECT COUNT(*) FROM %s" % t)
+    d = os.path.join(ctl.db.datadir, harness.DBNAME)
+    out["total_mib"] = sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d)
+                           if f.endswith(".ibd")) // 1048576
+    return out
+
+
+# The resolve SELECT: dbdriver.c's copy, checked against app/store.c -------
+
+def store_resolve_sql(variant):
+    """RESOLVE_SQL(...) of app/store.c, expanded as the service does."""
+    with open(os.path.join(harness.ROOT, "app", "store.c")) as f:
+        text = f.read()
+    m = re.search(r"#define RESOLVE_SQL\(project_match\)((?:.*\\\n)*.*\n)", text)
+    if not m:
+        return None
+    match = "p.cmdb_biz_id = ?" if variant == "cmdb" else "p.id = ?"
+    out = []
+    for lit, word in re.findall(r'"((?:[^"\\]|\\.)*)"|(\bproject_match\b)', m.group(1)):
+        out.append(match if word else lit.replace('\\"', '"').replace("\\\\", "\\"))
+    return "".join(out)
+
+
+def driver_resolve_sql(variant):
+    return subprocess.run([DBDRIVER, "-p", variant], check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def explain_resolve(ctl, sql):
+    """EXPLAIN of the prepared statement, run as a prepared statement."""
+    with ctl.c.cursor() as cur:
+        # A user and a token both given, so that every join is looked up.
+        cur.execute("SET @u = 'admin', @a = 'demo_app', @b = 2, @t = CONCAT("
+                    "'sha256:', SHA2('demo-token-admin', 256))")
+        cur.execute("PREPARE bench_explain FROM %s", ("EXPLAIN " + sql,))
+        cur.execute("EXECUTE bench_explain USING @u, @a, @t, @b")
+        cols = [d[0] for d in cur.description]
+        rows = [dict(zip(cols, r)) for r in cur.fetchall()]
+        cur.execute("DEALLOCATE PREPARE bench_explain")
+    return rows
+
+
+# Processes -----------------------------------------------------------------
+
+def cpu_ticks(pids):
+    """utime + stime of processes (all their threads), in clock ticks."""
+    total = 0
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            pass
+    return total
+
+
+def children(pid):
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
+                         text=True).stdout
+    return [int(x) for x in out.split()]
+
+
+def rss_kib(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except FileNotFoundError:
+        pass
+    return None
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_ticks():
+    """CPU ticks spent by anything on the machine (all CPUs), from /proc/stat."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return sum(v[:8]) - v[3] - v[4]     # minus idle and iowait
+
+
+class Bench:
+    def __init__(self):
+        self.env = harness.Env()
+        self.db = self.env.db
+        self.ctl = None
+        self.svc = None
+        self.hello = None
+        self.hello_nginx = None
+        self.seeded_hi = 0          # slots [0, seeded_hi) exist
+        self.next_slot = 0          # the first slot no run has taken
+        self.top_rate = 0           # the highest req/s a consuming run saw
+        self.runs = []
+        self.rss = []
+        self.notes = []
+        self.seed_log = []
+        self.scale_log = None
+        self.sizes = {}
+        self.failed = False
+
+    # -- setup --
+
+    def start(self):
+        log("MariaDB, schema and demo data in %s ..." % self.env.top)
+        self.db.start()
+        self.db.load()
+        self.db.reset_demo()
+        self.ctl = Control(self.db)
+        if BUFFER_POOL:
+            self.ctl.resize_buffer_pool(BUFFER_POOL)
+            self.notes.append("buffer pool resized to %d MiB (BENCH_BUFFER_POOL)"
+                              % BUFFER_POOL)
+        if AHI:
+            self.ctl.rows("SET GLOBAL innodb_adaptive_hash_index = ON")
+            self.notes.append("innodb_adaptive_hash_index ON (BENCH_AHI)")
+        seed_tasks(self.ctl, TASKS)
+        self.svc = harness.Service(self.env, name="bench-pool", workers=WORKERS,
+                                   log_level="warn", max_requests=0)
+        self.env.service = self.svc
+        sock = os.path.join(self.env.top, "hello.sock")
+        self.hello = harness.Procs.spawn([HELLO, sock, str(WORKERS)],
+                                         os.path.join(self.env.top, "hello.log"))
+        harness.wait_for(lambda: os.path.exists(sock), 10, "hello socket")
+        upstream = types.SimpleNamespace(listen="unix:" + sock, sock=sock)
+        self.hello_nginx = harness.Nginx(self.env, upstream, name="nginx-hello").start()
+        harness.wait_for(lambda: len(self.svc.pool.workers()) == WORKERS, 10,
+                         "pool workers")
+        self.record_rss("start")
+
+    def stop(self):
+        if self.hello_nginx:
+            self.hello_nginx.stop()
+        if self.hello:
+            harness.Procs.stop(self.hello)
+        self.env.close(keep=KEEP or self.failed)
+
+    def seed(self, slots):
+        t0 = time.monotonic()
+        seed_slots(self.ctl, self.seeded_hi, self.seeded_hi + slots)
+        self.seeded_hi += slots
+        return time.monotonic() - t0
+
+    def prepare(self, seconds):
+        """Before each run that uses nodes: seeds what it may use if the
+        seed runs low (room for twice the best rate seen so far, or the
+        guess before any run, so that a run runs out only if it is twice as
+        fast as any before), then flushes the dirty pages, so that every
+        such run starts from the same state."""
+        target = int((self.top_rate or RATE) * seconds * SLOT_HEADROOM) + 1000
+        slots = target - (self.seeded_hi - self.next_slot)
+        secs = self.seed(slots) if slots > 0 else 0.0
+        took = self.ctl.settle()
+        if slots > 0:
+            self.seed_log.append({"slots": slots, "seconds": secs,
+                                  "flush_seconds": took})
+        return {"slots": max(0, slots), "seconds": round(secs, 2),
+                "flush_seconds": round(took, 2)}
+
+    def record_rss(self, when):
+        pids = self.svc.pool.workers()
+        self.rss.append({"when": when, "pids": sorted(pids),
+                         "kib": [rss_kib(p) for p in sorted(pids)]})
+
+    def component_pids(self, workload):
+        pool = [self.svc.pool.proc.pid] + self.svc.pool.workers()
+        if workload == "d":
+            ng = self.hello_nginx.proc.pid
+            app = [self.hello.pid] + children(self.hello.pid)
+        else:
+            ng = self.svc.nginx.proc.pid
+            app = pool
+        return {"nginx": [ng] + children(ng), "app": app,
+                "mariadbd": [self.db.proc.pid]}
+
+    # -- one run --
+
+    def client_argv(self, workload, conns, seconds, lo, hi):
+        wrk = ["wrk", "-t", str(min(WRK_THREADS, conns)), "-c", str(conns),
+               "-d", "%ds" % seconds, "-T", "10s", "--latency"]
+        if workload in ("a", "e"):
+            return wrk + ["-s", os.path.join(HERE, "success.lua"),
+                          "http://127.0.0.1:%d/" % self.svc.nginx.port, "--",
+                          str(lo), str(hi), str(min(WRK_THREADS, conns)),
+                          str(TASKS), str(TASK_BASE)]
+        if workload in ("c", "d"):
+            port = self.svc.nginx.port if workload == "c" else self.hello_nginx.port
+            expect = '"code":3540000' if workload == "c" else '"data":"hello"'
+            return wrk + ["-s", os.path.join(HERE, "reject.lua"),
+                          "http://127.0.0.1:%d/api/c/compapi/v2/sops/operate_node/"
+                          % port, "--", expect]
+        return [DBDRIVER, "-S", self.db.sock, "-D", harness.DBNAME, "-u", "root",
+                "-c", str(conns), "-d", str(seconds), "-l", str(lo), "-h", str(hi),
+                "-n", str(TASKS), "-b", str(TASK_BASE)]
+
+    def run(self, workload, conns, seconds, record=True, run_no=0):
+        """One run of a workload: the client for a fixed time, with the
+        server's counters and every process's CPU time read around it."""
+        label = "%s@%d" % (workload, conns)
+        consuming = workload in ("a", "b", "e")
+        seeded = self.prepare(seconds) if consuming else None
+        lo, hi = self.next_slot, self.seeded_hi
+        argv = self.client_argv(workload, conns, seconds, lo, hi)
+        pids = self.component_pids(workload)
+        driver = workload == "b"
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=subprocess.PIPE if driver else subprocess.DEVNULL,
+                                text=True)
+        try:
+            if driver and proc.stdout.readline().strip() != "ready":
+                raise RuntimeError("dbdriver did not start: " + proc.stderr.read()[-300:])
+            before = self.ctl.snapshot()
+            cpu0 = {k: cpu_ticks(v) for k, v in pids.items()}
+            busy0 = machine_busy_ticks()
+            perf = None
+            if PERF and record and workload == "a" and run_no == RUNS - 1 \
+                    and conns == max(CONNS):
+                perf = self.start_perf(seconds)
+            t0 = time.monotonic()
+            if driver:
+                proc.stdin.write("go\n")
+                proc.stdin.flush()
+                out = proc.stdout.readline()
+            else:
+                out = proc.stdout.read()
+            wall = time.monotonic() - t0
+            cpu1 = {k: cpu_ticks(v) for k, v in pids.items()}
+            busy1 = machine_busy_ticks()
+            self.ctl.wait_idle()
+            after = self.ctl.snapshot()
+            if driver:
+                proc.stdin.close()
+            out += proc.stdout.read()
+            err = proc.stderr.read()
+            _, status, ru = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        if perf:
+            self.finish_perf(perf)
+        res = {"workload": workload, "conns": conns, "seconds": seconds,
+               "run": run_no, "slot_lo": lo, "slot_hi": hi, "seeded": seeded}
+        self.client_result(res, workload, proc.returncode, out, err)
+        # Database work per request, from the server's own counters.
+        delta = Control.others(before, after)
+        applied = self.ctl.applied_since(before) if consuming else 0
+        res["db"] = delta
+        res["db_applied"] = applied
+        base = applied if consuming else res.get("requests", 0)
+        if base:
+            # The service's only DELETE is in purge_request_replay (its
+            # housekeeping, after a reply): one per purge CALL.
+            res["purge_calls"] = delta["Com_delete"]
+            res["round_trips_per_req"] = (delta["Questions"] - delta["Com_delete"]) / base
+            for key, var in (("questions", "Questions"), ("queries", "Queries"),
+                             ("stmt_execute", "Com_stmt_execute"),
+                             ("calls", "Com_call_procedure"),
+                             ("fsyncs", "Innodb_data_fsyncs"),
+                             ("page_reads", "Innodb_buffer_pool_reads")):
+                res[key + "_per_req"] = delta[var] / base
+        # CPU per request of each component, the client's, and the rest
+        # (per applied action where there are some: it counts the last
+        # requests a client stopped waiting for, whose work was done too).
+        n = max(res.get("requests") or 0, applied)
+        if n:
+            cpu = {k: (cpu1[k] - cpu0[k]) / TICK for k in cpu0}
+            cpu["client"] = ru.ru_utime + ru.ru_stime
+            res["cpu_us_per_req"] = {k: round(v / n * 1e6, 1) for k, v in cpu.items()}
+            res["cpu_busy"] = round(sum(cpu.values()) / wall / os.cpu_count(), 2)
+            # Everything else on the machine (other people's work included).
+            other = (busy1 - busy0) / TICK - sum(cpu.values())
+            res["cpu_other"] = round(max(0.0, other) / wall / os.cpu_count(), 2)
+        if res.get("failed") and record:
+            self.failed = True
+        if record:
+            self.runs.append(res)
+            state = "FAILED: " + res["why"] if res.get("failed") else \
+                "%8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  (other load %2.0f%%)" % (
+                    res["rps"], res["p50_ms"], res["p99_ms"],
+                    100 * res.get("cpu_other", 0))
+            log("  run %d  %-5s %s" % (run_no + 1, label, state))
+        elif res.get("failed"):
+            log("  warm-up %s FAILED: %s" % (label, res["why"]))
+        if consuming and res.get("rps"):
+            self.top_rate = max(self.top_rate, res["rps"])
+        return res
+
+    def client_result(self, res, workload, rc, out, err):
+        """The client's figures into res; failed and why if it was not clean."""
+        why = []
+        if workload == "b":
+            try:
+                m = json.loads([ln for ln in out.splitlines() if ln.startswith("{")][-1])
+            except (ValueError, IndexError):
+                m = None
+            if rc != 0 or m is None:
+                res.update(failed=True, why="dbdriver: exit %d: %s"
+                           % (rc, (err or out)[-300:]))
+                return
+            res.update(requests=m["requests"], ok=m["ok"], rps=m["rps"],
+                       p50_ms=m["p50_us"] / 1000, p99_ms=m["p99_us"] / 1000,
+                       max_ms=m["max_us"] / 1000)
+            self.next_slot = max(self.next_slot, m["next_slot"])
+            if m["fails"]:
+                why.append("%d failed requests (first: %s)"
+                           % (m["fails"], m["first_error"]))
+            if m["exhausted"]:
+                why.append("seeded nodes exhausted")
+        else:
+            m = None
+            for line in out.splitlines():
+                if line.startswith("BENCH_JSON "):
+                    m = json.loads(line[len("BENCH_JSON "):])
+            first = [ln[len("BENCH_FAIL "):] for ln in out.splitlines()
+                     if ln.startswith("BENCH_FAIL ")]
+            if rc != 0 or m is None:
+                res.update(failed=True, why="wrk: exit %d: %s" % (rc, (err or out)[-300:]))
+                return
+            secs = m["duration_us"] / 1e6
+            res.update(requests=m["requests"], ok=m["requests"] - m["fails"],
+                       rps=m["requests"] / secs, p50_ms=m["p50_us"] / 1000,
+                       p99_ms=m["p99_us"] / 1000, max_ms=m["max_us"] / 1000)
+            if m["max_slot"] >= 0:
+                self.next_slot = max(self.next_slot, m["max_slot"] + 1)
+            if m["fails"]:
+                why.append("%d replies were not a success (first: %s)"
+                           % (m["fails"], first[0] if first else "?"))
+            if m["socket_errors"] or m["timeouts"]:
+                why.append("%d socket errors, %d timeouts"
+                           % (m["socket_errors"], m["timeouts"]))
+            if m["exhausted"]:
+                why.append("seeded nodes exhausted (%d requests past the end)"
+                           % m["exhausted"])
+        if not res.get("requests"):
+            why.append("no replies")
+        if why:
+            res.update(failed=True, why="; ".join(why))
+
+    def start_perf(self, seconds):
+        """perf over the whole machine (software clock: this VM has no
+        hardware counters) for the length of the run."""
+        data = os.path.join(self.env.top, "perf.data")
+        p = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-F", "499",
+                              "-a", "-g", "-o", data, "--", "sleep",
+                              str(max(1, seconds - 1))],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return (p, data)
+
+    def finish_perf(self, perf):
+        p, data = perf
+        p.wait()
+        out = []
+        for sort, limit in (("comm", "1"), ("comm,dso,symbol", "0.7")):
+            rep = subprocess.run(["perf", "report", "-i", data, "--stdio",
+                                  "--no-children", "--sort", sort, "-g", "none",
+                                  "--percent-limit", limit],
+                                 capture_output=True, text=True).stdout
+            out += [ln.rstrip() for ln in rep.splitlines()
+                    if ln.strip() and not ln.startswith("#")]
+            out.append("")
+        self.perf_report = "\n".join(out)
+
+    # -- the whole bench --
+
+    def main(self):
+        t_start = time.monotonic()
+        self.start()
+        self.settings = self.db_settings()
+        self.explain = self.check_resolve()
+        if WARMUP:
+            log("warm-up (%ds each, not counted) ..." % WARMUP)
+            for c in CONNS:
+                for w in "ab":
+                    if w in ONLY:
+                        self.run(w, c, WARMUP, record=False)
+            for w in "cd":
+                if w in ONLY:
+                    self.run(w, max(CONNS), WARMUP, record=False)
+        self.record_rss("after warm-up")
+        self.sizes["a-d start"] = table_sizes(self.ctl)
+        log("workloads %s: %d runs x %s connections x %ds"
+            % ("-".join(w for w in "abcd" if w in ONLY), RUNS, CONNS, SECONDS))
+        for r in range(RUNS):
+            for c in CONNS:
+                for w in "abcd":
+                    if w in ONLY:
+                        self.run(w, c, SECONDS, run_no=r)
+        self.record_rss("after a-d")
+        self.sizes["a-d end"] = table_sizes(self.ctl)
+        if "e" in ONLY:
+            self.scale()
+            for r in range(RUNS):
+                for c in CONNS:
+                    self.run("e", c, SECONDS, run_no=r)
+            self.record_rss("after e")
+            self.sizes["e end"] = table_sizes(self.ctl)
+        self.elapsed = time.monotonic() - t_start
+        return self.report()
+
+    def scale(self):
+        """e's nodes (for its runs at a's best rate: e is not faster), then
+        filler up to BENCH_SCALE_NODES nodes. Seeding e's nodes first is
+        faster, and costs nothing in realism: with random ids, a run's
+        nodes are spread over more leaf pages than the buffer pool holds,
+        however recently they were written."""
+        have = self.ctl.scalar("SELECT COUNT(*) FROM pipeline_node")
+        slots = int((self.top_rate or RATE) * (SECONDS * RUNS * len(CONNS) + WARMUP)
+                    * 1.25) + 1000 - (self.seeded_hi - self.next_slot)
+        filler = max(0, SCALE_NODES - have - max(0, slots))
+        log("scale: %d nodes now; adding %d for e and %d filler ..."
+            % (have, max(0, slots), filler))
+        t0 = time.monotonic()
+        secs = self.seed(slots) if slots > 0 else 0.0
+        t1 = time.monotonic()
+        if filler:
+            fill(self.ctl, filler)
+        t2 = time.monotonic()
+        took = self.ctl.settle(timeout=120)
+        self.scale_log = {"e_nodes": max(0, slots), "e_seconds": round(secs, 1),
+                          "filler_nodes": filler, "filler_seconds": round(t2 - t1, 1),
+                          "flush_seconds": round(took, 1)}
+        self.sizes["e start"] = sz = table_sizes(self.ctl)
+        log("scale: %d nodes, %d MiB of tables, in %.1fs + %.1fs flush"
+            % (sz["pipeline_node"], sz["total_mib"], t2 - t0, took))
+        if WARMUP:
+            self.run("e", max(CONNS), WARMUP, record=False)
+
+    def db_settings(self):
+        v = self.ctl.variables(["version", "innodb_buffer_pool_size",
+                                "innodb_flush_log_at_trx_commit", "innodb_log_file_size",
+                                "innodb_flush_method", "innodb_doublewrite",
+                                "log_bin", "sync_binlog", "max_connections"])
+        return v
+
+    def check_resolve(self):
+        out = {}
+        for variant in ("cmdb", "project"):
+            mine = driver_resolve_sql(variant)
+            theirs = store_resolve_sql(variant)
+            rows = explain_resolve(self.ctl, mine)
+            full = [r["table"] for r in rows if r.get("type") in ("ALL", "index")]
+            out[variant] = {"sql": mine, "matches_store_c": mine == theirs,
+                            "explain": rows, "full_scans": full}
+            if mine != theirs:
+                self.notes.append("dbdriver.c's resolve SELECT (%s) differs from "
+                                  "app/store.c's: update the copy" % variant)
+        return out
+
+    # -- report --
+
+    def point(self, w, c):
+        runs = [r for r in self.runs if r["workload"] == w and r["conns"] == c]
+        if not runs:
+            return None
+        failed = [r for r in runs if r.get("failed")]
+        p = {"workload": w, "conns": c, "runs": len(runs),
+             "rps_runs": [round(r.get("rps", 0), 1) for r in runs]}
+        if failed:
+            p["failed"] = True
+            p["why"] = failed[0]["why"]
+            return p
+        med = lambda k: statistics.median(r[k] for r in runs)  # noqa: E731
+        p.update(rps=med("rps"), p50_ms=med("p50_ms"), p99_ms=med("p99_ms"))
+        p["p99_p50"] = p["p99_ms"] / p["p50_ms"] if p["p50_ms"] else None
+        if all("questions_per_req" in r for r in runs):
+            for k in ("round_trips_per_req", "questions_per_req",
+                      "queries_per_req", "calls_per_req",
+                      "stmt_execute_per_req", "fsyncs_per_req",
+                      "page_reads_per_req"):
+                p[k] = med(k)
+        if all("cpu_us_per_req" in r for r in runs):
+            p["cpu_us_per_req"] = {k: statistics.median(r["cpu_us_per_req"][k]
+                                                        for r in runs)
+                                   for k in runs[0]["cpu_us_per_req"]}
+            p["cpu_busy"] = med("cpu_busy")
+            p["cpu_other"] = max(r["cpu_other"] for r in runs)
+        p["deadlocks"] = sum(r["db"]["Innodb_deadlocks"] for r in runs)
+        p["requests_total"] = sum(r.get("requests", 0) for r in runs)
+        p["db_applied_total"] = sum(r.get("db_applied", 0) for r in runs)
+        return p
+
+    def report(self):
+        points = {}
+        for w in "abcde":
+            for c in CONNS:
+                p = self.point(w, c)
+                if p:
+                    points["%s@%d" % (w, c)] = p
+        top = max(CONNS)
+
+        def ratio(x, y):
+            px, py = points.get("%s@%d" % (x, top)), points.get("%s@%d" % (y, top))
+            if not px or not py or px.get("failed") or py.get("failed"):
+                return None
+            return px["rps"] / py["rps"]
+
+        ratios = {"a/b": ratio("a", "b"), "c/d": ratio("c", "d"),
+                  "e/a": ratio("e", "a")}
+        pa = points.get("a@%d" % top)
+        ratios["p99/p50"] = pa.get("p99_p50") if pa and not pa.get("failed") else None
+        pe = points.get("e@%d" % top)
+        ratios["p99/p50 (e)"] = pe.get("p99_p50") if pe and not pe.get("failed") else None
+
+        # Round trips: the service's statements per applied action, with the
+        # one housekeeping CALL per 1000 actions per worker allowed for.
+        rt_runs = [r for r in self.runs if r["workload"] in ("a", "e")
+                   and "round_trips_per_req" in r and not r.get("failed")]
+        rt = max((r["round_trips_per_req"] for r in rt_runs), default=None)
+        applied = sum(r["db_applied"] for r in rt_runs)
+        purges = sum(r["purge_calls"] for r in rt_runs)
+        rss_all = [k for s in self.rss for k in s["kib"] if k]
+        rss_warm = [s for s in self.rss if s["when"] == "after warm-up"]
+        rss_end = self.rss[-1]
+        growth = None
+        if rss_warm and rss_warm[0]["pids"] == rss_end["pids"]:
+            growth = max(e - w for w, e in zip(rss_warm[0]["kib"], rss_end["kib"]))
+        verdict = {}
+
+        def check(name, value, ok):
+            verdict[name] = None if value is None else bool(ok)
+
+        check("a/b", ratios["a/b"], ratios["a/b"] and ratios["a/b"] >= TARGETS["a/b"])
+        check("c/d", ratios["c/d"], ratios["c/d"] and ratios["c/d"] >= TARGETS["c/d"])
+        check("e/a", ratios["e/a"], ratios["e/a"] and ratios["e/a"] >= TARGETS["e/a"])
+        check("p99/p50", ratios["p99/p50"],
+              ratios["p99/p50"] and ratios["p99/p50"] <= TARGETS["p99/p50"])
+        check("round_trips", rt, rt is not None and rt <= TARGETS["round_trips"])
+        check("rss", rss_all or None, rss_all and max(rss_all) <= TARGETS["rss_kib"])
+        # Flat: the same workers (max_requests = 0: none is recycled) grew by
+        # at most one allocation chunk between the warm-up and the end.
+        check("rss_flat", growth, growth is not None and growth <= 256)
+
+        result = {
+            "time": datetime.datetime.now().isoformat(timespec="seconds"),
+            "machine": {"cpus": os.cpu_count(), "kernel": os.uname().release},
+            "config": {"seconds": SECONDS, "conns": CONNS, "runs": RUNS,
+                       "workers": WORKERS, "tasks": TASKS, "scale_nodes": SCALE_NODES,
+                       "warmup": WARMUP, "wrk_threads": WRK_THREADS,
+                       "rate_guess": RATE, "only": ONLY,
+                       "mix": {k: KINDS.count(k) * 10 for k in sorted(set(KINDS))}},
+            "mariadb": self.settings,
+            "seeding": {"before_runs": len(self.seed_log),
+                        "slots": sum(x["slots"] for x in self.seed_log),
+                        "seconds": round(sum(x["seconds"] for x in self.seed_log), 1),
+                        "flush_seconds": round(sum(x["flush_seconds"]
+                                                   for x in self.seed_log), 1),
+                        "scale": self.scale_log},
+            "table_sizes": self.sizes,
+            "points": points, "ratios": ratios,
+            "round_trips": {"max_per_success": rt, "applied": applied,
+                            "purge_calls": purges},
+            "worker_rss": self.rss, "worker_rss_growth_kib": growth,
+            "resolve": self.explain, "targets": TARGETS, "verdict": verdict,
+            "notes": self.notes, "runs": self.runs,
+            "elapsed_seconds": round(self.elapsed, 1),
+            "failed": self.failed,
+        }
+        if getattr(self, "perf_report", None):
+            result["perf"] = self.perf_report
+        # At log_level warn the pool logs only what went wrong.
+        lines = self.svc.pool.log_lines()
+        result["pool_log"] = {"lines": len(lines), "first": lines[:5]}
+        self.print_report(result)
+        dest = os.path.join(harness.ROOT, "results")
+        os.makedirs(dest, exist_ok=True)
+        path = os.path.join(dest, "bench-%s.json"
+                            % datetime.datetime.now().strftime("%Y%m%d-%H%M%S"))
+        with open(path, "w") as f:
+            json.dump(result, f, indent=1, default=str)
+        log("\nwritten to %s" % os.path.relpath(path, harness.ROOT))
+        return 1 if self.failed else 0
+
+    def print_report(self, r):
+        P = print
+        mark = {True: "ok", False: "MISSED", None: "n/a"}
+        s = r["mariadb"]
+        P("\n" + "=" * 78)
+        P("operate-node bench: %d CPUs, %d workers, %ds x %d runs per point (medians), "
+          "%s" % (r["machine"]["cpus"], WORKERS, SECONDS, RUNS, s["version"]))
+        P("=" * 78)
+        others = [x["cpu_other"] for x in r["runs"] if "cpu_other" in x]
+        if others and statistics.median(others) > 0.10:
+            P("WARNING: the machine was busy with other work during the runs: other\n"
+              "processes took %.0f%% of the CPUs in the median run (up to %.0f%%). The\n"
+              "absolute figures are disturbed; the ratios less so (runs interleave)."
+              % (100 * statistics.median(others), 100 * max(others)))
+        names = {"a": "success mix via nginx", "b": "database only (dbdriver)",
+                 "c": "reject path via nginx", "d": "libfcgi hello via nginx",
+                 "e": "a at scale"}
+        P("%-28s %5s %9s %7s %7s %7s  %s" % ("workload", "conns", "req/s", "p50 ms",
+                                           "p99 ms", "p99/p50", "runs (req/s)"))
+        for key, p in r["points"].items():
+            w = p["workload"]
+            head = "%s %-26s %5d" % (w, names[w], p["conns"])
+            runs = " ".join("%.0f" % x for x in p["rps_runs"])
+            if p.get("failed"):
+                P("%s  FAILED: %s" % (head, p["why"][:200]))
+                continue
+            P("%s %9.0f %7.2f %7.2f %7.2f  %s" % (head, p["rps"], p["p50_ms"],
+                                                  p["p99_ms"], p["p99_p50"], runs))
+        P("(b runs as many transactions at once as it has connections; a and e at\n"
+          " most %d, one per pool worker, the rest wait in nginx and the socket's\n"
+          " backlog)" % WORKERS)
+        P("\nmix of a/b/e: " + ", ".join("%s %d%%" % kv for kv in r["config"]["mix"].items()))
+        top = max(CONNS)
+        P("\ntargets (at %d connections)         value      target" % top)
+        v = r["verdict"]
+        rt = r["ratios"]
+
+        def line(label, value, target, key, fmt="%.2f"):
+            val = "n/a" if value is None else fmt % value
+            P("  %-33s %8s   %-10s %s" % (label, val, target, mark[v.get(key)]
+                                           if key else ""))
+        line("a/b  service / database ceiling", rt["a/b"], ">= 0.8", "a/b")
+        line("c/d  reject path / transport floor", rt["c/d"], ">= 0.9", "c/d")
+        line("e/a  at scale / at start", rt["e/a"], ">= 0.9", "e/a")
+        line("p99/p50 of a", rt["p99/p50"], "<= 3", "p99/p50")
+        line("p99/p50 of e", rt["p99/p50 (e)"], "(<= 3)", None)
+        rtr = r["round_trips"]
+        line("round trips per success (max)", rtr["max_per_success"],
+             "<= 2", "round_trips", "%.4f")
+        if rtr["applied"]:
+            P("  %-33s %8s   (%d purge CALLs / %d actions, after the reply)"
+              % ("  + housekeeping", "%.4f" % (rtr["purge_calls"] / rtr["applied"]),
+                 rtr["purge_calls"], rtr["applied"]))
+        rss = [k for s_ in r["worker_rss"] for k in s_["kib"] if k]
+        line("worker RSS, largest (MiB)", max(rss) / 1024 if rss else None,
+             "<= 8", "rss")
+        g = r["worker_rss_growth_kib"]
+        P("  %-33s %8s   %-10s %s" % ("worker RSS growth after warm-up",
+                                      "n/a" if g is None else "%+d KiB" % g,
+                                      "flat", mark[v.get("rss_flat")]))
+        P("\nworker RSS (KiB) by moment, workers %s:" % r["worker_rss"][0]["pids"])
+        for s_ in r["worker_rss"]:
+            same = "" if s_["pids"] == r["worker_rss"][0]["pids"] else \
+                "  (other pids: %s)" % s_["pids"]
+            P("  %-16s %s%s" % (s_["when"], " ".join(str(k) for k in s_["kib"]), same))
+
+        P("\ndatabase work per request (server counters; applied actions for a/b/e):")
+        P("  %-8s %7s %9s %13s %7s %6s %7s %6s %9s" % (
+            "point", "round", "Questions", "Com_stmt_exec", "Queries", "CALLs",
+            "fsyncs", "page", "deadlocks"))
+        P("  %-8s %7s %9s %13s %7s %6s %7s %6s" % ("", "trips", "", "", "", "",
+                                                 "", "reads"))
+        for key, p in r["points"].items():
+            if "questions_per_req" in p:
+                P("  %-8s %7.4f %9.4f %13.4f %7.1f %6.1f %7.3f %6.2f %9d" % (
+                    key, p["round_trips_per_req"], p["questions_per_req"],
+                    p["stmt_execute_per_req"], p["queries_per_req"], p["calls_per_req"],
+                    p["fsyncs_per_req"], p["page_reads_per_req"], p["deadlocks"]))
+        P("  Round trips = Questions - housekeeping. MariaDB's Questions counts each\n"
+          "  command a client sends (COM_QUERY; COM_STMT_EXECUTE: one per CALL,\n"
+          "  however much the procedure does), not prepares, closes or pings, and not\n"
+          "  what a stored program runs. Com_stmt_execute agrees, and b, which sends\n"
+          "  exactly 2 per request, shows 2.0000. Queries does count every statement\n"
+          "  inside the procedures (SET and IF too), Com_call_procedure every nested\n"
+          "  CALL. Housekeeping: CALL purge_request_replay, once per 1000 actions per\n"
+          "  worker after the reply, counted by its DELETE (Com_* count statements\n"
+          "  inside procedures; no action deletes). The bench's own statements are\n"
+          "  taken off (this connection's session counters).")
+
+        P("\nCPU per request (us; process CPU time / replies), and how busy the %d CPUs were:"
+          % r["machine"]["cpus"])
+        P("  %-8s %8s %8s %9s %8s %8s %6s %6s" % ("point", "nginx", "app", "mariadbd",
+                                                "client", "total", "busy", "other"))
+        for key, p in r["points"].items():
+            cu = p.get("cpu_us_per_req")
+            if cu:
+                P("  %-8s %8.0f %8.0f %9.0f %8.0f %8.0f %5.0f%% %5.0f%%" % (
+                    key, cu["nginx"], cu["app"], cu["mariadbd"], cu["client"],
+                    sum(cu.values()), p["cpu_busy"] * 100, p["cpu_other"] * 100))
+        P("  (app: the pool for a/c/e, hello for d, none for b; client: wrk or dbdriver;\n"
+          "  busy: the bench's processes, median; other: the rest of the machine, worst\n"
+          "  run -- anything above a few % there means the figures are disturbed)")
+
+        P("\nresolve SELECT (dbdriver.c's copy %s app/store.c), EXPLAIN as prepared:"
+          % ("matches" if all(x["matches_store_c"] for x in r["resolve"].values())
+             else "DIFFERS FROM"))
+        for variant, x in r["resolve"].items():
+            P("  scope %s: %s" % (variant, "no full scans" if not x["full_scans"]
+                                 else "FULL SCANS of %s" % x["full_scans"]))
+            for row in x["explain"]:
+                P("    %-2s %-12s %-10s %-7s %-22s %-5s %s" % (
+                    row.get("id"), row.get("select_type"), row.get("table"),
+                    row.get("type"), row.get("key"), row.get("rows"),
+                    row.get("Extra") or ""))
+
+        P("\nMariaDB: buffer pool %d MiB, innodb_flush_log_at_trx_commit=%s, redo log "
+          "%d MiB, flush method %s, doublewrite %s, binlog %s"
+          % (int(s["innodb_buffer_pool_size"]) // 1048576,
+             s["innodb_flush_log_at_trx_commit"],
+             int(s["innodb_log_file_size"]) // 1048576, s["innodb_flush_method"],
+             "on" if str(s["innodb_doublewrite"]) in ("1", "ON") else "off",
+             "on" if str(s["log_bin"]) in ("1", "ON") else "off"))
+        bp = int(s["innodb_buffer_pool_size"]) // 1048576
+        P("  tests/harness.py's private server %s%s.\n"
+          "  Every commit is durable (an fsync per commit group), as production must\n"
+          "  run; the headline figures need that. The buffer pool holds the 1M-node\n"
+          "  tables of e, as a production server holds its working set (with the\n"
+          "  harness's 256 MiB, BENCH_BUFFER_POOL=0, e measures the disk instead:\n"
+          "  random ids put every lookup on a leaf page of its own). Sessions as\n"
+          "  the service opens them: utf8mb4, READ COMMITTED."
+          % ("as it is" if bp == 256 else "with the buffer pool resized to %d MiB" % bp,
+             ", adaptive hash index on" if AHI else ""))
+        sz = r["table_sizes"]
+        P("  tables (nodes, MiB on disk): %s" % "; ".join(
+            "%s %d, %d" % (k, v["pipeline_node"], v["total_mib"]) for k, v in sz.items()))
+        pe = [p for p in r["points"].values() if p["workload"] == "e"
+              and p.get("page_reads_per_req") is not None]
+        if pe and "e start" in sz:
+            P("  e reads %.2f pages per request from disk (a: %.2f), with %d MiB of\n"
+              "  tables against a %d MiB buffer pool: ids are random like bk-sops'\n"
+              "  uuids, so each lookup by node id (node, state, data, execution data,\n"
+              "  flow or schedule, process) and each insert by request id (replay,\n"
+              "  operate_record's index) lands on a leaf page of its own."
+              % (max(p["page_reads_per_req"] for p in pe),
+                 max((p.get("page_reads_per_req") or 0) for p in r["points"].values()
+                     if p["workload"] == "a"),
+                 sz["e start"]["total_mib"], int(s["innodb_buffer_pool_size"]) // 1048576))
+        sd = r["seeding"]
+        P("  seeding before runs: %d times, %d nodes in all, %.1fs (each run of a, b\n"
+          "  and e also starts after a flush of the dirty pages)"
+          % (sd["before_runs"], sd["slots"], sd["seconds"]))
+        if sd["scale"]:
+            P("  scale: %(e_nodes)d nodes for e in %(e_seconds).1fs, %(filler_nodes)d "
+              "filler nodes in %(filler_seconds).1fs, %(flush_seconds).1fs flush"
+              % sd["scale"])
+        if r.get("perf"):
+            P("\nperf, whole machine, last run of a at %d connections (by process, "
+              "then by symbol):\n%s" % (top, r["perf"]))
+        pl = r["pool_log"]
+        P("\npool log (level warn): %d lines%s" % (pl["lines"], "".join(
+            "\n  " + json.dumps(x)[:200] for x in pl["first"])))
+        for n in r["notes"]:
+            P("note: " + n)
+        met = [x for x in v.values() if x]
+        if others and statistics.median(others) > 0.10:
+            P("\nWARNING: other work took %.0f%% of the CPUs in the median run (see top)."
+              % (100 * statistics.median(others)))
+        P("\n%s; targets met: %d of %d; %.0fs in all" % (
+            "FAILED runs (their figures are not used)" if r["failed"] else "all runs clean",
+            len(met), len(v), r["elapsed_seconds"]))
+
+
+def main():
+    for b in (DBDRIVER, HELLO, os.path.join(BUILD, "operate-node")):
+        if not os.access(b, os.X_OK):
+            print("bench: %s is missing: run it with make bench" % b, file=sys.stderr)
+            return 2
+    if shutil.which("wrk") is None:
+        print("bench: wrk is missing (tests/install-deps.sh)", file=sys.stderr)
+        return 2
+
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, on_signal)
+    # Also when started as a background job, which inherits SIGINT ignored.
+    signal.signal(signal.SIGINT, on_signal)
+    bench = Bench()
+    try:
+        return bench.main()
+    except KeyboardInterrupt:
+        bench.failed = True
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+    except Exception:
+        bench.failed = True
+        raise
+    finally:
+        if bench.failed or KEEP:
+            print("logs kept in " + bench.env.top, file=sys.stderr)
+        bench.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

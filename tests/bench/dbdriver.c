@@ -1,0 +1,460 @@
+/*
+ * make bench, workload b: the database-only ceiling. N threads, each with
+ * its own connection, make the service's two round trips per request (the
+ * resolve SELECT of app/store.c, then CALL operate_node) as prepared
+ * statements on the same slots, nodes and action mix as tests/bench/
+ * success.lua, for a fixed time; prints one JSON line of figures.
+ * Connecting is kept out of the measured window (bench.py reads the
+ * server's counters around it): once connected it prints "ready" and waits
+ * for a line on stdin; once done it prints its figures and waits for end
+ * of input before it disconnects.
+ *
+ *   dbdriver -S socket [-D db] [-u user] -c conns -d seconds -l lo -h hi
+ *            -n tasks -b task_base
+ *   dbdriver -p cmdb|project      prints the resolve SELECT and exits
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mysql.h>
+
+/* Copied from app/store.c (RESOLVE_SQL); bench.py checks that the two
+ * texts still match before it runs anything. */
+#define RESOLVE_SQL(project_match) \
+	"SELECT a.secret_hash, a.is_enabled, a.is_trusted, t.username, " \
+	"t.expires_at > NOW(6), p.id, p.is_disable, " \
+	"(SELECT COUNT(*) FROM project_permission pp WHERE pp.project_id = p.id " \
+	"AND pp.username = COALESCE(?, t.username) " \
+	"AND pp.action = 'task_operate') " \
+	"FROM (SELECT 1 AS one) AS d " \
+	"LEFT JOIN app_account a ON a.app_code = ? " \
+	"LEFT JOIN user_token t ON t.token_hash = ? " \
+	"LEFT JOIN project p ON " project_match
+
+static const char resolve_cmdb[] = RESOLVE_SQL("p.cmdb_biz_id = ?");
+static const char resolve_project[] = RESOLVE_SQL("p.id = ?");
+static const char call_sql[] = "CALL operate_node(?,?,?,?,?,?,?,?,?,?,?)";
+
+/* The caller of every request: the demo data's app, user and business
+ * (sql/demo.sql: demo_app, admin with task_operate on project 1 = cmdb 2). */
+#define APP_CODE "demo_app"
+#define USERNAME "admin"
+#define BIZ_ID 2
+
+#define TEXT_MAX 256		/* node, flow, request id and JSON texts */
+#define LAT_INITIAL 65536	/* latencies per thread before the first grow */
+
+/* The action mix, by slot % 10: the same table as success.lua's KINDS. */
+enum kind { RETRY, RETRY_INPUTS, SKIP, CALLBACK, SKIP_EXG };
+static const enum kind kinds[10] = { RETRY, RETRY_INPUTS, SKIP, CALLBACK,
+	RETRY, SKIP_EXG, CALLBACK, RETRY_INPUTS, SKIP, CALLBACK };
+
+struct opts {
+	const char *socket, *db, *user;
+	int conns;
+	double seconds;
+	long long lo, hi, tasks, task_base;
+};
+
+struct thread {
+	pthread_t tid;
+	const struct opts *o;
+	MYSQL *my;
+	MYSQL_STMT *resolve, *call;
+	uint32_t *lat;		/* microseconds per successful request */
+	size_t nlat, caplat;
+	long long ok, fails, exhausted;
+	char first_error[256];
+};
+
+static atomic_llong next_slot;
+static pthread_barrier_t start_line;
+static struct timespec deadline;
+
+static double
+now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static int
+past(const struct timespec *d)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec > d->tv_sec ||
+	    (t.tv_sec == d->tv_sec && t.tv_nsec >= d->tv_nsec);
+}
+
+/* The ids of slot s: 33 characters like bk-sops' ids, the 4 hex digits of
+ * a multiplicative hash first so that nodes spread over the whole key
+ * space of every node_id index (as uuid-based ids do). bench.py's SQL and
+ * success.lua build the same strings. */
+static unsigned
+spread(long long s)
+{
+	return (unsigned)((s * 40503LL) % 65536);
+}
+
+static void
+note_error(struct thread *t, const char *what, const char *msg)
+{
+	t->fails++;
+	if (t->first_error[0] == '\0')
+		snprintf(t->first_error, sizeof(t->first_error), "%s: %s", what,
+		    msg);
+}
+
+static void
+add_latency(struct thread *t, uint32_t us)
+{
+	if (t->nlat == t->caplat) {
+		size_t cap = t->caplat ? t->caplat * 2 : LAT_INITIAL;
+		uint32_t *p = realloc(t->lat, cap * sizeof(*p));
+		if (p == NULL) {
+			fprintf(stderr, "dbdriver: out of memory\n");
+			exit(1);
+		}
+		t->lat = p;
+		t->caplat = cap;
+	}
+	t->lat[t->nlat++] = us;
+}
+
+static void
+bind_str(MYSQL_BIND *b, unsigned long *len, const char *s)
+{
+	memset(b, 0, sizeof(*b));
+	if (s == NULL) {
+		b->buffer_type = MYSQL_TYPE_NULL;
+		return;
+	}
+	*len = strlen(s);
+	b->buffer_type = MYSQL_TYPE_STRING;
+	b->buffer = (void *)s;
+	b->buffer_length = *len;
+	b->length = len;
+}
+
+static void
+bind_int(MYSQL_BIND *b, long long *v)
+{
+	memset(b, 0, sizeof(*b));
+	b->buffer_type = MYSQL_TYPE_LONGLONG;
+	b->buffer = v;
+}
+
+/* Round trip 1: the resolve SELECT; its row must say "permitted". */
+static int
+resolve(struct thread *t)
+{
+	MYSQL_BIND p[4], r[8];
+	unsigned long plen[4], rlen[8];
+	my_bool rnull[8];
+	char secret[160], user[160];
+	long long biz = BIZ_ID, ints[6];
+	int rc;
+
+	bind_str(&p[0], &plen[0], USERNAME);
+	bind_str(&p[1], &plen[1], APP_CODE);
+	bind_str(&p[2], &plen[2], NULL);
+	bind_int(&p[3], &biz);
+	memset(r, 0, sizeof(r));
+	for (int i = 0; i < 8; i++) {
+		r[i].length = &rlen[i];
+		r[i].is_null = &rnull[i];
+	}
+	r[0].buffer_type = r[3].buffer_type = MYSQL_TYPE_STRING;
+	r[0].buffer = secret;
+	r[0].buffer_length = sizeof(secret);
+	r[3].buffer = user;
+	r[3].buffer_length = sizeof(user);
+	long long *ip = ints;
+	for (int i = 0; i < 8; i++)
+		if (i != 0 && i != 3) {
+			r[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			r[i].buffer = ip++;
+		}
+	if (mysql_stmt_bind_param(t->resolve, p) != 0 ||
+	    mysql_stmt_execute(t->resolve) != 0 ||
+	    mysql_stmt_bind_result(t->resolve, r) != 0) {
+		note_error(t, "resolve", mysql_stmt_error(t->resolve));
+		mysql_stmt_free_result(t->resolve);
+		return -1;
+	}
+	rc = mysql_stmt_fetch(t->resolve);
+	mysql_stmt_free_result(t->resolve);
+	/* ints: is_enabled, is_trusted, token live, p.id, is_disable, count */
+	if (rc != 0 || rnull[5] || ints[5] <= 0) {
+		note_error(t, "resolve", rc != 0 ? "no row" : "not permitted");
+		return -1;
+	}
+	return 0;
+}
+
+/* Round trip 2: CALL operate_node for slot s, draining every result. */
+static int
+operate(struct thread *t, long long s)
+{
+	MYSQL_BIND p[11];
+	unsigned long len[11];
+	char node[TEXT_MAX], flow[TEXT_MAX], rid[TEXT_MAX], data[TEXT_MAX],
+	    inputs[TEXT_MAX];
+	long long project = 1, task = t->o->task_base + s % t->o->tasks;
+	enum kind k = kinds[s % 10];
+	const char *action = "retry";
+	int r;
+
+	snprintf(node, sizeof(node), "n%04xb%027lld", spread(s), s);
+	snprintf(flow, sizeof(flow), "l%04xz%027lld", spread(s), s);
+	/* 32 characters, like the nginx $request_id the service passes on;
+	 * unique because slots are never used twice in a bench. */
+	snprintf(rid, sizeof(rid), "dbdrv%027lld", s);
+	snprintf(data, sizeof(data), "{\"status\":\"done\",\"slot\":%lld}", s);
+	snprintf(inputs, sizeof(inputs), "{\"a\":\"new-%lld\",\"b\":{\"x\":1},"
+	    "\"_escape_render_keys\":[\"b\"]}", s);
+	switch (k) {
+	case RETRY: case RETRY_INPUTS: action = "retry"; break;
+	case SKIP: action = "skip"; break;
+	case SKIP_EXG: action = "skip_exg"; break;
+	case CALLBACK: action = "callback"; break;
+	}
+	bind_int(&p[0], &project);
+	bind_int(&p[1], &task);
+	bind_str(&p[2], &len[2], node);
+	bind_str(&p[3], &len[3], action);
+	bind_str(&p[4], &len[4], USERNAME);
+	bind_str(&p[5], &len[5], rid);
+	bind_str(&p[6], &len[6], k == SKIP_EXG ? flow : NULL);
+	bind_str(&p[7], &len[7], k == CALLBACK ? data : NULL);
+	bind_str(&p[8], &len[8], k == RETRY_INPUTS ? inputs : NULL);
+	bind_str(&p[9], &len[9], NULL);
+	bind_str(&p[10], &len[10], NULL);
+	if (mysql_stmt_bind_param(t->call, p) != 0 ||
+	    mysql_stmt_execute(t->call) != 0) {
+		note_error(t, "call", mysql_stmt_error(t->call));
+		return -1;
+	}
+	for (;;) {
+		if (mysql_stmt_field_count(t->call) > 0)
+			mysql_stmt_free_result(t->call);
+		r = mysql_stmt_next_result(t->call);
+		if (r == -1)
+			return 0;
+		if (r > 0) {
+			note_error(t, "call", mysql_stmt_error(t->call));
+			return -1;
+		}
+	}
+}
+
+static int
+connect_thread(struct thread *t)
+{
+	const struct opts *o = t->o;
+
+	t->my = mysql_init(NULL);
+	if (t->my == NULL)
+		return -1;
+	mysql_options(t->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	/* The service's session settings (lib/db.c). */
+	mysql_options(t->my, MYSQL_INIT_COMMAND,
+	    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+	if (mysql_real_connect(t->my, NULL, o->user, NULL, o->db, 0, o->socket,
+	    0) == NULL) {
+		fprintf(stderr, "dbdriver: connect: %s\n", mysql_error(t->my));
+		return -1;
+	}
+	t->resolve = mysql_stmt_init(t->my);
+	t->call = mysql_stmt_init(t->my);
+	if (t->resolve == NULL || t->call == NULL ||
+	    mysql_stmt_prepare(t->resolve, resolve_cmdb, strlen(resolve_cmdb)) ||
+	    mysql_stmt_prepare(t->call, call_sql, strlen(call_sql))) {
+		fprintf(stderr, "dbdriver: prepare: %s\n", mysql_error(t->my));
+		return -1;
+	}
+	return 0;
+}
+
+static void *
+run(void *arg)
+{
+	struct thread *t = arg;
+	const struct opts *o = t->o;
+
+	pthread_barrier_wait(&start_line);
+	while (!past(&deadline)) {
+		long long s = atomic_fetch_add(&next_slot, 1);
+		if (s >= o->hi) {
+			t->exhausted++;
+			note_error(t, "seed", "slots exhausted");
+			break;
+		}
+		double t0 = now_s();
+		if (resolve(t) == -1 || operate(t, s) == -1)
+			continue;
+		t->ok++;
+		add_latency(t, (uint32_t)((now_s() - t0) * 1e6 + 0.5));
+	}
+	return NULL;
+}
+
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The nearest-rank percentile (as wrk's histogram gives it). */
+static uint32_t
+percentile(const uint32_t *v, size_t n, double p)
+{
+	size_t rank;
+
+	if (n == 0)
+		return 0;
+	rank = (size_t)(p / 100.0 * (double)n + 0.999999);
+	if (rank < 1)
+		rank = 1;
+	return v[rank > n ? n - 1 : rank - 1];
+}
+
+static void
+json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", *s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static long long
+num(const char *s, const char *what)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < 0) {
+		fprintf(stderr, "dbdriver: bad %s: %s\n", what, s);
+		exit(2);
+	}
+	return v;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o = { .user = "root", .db = "operate_node", .conns = 16,
+	    .seconds = 10, .tasks = 1 };
+	struct thread *th;
+	size_t total = 0, k = 0;
+	uint32_t *all;
+	long long ok = 0, fails = 0, exhausted = 0;
+	const char *first = "";
+	char line[64];
+	double t0, elapsed;
+	int ch;
+
+	while ((ch = getopt(argc, argv, "S:D:u:c:d:l:h:n:b:p:")) != -1) {
+		switch (ch) {
+		case 'S': o.socket = optarg; break;
+		case 'D': o.db = optarg; break;
+		case 'u': o.user = optarg; break;
+		case 'c': o.conns = (int)num(optarg, "conns"); break;
+		case 'd': o.seconds = (double)num(optarg, "seconds"); break;
+		case 'l': o.lo = num(optarg, "lo"); break;
+		case 'h': o.hi = num(optarg, "hi"); break;
+		case 'n': o.tasks = num(optarg, "tasks"); break;
+		case 'b': o.task_base = num(optarg, "task base"); break;
+		case 'p':
+			puts(strcmp(optarg, "project") == 0 ? resolve_project :
+			    resolve_cmdb);
+			return 0;
+		default:
+			fprintf(stderr, "usage: see the comment in dbdriver.c\n");
+			return 2;
+		}
+	}
+	if (o.socket == NULL || o.conns < 1 || o.tasks < 1 || o.hi <= o.lo) {
+		fprintf(stderr, "dbdriver: -S, -c >= 1, -n >= 1, -h > -l needed\n");
+		return 2;
+	}
+	if (mysql_library_init(0, NULL, NULL) != 0)
+		return 1;
+	th = calloc((size_t)o.conns, sizeof(*th));
+	if (th == NULL)
+		return 1;
+	for (int i = 0; i < o.conns; i++) {
+		th[i].o = &o;
+		if (connect_thread(&th[i]) == -1)
+			return 1;
+	}
+	puts("ready");
+	fflush(stdout);
+	if (fgets(line, sizeof(line), stdin) == NULL)
+		return 1;
+	atomic_store(&next_slot, o.lo);
+	pthread_barrier_init(&start_line, NULL, (unsigned)o.conns + 1);
+	for (int i = 0; i < o.conns; i++)
+		if (pthread_create(&th[i].tid, NULL, run, &th[i]) != 0)
+			return 1;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += (time_t)o.seconds;
+	t0 = now_s();
+	pthread_barrier_wait(&start_line);
+	for (int i = 0; i < o.conns; i++) {
+		pthread_join(th[i].tid, NULL);
+		total += th[i].nlat;
+	}
+	elapsed = now_s() - t0;
+	all = malloc((total ? total : 1) * sizeof(*all));
+	if (all == NULL)
+		return 1;
+	for (int i = 0; i < o.conns; i++) {
+		memcpy(all + k, th[i].lat, th[i].nlat * sizeof(*all));
+		k += th[i].nlat;
+		ok += th[i].ok;
+		fails += th[i].fails;
+		exhausted += th[i].exhausted;
+		if (*first == '\0' && th[i].first_error[0])
+			first = th[i].first_error;
+	}
+	qsort(all, total, sizeof(*all), cmp_u32);
+	printf("{\"requests\":%lld,\"ok\":%lld,\"fails\":%lld,\"exhausted\":%lld,"
+	    "\"seconds\":%.3f,\"rps\":%.1f,\"p50_us\":%u,\"p99_us\":%u,"
+	    "\"max_us\":%u,\"next_slot\":%lld,\"first_error\":", ok + fails, ok,
+	    fails, exhausted, elapsed, (double)ok / elapsed,
+	    percentile(all, total, 50), percentile(all, total, 99),
+	    total ? all[total - 1] : 0, (long long)atomic_load(&next_slot));
+	json_str(first);
+	puts("}");
+	fflush(stdout);
+	while (fgets(line, sizeof(line), stdin) != NULL)
+		;
+	for (int i = 0; i < o.conns; i++) {
+		mysql_stmt_close(th[i].resolve);
+		mysql_stmt_close(th[i].call);
+		mysql_close(th[i].my);
+		free(th[i].lat);
+	}
+	free(all);
+	free(th);
+	mysql_library_end();
+	return 0;
+}
