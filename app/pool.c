@@ -54,6 +54,7 @@ struct pool {
 };
 
 static volatile sig_atomic_t worker_stop, worker_reopen;
+static pid_t worker_pid;		/* getpid(), once per worker */
 
 static long
 ms_between(const struct timespec *a, const struct timespec *b)
@@ -271,7 +272,7 @@ worker_signals(sigset_t *busy)
 static void
 slot_state(struct metrics_worker *s, int state)
 {
-	if (s && s->pid == getpid())
+	if (s && s->pid == worker_pid)
 		__atomic_store_n(&s->state, state, __ATOMIC_RELAXED);
 }
 
@@ -336,9 +337,10 @@ pool_worker(const struct config *cfg, int listen_fd, struct metrics *m,
 
 	worker_signals(&busy);
 	sigprocmask(SIG_BLOCK, &busy, NULL);
+	worker_pid = getpid();
 	if (m && index >= 0) {
 		w.slot = &m->w[index];
-		w.slot->pid = getpid();
+		w.slot->pid = worker_pid;
 		__atomic_fetch_add(&w.slot->started, 1, __ATOMIC_RELAXED);
 	}
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, listen_fd,
