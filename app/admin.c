@@ -610,6 +610,23 @@ cmd_token_revoke(struct admin *a, const struct args *g)
 	return EXIT_OK;
 }
 
+/* grant and revoke: USERNAME PROJECT_ID checked, the database opened with
+ * their two statements, and p set to (project, user, task_operate). */
+static int
+grant_open(struct admin *a, const struct args *g, const char *const *sql,
+    struct db_val p[3], int64_t *project)
+{
+	if (!username_ok(g->pos[0]) ||
+	    !number_ok("PROJECT_ID", g->pos[1], 1, INT64_MAX, project))
+		return EXIT_USAGE;
+	if (admin_open(a, sql, 2) == -1)
+		return EXIT_FAIL;
+	p[0] = int_val(*project);
+	p[1] = str_val(g->pos[0]);
+	p[2] = str_val(PERM_ACTION);
+	return EXIT_OK;
+}
+
 static int
 cmd_grant(struct admin *a, const struct args *g)
 {
@@ -619,19 +636,12 @@ cmd_grant(struct admin *a, const struct args *g)
 		"INSERT INTO project_permission (project_id, username, action) "
 		"VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE action = action",
 	};
-	const char *user = g->pos[0];
 	struct db_val p[3], col = int_val(0);
 	int64_t project;
-	int found = 0;
+	int found = 0, rc;
 
-	if (!username_ok(user) ||
-	    !number_ok("PROJECT_ID", g->pos[1], 1, INT64_MAX, &project))
-		return EXIT_USAGE;
-	if (admin_open(a, sql, 2) == -1)
-		return EXIT_FAIL;
-	p[0] = int_val(project);
-	p[1] = str_val(user);
-	p[2] = str_val(PERM_ACTION);
+	if ((rc = grant_open(a, g, sql, p, &project)) != EXIT_OK)
+		return rc;
 	if (db_exec(a->db, 0, p, 1, &col, 1, &found) == -1) {
 		fail_db(a);
 		return EXIT_FAIL;
@@ -659,16 +669,10 @@ cmd_revoke(struct admin *a, const struct args *g)
 	const char *user = g->pos[0];
 	struct db_val p[3], col = int_val(0);
 	int64_t project;
-	int found = 0;
+	int found = 0, rc;
 
-	if (!username_ok(user) ||
-	    !number_ok("PROJECT_ID", g->pos[1], 1, INT64_MAX, &project))
-		return EXIT_USAGE;
-	if (admin_open(a, sql, 2) == -1)
-		return EXIT_FAIL;
-	p[0] = int_val(project);
-	p[1] = str_val(user);
-	p[2] = str_val(PERM_ACTION);
+	if ((rc = grant_open(a, g, sql, p, &project)) != EXIT_OK)
+		return rc;
 	if (db_exec(a->db, 0, p, 3, &col, 1, &found) == -1 ||
 	    (found && db_exec(a->db, 1, p, 3, NULL, 0, NULL) == -1)) {
 		fail_db(a);
