@@ -224,7 +224,7 @@ def wait_full(pool, n, timeout=1.0):
 
 def test_worker_kills_under_load(env):
     env.db.reset_demo()
-    nodes = seed(env, "failed", 20000, "kill_")
+    nodes = seed(env, "failed", 60000, "kill_")
     kills = 0
     slow_refills = 0
     with Load(nodes) as load:
