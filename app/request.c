@@ -212,6 +212,25 @@ read_body(struct ctx *c, size_t *len)
 }
 
 /*
+ * A gateway header naming an app or a user: 1 to max characters, no
+ * control characters, no trailing space (PAD SPACE collations would make
+ * "alice " alice).
+ */
+static int
+gateway_value_ok(const char *v, size_t max)
+{
+	size_t n = v ? strlen(v) : 0, chars;
+
+	if (n == 0 || v[n - 1] == ' ')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+			return 0;
+	chars = buf_utf8_len(v, n);	/* SIZE_MAX if not UTF-8 */
+	return chars <= max;
+}
+
+/*
  * §4 order after the fields: authentication, scope (exists, enabled),
  * permission. Sets *project_id and c->operator, or c->out.
  */
@@ -226,12 +245,11 @@ authorize(struct ctx *c, const struct fields *f, long long *project_id)
 		app = param(c, "HTTP_X_BKAPI_APP_CODE");
 		user = param(c, "HTTP_X_BKAPI_USERNAME");
 		token = NULL;
-		if (app == NULL || *app == '\0' || strlen(app) > CRED_MAX) {
+		if (!gateway_value_ok(app, CRED_MAX)) {
 			fail(c, 200, CODE_FORBIDDEN, "app authentication failed");
 			return -1;
 		}
-		if (user == NULL || *user == '\0' ||
-		    buf_utf8_len(user, strlen(user)) > USERNAME_MAX) {
+		if (!gateway_value_ok(user, USERNAME_MAX)) {
 			fail(c, 200, CODE_FORBIDDEN, "user authentication failed");
 			return -1;
 		}

@@ -225,6 +225,11 @@ def test_gateway_mode_refusals(env):
     refused(env, "/operate_node/2/12/", {"node_id": "act_failed", "action": "retry"},
             3540100, "app authentication failed", svc=GW,
             headers={"X-Bkapi-App-Code": "disabled_app", "X-Bkapi-Username": "admin"})
+    # a garbled user is nobody (HTTP itself trims a trailing space)
+    for bad in ["ad\tmin", "\xe4\xb8"]:
+        refused(env, "/operate_node/2/12/", {"node_id": "act_failed", "action": "retry"},
+                3540100, "user authentication failed", svc=GW,
+                headers={"X-Bkapi-App-Code": "gw_app", "X-Bkapi-Username": bad})
     # a trusted app's user needs no permission
     r = gw({"X-Bkapi-App-Code": "trusted_app", "X-Bkapi-Username": "bob"})
     assert r.json["code"] == 0, r
