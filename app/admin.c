@@ -30,11 +30,11 @@
 #define EXIT_FAIL 1
 #define EXIT_USAGE 2
 
-#define APP_CODE_MAX 64		/* app_account.app_code varchar(64) */
+#define APP_CODE_MAX 64		/* opn$app.app_code varchar(64) */
 #define DAYS_DEFAULT 7
 #define DAYS_MAX 3650		/* ten years */
 #define SECRET_HEX (2 * ID_HEX_LEN)	/* 32 random bytes in hex */
-#define PERM_ACTION "task_operate"	/* pipeline-tables.md, project_permission */
+#define PERM_ACTION "task_operate"	/* opn$grant.action */
 #define SHOW_MAX 80		/* bytes of an argument echoed in an error */
 
 /* Result buffers: varchar(n) in utf8mb4 is at most 4n bytes. */
@@ -392,7 +392,7 @@ static int
 cmd_app_add(struct admin *a, const struct args *g)
 {
 	static const char *const sql[] = {
-		"INSERT INTO app_account (app_code, secret_hash, is_trusted, "
+		"INSERT INTO `opn$app` (app_code, secret_hash, is_trusted, "
 		"is_enabled) VALUES (?, ?, ?, 1)",
 	};
 	const char *code = g->pos[0];
@@ -427,8 +427,8 @@ static int
 set_enabled(struct admin *a, const struct args *g, int on)
 {
 	static const char *const sql[] = {
-		"UPDATE app_account SET is_enabled = ? WHERE app_code = ?",
-		"SELECT is_enabled FROM app_account WHERE app_code = ?",
+		"UPDATE `opn$app` SET is_enabled = ? WHERE app_code = ?",
+		"SELECT is_enabled FROM `opn$app` WHERE app_code = ?",
 	};
 	const char *code = g->pos[0];
 	struct db_val p[2], col = int_val(0);
@@ -469,7 +469,7 @@ cmd_app_list(struct admin *a, const struct args *g)
 {
 	/* db_exec reads one row: walk the primary key one row at a time. */
 	static const char *const sql[] = {
-		"SELECT app_code, is_trusted, is_enabled FROM app_account "
+		"SELECT app_code, is_trusted, is_enabled FROM `opn$app` "
 		"WHERE ? IS NULL OR app_code > ? ORDER BY app_code LIMIT 1",
 	};
 	char code[COL_CODE], last[COL_CODE], e[ESC_LEN(COL_CODE)];
@@ -502,8 +502,8 @@ static int
 cmd_app_rotate(struct admin *a, const struct args *g)
 {
 	static const char *const sql[] = {
-		"UPDATE app_account SET secret_hash = ? WHERE app_code = ?",
-		"SELECT secret_hash = ? FROM app_account WHERE app_code = ?",
+		"UPDATE `opn$app` SET secret_hash = ? WHERE app_code = ?",
+		"SELECT secret_hash = ? FROM `opn$app` WHERE app_code = ?",
 	};
 	const char *code = g->pos[0];
 	char secret[SECRET_HEX + 1], hash[AUTH_HASH_LEN + 1];
@@ -543,8 +543,8 @@ static int
 cmd_token_issue(struct admin *a, const struct args *g)
 {
 	static const char *const sql[] = {
-		"INSERT INTO user_token (token_hash, username, expires_at) "
-		"VALUES (?, ?, NOW(6) + INTERVAL ? DAY)",
+		"INSERT INTO `opn$token` (token_hash, username, expires_at) "
+		"VALUES (?, ?, UTC_TIMESTAMP(6) + INTERVAL ? DAY)",
 	};
 	const char *user = g->pos[0];
 	char token[SECRET_HEX + 1], hash[AUTH_HASH_LEN + 1];
@@ -578,8 +578,8 @@ static int
 cmd_token_revoke(struct admin *a, const struct args *g)
 {
 	static const char *const sql[] = {
-		"SELECT 1 FROM user_token WHERE token_hash = ?",
-		"DELETE FROM user_token WHERE token_hash = ?",
+		"SELECT 1 FROM `opn$token` WHERE token_hash = ?",
+		"DELETE FROM `opn$token` WHERE token_hash = ?",
 	};
 	const char *token = g->pos[0];
 	char hash[AUTH_HASH_LEN + 1];
@@ -631,9 +631,9 @@ static int
 cmd_grant(struct admin *a, const struct args *g)
 {
 	static const char *const sql[] = {
-		"SELECT 1 FROM project WHERE id = ?",
+		"SELECT 1 FROM core_project WHERE id = ?",
 		/* Granting what is already granted is done, not an error. */
-		"INSERT INTO project_permission (project_id, username, action) "
+		"INSERT INTO `opn$grant` (project_id, username, action) "
 		"VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE action = action",
 	};
 	struct db_val p[3], col = int_val(0);
@@ -661,9 +661,9 @@ static int
 cmd_revoke(struct admin *a, const struct args *g)
 {
 	static const char *const sql[] = {
-		"SELECT 1 FROM project_permission WHERE project_id = ? AND "
+		"SELECT 1 FROM `opn$grant` WHERE project_id = ? AND "
 		"username = ? AND action = ?",
-		"DELETE FROM project_permission WHERE project_id = ? AND "
+		"DELETE FROM `opn$grant` WHERE project_id = ? AND "
 		"username = ? AND action = ?",
 	};
 	const char *user = g->pos[0];
@@ -692,7 +692,7 @@ cmd_grants(struct admin *a, const struct args *g)
 	/* One row at a time along the primary key, after the last row seen
 	 * (all NULL: from the start); a NULL filter matches everything. */
 	static const char *const sql[] = {
-		"SELECT project_id, username, action FROM project_permission "
+		"SELECT project_id, username, action FROM `opn$grant` "
 		"WHERE (? IS NULL OR project_id = ?) AND (? IS NULL OR username = ?) "
 		"AND (? IS NULL OR project_id > ? OR (project_id = ? AND "
 		"(username > ? OR (username = ? AND action > ?)))) "

@@ -17,7 +17,9 @@ struct auth_row {
 	char token_user[129 * 4];
 	int project_found, project_disabled;
 	long long project_id;
+	int project_count;		/* cmdb_biz: projects of that business */
 	int permitted;
+	char app_whitelist[1001 * 4];	/* core_environmentvariables APP_WHITELIST */
 };
 
 /* Writes "sha256:<hex>" of s into out[AUTH_HASH_LEN + 1]. */

@@ -12,17 +12,44 @@
 #include "config.h"
 #include "log.h"
 #include "pool.h"
+#include "store.h"
 
 #define DEFAULT_CONF "/etc/operate-node/operate-node.conf"
+
+/* --check-db: every problem on its own line, then a verdict. */
+static int
+check_database(const struct config *cfg)
+{
+	struct store *s;
+	int n;
+
+	if (mysql_library_init(0, NULL, NULL) != 0)
+		return 1;
+	s = store_new(cfg);
+	n = store_check(s, stdout);
+	store_free(s);
+	mysql_library_end();
+	if (n == 0)
+		printf("operate-node: database %s: every object the service "
+		    "needs is in place\n", cfg->db_name);
+	else if (n > 0)
+		printf("operate-node: database %s: %d problem%s; run "
+		    "sql/load.sh %s\n", cfg->db_name, n, n == 1 ? "" : "s",
+		    cfg->db_name);
+	return n == 0 ? 0 : 1;
+}
 
 static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: operate-node [-t] [-c file]\n"
-	    "  -c file  config file (default " DEFAULT_CONF ")\n"
-	    "  -t       check the config file and exit\n"
-	    "  -h       this help\n"
+	    "usage: operate-node [-t] [--check-db] [-c file]\n"
+	    "  -c file     config file (default " DEFAULT_CONF ")\n"
+	    "  -t          check the config file and exit\n"
+	    "  --check-db  -t, then connect and check that the database has\n"
+	    "              every table, column and procedure the service needs;\n"
+	    "              lists what is missing and exits 1 (sql/load.sh fixes it)\n"
+	    "  -h          this help\n"
 	    "Runs the master in the foreground; SIGTERM drains and stops, SIGHUP\n"
 	    "reloads the config, SIGUSR1 reopens the log file. When fd 0 is a\n"
 	    "listening socket (spawn-fcgi, mod_fcgid), serves it as one process.\n");
@@ -34,8 +61,17 @@ main(int argc, char **argv)
 	const char *path = DEFAULT_CONF;
 	struct config cfg;
 	char err[1024];
-	int test = 0, ch, fd, single;
+	int test = 0, check_db = 0, ch, fd, single;
 
+	/* The one long option, taken out before getopt sees the rest. */
+	int kept = 1;
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--check-db") == 0)
+			check_db = test = 1;
+		else
+			argv[kept++] = argv[i];
+	argc = kept;
+	argv[argc] = NULL;
 	while ((ch = getopt(argc, argv, "c:th")) != -1) {
 		switch (ch) {
 		case 'c': path = optarg; break;
@@ -55,7 +91,7 @@ main(int argc, char **argv)
 	}
 	if (test) {
 		printf("operate-node: %s: ok\n", path);
-		return 0;
+		return check_db ? check_database(&cfg) : 0;
 	}
 	if (log_open(cfg.log_file, cfg.log_level, cfg.log_format, err,
 	    sizeof(err)) == -1) {

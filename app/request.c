@@ -31,6 +31,7 @@ struct ctx {
 	int caller_id;			/* request_id came from the caller */
 	int action;			/* for metrics and the log: -1 if none */
 	const char *operator;
+	const char *app;		/* the authenticated app: keys replays */
 	struct outcome out;
 };
 
@@ -272,6 +273,15 @@ authorize(struct ctx *c, const struct fields *f, long long *project_id)
 		fail(c, 200, CODE_FORBIDDEN, "user authentication failed");
 		return -1;
 	}
+	if (row.project_count > 1) {
+		/* bk-sops' schema allows it; acting on either would be a guess */
+		log_msg(LOG_ERROR, "bk_biz_id %lld has %d cmdb projects "
+		    "(core_project.from_cmdb = 1): keep one", (long long)f->biz_id,
+		    row.project_count);
+		fail(c, 500, CODE_UNKNOWN, "bk_biz_id(%lld) has more than one "
+		    "cmdb project", (long long)f->biz_id);
+		return -1;
+	}
 	if (!row.project_found) {
 		fail(c, 200, CODE_NOT_EXIST, "project(%lld) with scope(%s) does "
 		    "not exist", (long long)f->biz_id,
@@ -290,6 +300,7 @@ authorize(struct ctx *c, const struct fields *f, long long *project_id)
 	}
 	*project_id = row.project_id;
 	c->operator = xstrdup(token ? row.token_user : user);
+	c->app = xstrdup(app);
 	return 0;
 }
 
@@ -326,8 +337,8 @@ operate(struct ctx *c, const struct route *r)
 	c->action = f.action;
 	if (authorize(c, &f, &project_id) == -1)
 		goto out;
-	store_operate(c->w->store, project_id, &f, c->operator, c->request_id,
-	    &c->out);
+	store_operate(c->w->store, project_id, &f, c->operator, c->app,
+	    c->request_id, &c->out);
 out:
 	reply_json(c, NULL);
 	fields_free(&f);
@@ -361,7 +372,7 @@ static void
 fill_health(struct ctx *c, struct buf *b)
 {
 	buf_printf(b, "{\"status\":\"%s\"}\n", c->out.http == 200 ? "ok" :
-	    "unavailable");
+	    c->out.code == CODE_UNKNOWN ? "schema" : "unavailable");
 }
 
 static void
@@ -381,10 +392,11 @@ fill_status(struct ctx *c, struct buf *b)
 static void
 healthz(struct ctx *c)
 {
-	int ok = store_ping(c->w->store) == 0;
+	int r = store_ping(c->w->store);
 
-	c->out.code = ok ? CODE_OK : CODE_ENV;
-	reply_get(c, ok ? 200 : 503, CT_JSON, fill_health);
+	/* -2: the database answers but lacks the service's objects */
+	c->out.code = r == 0 ? CODE_OK : r == -2 ? CODE_UNKNOWN : CODE_ENV;
+	reply_get(c, r == 0 ? 200 : r == -2 ? 500 : 503, CT_JSON, fill_health);
 }
 
 static uint64_t
@@ -467,6 +479,7 @@ out:;
 		metrics_count(w->slot, c.action, c.out.code, c.out.http, us);
 	access_log(&c, path, us);
 	free((char *)c.operator);
+	free((char *)c.app);
 	log_set_ids(NULL, NULL);
 	if (w->slot)
 		w->slot->request_id[0] = '\0';

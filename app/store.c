@@ -1,7 +1,16 @@
 /*
  * Statements, reconnects and error mapping. Read-only work is retried
  * after a reconnect; a CALL that lost its connection is not, because it
- * may have committed: that answers 503 and the replay record settles it.
+ * may have committed: the replay record, written in the action's own
+ * transaction, says afterwards whether it did.
+ *
+ * Errors fall in three classes, each with its own reply:
+ *   unreachable or timed out   503 / 3555000, nothing was applied (or the
+ *                              outcome is unknown, said so)
+ *   up but wrong (a missing    500 / 3599999; logged at error level once a
+ *   table, column, procedure   minute, and /healthz answers "schema" until
+ *   or grant)                  a check passes again
+ *   anything else              500 / 3599999, logged
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,30 +26,50 @@
 
 #define RECONNECT_MS 250	/* while the database is down, try this often */
 #define TX_ATTEMPTS 3		/* deadlock / lock wait retries (issue 5) */
-#define SIGNAL_ERRNO 1644	/* ER_SIGNAL_EXCEPTION: our SQLSTATE 45000 */
 #define PURGE_EVERY 1000	/* successful actions between replay purges */
 #define PURGE_LIMIT 1000	/* rows per purge: a short transaction */
+#define SCHEMA_RECHECK_S 60	/* while the schema is wrong, check this often */
+#define SCHEMA_VERSION 2	/* what opn_schema_version() must return */
 
-/* Credentials, project and permission: const lookups on primary or unique
- * keys only. The permission's user is bk_username, else the token's. */
-#define RESOLVE_SQL(project_match) \
+/*
+ * Credentials, project and permission in one statement: const lookups on
+ * primary or unique keys only. The permission's user is bk_username, else
+ * the token's. bk-sops' schema allows several cmdb projects for one
+ * business; the count lets the service refuse rather than guess.
+ * Parameters: user, id, app, token hash, id.
+ */
+#define RESOLVE_SQL(match) \
 	"SELECT a.secret_hash, a.is_enabled, a.is_trusted, t.username, " \
-	"t.expires_at > NOW(6), p.id, p.is_disable, " \
-	"(SELECT COUNT(*) FROM project_permission pp WHERE pp.project_id = p.id " \
-	"AND pp.username = COALESCE(?, t.username) " \
-	"AND pp.action = 'task_operate') " \
+	"t.expires_at > UTC_TIMESTAMP(6), p.id, p.is_disable, " \
+	"(SELECT COUNT(*) FROM `opn$grant` g WHERE g.project_id = p.id " \
+	"AND g.username = COALESCE(?, t.username) " \
+	"AND g.action = 'task_operate'), " \
+	"(SELECT COUNT(*) FROM core_project c WHERE " match "), " \
+	"(SELECT e.value FROM core_environmentvariables e " \
+	"WHERE e.`key` = 'APP_WHITELIST') " \
 	"FROM (SELECT 1 AS one) AS d " \
-	"LEFT JOIN app_account a ON a.app_code = ? " \
-	"LEFT JOIN user_token t ON t.token_hash = ? " \
-	"LEFT JOIN project p ON " project_match
+	"LEFT JOIN `opn$app` a ON a.app_code = ? " \
+	"LEFT JOIN `opn$token` t ON t.token_hash = ? " \
+	"LEFT JOIN core_project p ON p.id = " \
+	"(SELECT MIN(c.id) FROM core_project c WHERE " match ")"
+
+/* The request's app and id: did an action commit under them? A locking
+ * read, so that it waits for a transaction still running on the server. */
+#define REPLAY_SQL \
+	"SELECT action, task_id, node_id FROM `opn$replay` " \
+	"WHERE app_code = ? AND request_id = ? LOCK IN SHARE MODE"
 
 struct store {
 	const struct config *cfg;
 	struct db_params params;
 	struct db *db;
 	int st_resolve_cmdb, st_resolve_project, st_call, st_ping, st_purge;
+	int st_replay, st_version;
 	int64_t applied;		/* successful actions since the last purge */
-	struct timespec next_try;
+	struct timespec next_try;	/* the next connect while down */
+	int schema_bad;			/* the last check or statement said so */
+	time_t next_check;		/* while schema_bad: the next check */
+	time_t last_schema_log;
 };
 
 struct store *
@@ -60,11 +89,15 @@ store_new(const struct config *cfg)
 	s->params.read_timeout = (unsigned)cfg->db_read_timeout;
 	s->params.write_timeout = (unsigned)cfg->db_write_timeout;
 	s->db = db_new(&s->params);
-	s->st_resolve_cmdb = db_add_stmt(s->db, RESOLVE_SQL("p.cmdb_biz_id = ?"));
-	s->st_resolve_project = db_add_stmt(s->db, RESOLVE_SQL("p.id = ?"));
-	s->st_call = db_add_stmt(s->db, "CALL operate_node(?,?,?,?,?,?,?,?,?,?,?)");
+	s->st_resolve_cmdb = db_add_stmt(s->db,
+	    RESOLVE_SQL("c.bk_biz_id = ? AND c.from_cmdb = 1"));
+	s->st_resolve_project = db_add_stmt(s->db, RESOLVE_SQL("c.id = ?"));
+	s->st_call = db_add_stmt(s->db,
+	    "CALL opn_operate_node(?,?,?,?,?,?,?,?,?,?,?,?)");
 	s->st_ping = db_add_stmt(s->db, "SELECT 1");
-	s->st_purge = db_add_stmt(s->db, "CALL purge_request_replay(?, ?)");
+	s->st_purge = db_add_stmt(s->db, "CALL opn_purge_replay(?, ?)");
+	s->st_replay = db_add_stmt(s->db, REPLAY_SQL);
+	s->st_version = db_add_stmt(s->db, "SELECT opn_schema_version()");
 	return s;
 }
 
@@ -93,6 +126,33 @@ down(struct store *s, struct outcome *o)
 	set(o, 503, CODE_ENV, "database unavailable, nothing was applied");
 }
 
+static void
+unknown(struct store *s, struct outcome *o)
+{
+	log_msg(LOG_ERROR, "database error %u: %s", db_errno(s->db),
+	    db_errmsg(s->db));
+	set(o, 500, CODE_UNKNOWN, "internal error, see the service log");
+}
+
+/* The database answers but lacks what the service needs. Logged at error
+ * level at most once a minute: every request would say the same. */
+static void
+schema(struct store *s, struct outcome *o, const char *what)
+{
+	time_t now = time(NULL);
+
+	s->schema_bad = 1;
+	s->next_check = now + SCHEMA_RECHECK_S;
+	if (now - s->last_schema_log >= SCHEMA_RECHECK_S) {
+		s->last_schema_log = now;
+		log_msg(LOG_ERROR, "database schema: %s (run sql/load.sh; "
+		    "operate-node -t --check-db lists what is missing)", what);
+	}
+	if (o)
+		set(o, 500, CODE_UNKNOWN, "the database lacks objects the "
+		    "service needs, see the service log");
+}
+
 static int
 ts_before(const struct timespec *a, const struct timespec *b)
 {
@@ -100,13 +160,54 @@ ts_before(const struct timespec *a, const struct timespec *b)
 	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
+/* The version of the service's objects: 0 when it is the right one, else
+ * -1 with the reason in why (the server's error when the function is
+ * missing). */
+static int
+check_version(struct store *s, char *why, size_t n)
+{
+	struct db_val col = { .type = DB_INT };
+	int found = 0;
+
+	if (db_exec(s->db, s->st_version, NULL, 0, &col, 1, &found) == -1) {
+		snprintf(why, n, "%u %s", db_errno(s->db), db_errmsg(s->db));
+		return -1;
+	}
+	if (!found || col.is_null || col.i != SCHEMA_VERSION) {
+		snprintf(why, n, "opn_schema_version() is %lld, this build "
+		    "needs %d", found && !col.is_null ? (long long)col.i : -1LL,
+		    SCHEMA_VERSION);
+		return -1;
+	}
+	return 0;
+}
+
+/* Right after a connect, and now and then while the schema is wrong. */
+static void
+recheck(struct store *s)
+{
+	char why[600];
+
+	if (check_version(s, why, sizeof(why)) == 0) {
+		if (s->schema_bad)
+			log_msg(LOG_INFO, "database schema: fixed");
+		s->schema_bad = 0;
+		return;
+	}
+	if (db_connected(s->db))
+		schema(s, NULL, why);
+}
+
 int
 store_ready(struct store *s, struct outcome *o)
 {
 	struct timespec now;
 
-	if (db_connected(s->db))
+	if (db_connected(s->db)) {
+		if (s->schema_bad && time(NULL) >= s->next_check)
+			recheck(s);
 		return 0;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (ts_before(&now, &s->next_try)) {
 		set(o, 503, CODE_ENV, "database unavailable, nothing was applied");
@@ -114,6 +215,7 @@ store_ready(struct store *s, struct outcome *o)
 	}
 	if (db_connect(s->db) == 0) {
 		log_msg(LOG_INFO, "connected to the database");
+		recheck(s);
 		return 0;
 	}
 	s->next_try = now;
@@ -121,6 +223,10 @@ store_ready(struct store *s, struct outcome *o)
 	if (s->next_try.tv_nsec >= 1000000000L) {
 		s->next_try.tv_sec++;
 		s->next_try.tv_nsec -= 1000000000L;
+	}
+	if (db_schema_error(s->db)) {	/* e.g. 1049: no such database */
+		schema(s, o, db_errmsg(s->db));
+		return -1;
 	}
 	down(s, o);
 	return -1;
@@ -134,12 +240,14 @@ store_ping(struct store *s)
 	int found = 0;
 
 	if (store_ready(s, &o) == -1)
-		return -1;
+		return o.http == 503 ? -1 : -2;
 	if (db_exec(s->db, s->st_ping, NULL, 0, &col, 1, &found) == -1 &&
 	    (!db_lost(s->db) || store_ready(s, &o) == -1 ||
 	    db_exec(s->db, s->st_ping, NULL, 0, &col, 1, &found) == -1))
 		return -1;
-	return found ? 0 : -1;
+	if (!found)
+		return -1;
+	return s->schema_bad ? -2 : 0;
 }
 
 static struct db_val
@@ -151,12 +259,18 @@ str_val(const char *s)
 	return v;
 }
 
+/* A statement failed without losing the connection. */
 static void
-unknown(struct store *s, struct outcome *o)
+failed(struct store *s, struct outcome *o)
 {
-	log_msg(LOG_ERROR, "database error %u: %s", db_errno(s->db),
-	    db_errmsg(s->db));
-	set(o, 200, CODE_UNKNOWN, "internal error, see the service log");
+	char why[600];
+
+	if (db_schema_error(s->db)) {
+		snprintf(why, sizeof(why), "%u %s", db_errno(s->db),
+		    db_errmsg(s->db));
+		schema(s, o, why);
+	} else
+		unknown(s, o);
 }
 
 int
@@ -165,33 +279,36 @@ store_resolve(struct store *s, enum scope scope, long long biz_id,
     struct auth_row *row, struct outcome *o)
 {
 	char token_hash[AUTH_HASH_LEN + 1];
-	struct db_val p[4], c[8];
+	struct db_val p[5], c[10];
 	int found = 0, st;
 
 	memset(row, 0, sizeof(*row));
 	if (token)
 		auth_hash(token, strlen(token), token_hash);
 	p[0] = str_val(username);
-	p[1] = str_val(app_code);
-	p[2] = str_val(token ? token_hash : NULL);
-	p[3] = (struct db_val){ .type = DB_INT, .i = biz_id };
+	p[1] = (struct db_val){ .type = DB_INT, .i = biz_id };
+	p[2] = str_val(app_code);
+	p[3] = str_val(token ? token_hash : NULL);
+	p[4] = p[1];
 	memset(c, 0, sizeof(c));
 	c[0] = (struct db_val){ .type = DB_STR, .str = row->secret_hash,
 	    .cap = sizeof(row->secret_hash) };
 	c[1].type = c[2].type = DB_INT;
 	c[3] = (struct db_val){ .type = DB_STR, .str = row->token_user,
 	    .cap = sizeof(row->token_user) };
-	c[4].type = c[5].type = c[6].type = c[7].type = DB_INT;
+	c[4].type = c[5].type = c[6].type = c[7].type = c[8].type = DB_INT;
+	c[9] = (struct db_val){ .type = DB_STR, .str = row->app_whitelist,
+	    .cap = sizeof(row->app_whitelist) };
 	st = scope == SCOPE_PROJECT ? s->st_resolve_project : s->st_resolve_cmdb;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (store_ready(s, o) == -1)
 			return -1;
-		if (db_exec(s->db, st, p, 4, c, 8, &found) == 0)
+		if (db_exec(s->db, st, p, 5, c, 10, &found) == 0)
 			break;
 		/* A read: safe to run again on a fresh connection. */
 		if (!db_lost(s->db)) {
-			unknown(s, o);
+			failed(s, o);
 			return -1;
 		}
 		if (attempt == 1) {
@@ -212,24 +329,8 @@ store_resolve(struct store *s, enum scope scope, long long biz_id,
 	row->project_id = c[5].i;
 	row->project_disabled = row->project_found && c[6].i != 0;
 	row->permitted = !c[7].is_null && c[7].i > 0;
+	row->project_count = (int)c[8].i;
 	return 0;
-}
-
-/* "3545000 node(x) state is ..." from SIGNAL: the code, then the text. */
-static void
-refusal(struct store *s, struct outcome *o)
-{
-	const char *m = db_errmsg(s->db);
-	char *end;
-	long code = strtol(m, &end, 10);
-
-	if (end == m + 7 && *end == ' ' && (code == CODE_PARAM ||
-	    code == CODE_FORBIDDEN || code == CODE_NOT_EXIST ||
-	    code == CODE_INVALID_OP)) {
-		set(o, 200, (int)code, end + 1);
-		return;
-	}
-	unknown(s, o);
 }
 
 static void
@@ -240,42 +341,116 @@ backoff(int attempt)
 	nanosleep(&ts, NULL);
 }
 
+/*
+ * The connection broke during the CALL: it may have committed. Reconnect
+ * and ask the replay table, which the action writes in its transaction.
+ * Returns 0 when the answer is known (o set), -1 when it is not.
+ */
+static int
+settle(struct store *s, const struct fields *f, const char *app,
+    const char *request_id, struct outcome *o)
+{
+	char action[33], node[257];
+	struct db_val p[2], c[3];
+	int found = 0;
+
+	if (db_connect(s->db) == -1)
+		return -1;
+	p[0] = str_val(app);
+	p[1] = str_val(request_id);
+	memset(c, 0, sizeof(c));
+	c[0] = (struct db_val){ .type = DB_STR, .str = action, .cap = sizeof(action) };
+	c[1].type = DB_INT;
+	c[2] = (struct db_val){ .type = DB_STR, .str = node, .cap = sizeof(node) };
+	if (db_exec(s->db, s->st_replay, p, 2, c, 3, &found) == -1)
+		return -1;
+	if (found && strcmp(action, action_at(f->action)->name) == 0 &&
+	    c[1].i == f->task_id && strcmp(node, f->node_id) == 0) {
+		log_msg(LOG_WARN, "connection lost during the action, which had "
+		    "committed: answered as applied");
+		set(o, 200, CODE_OK, "success");
+		return 0;
+	}
+	log_msg(LOG_WARN, "connection lost during the action, which had not "
+	    "committed");
+	set(o, 503, CODE_ENV, "database unavailable, nothing was applied");
+	return 0;
+}
+
+/* The procedure's answer: (code, message, replayed). */
+static int
+answer(struct store *s, const struct db_val *c, int found, struct outcome *o)
+{
+	static const int known[] = { CODE_OK, CODE_PARAM, CODE_FORBIDDEN,
+	    CODE_NOT_EXIST, CODE_INVALID_OP };
+
+	if (found && !c[0].is_null)
+		for (size_t i = 0; i < sizeof(known) / sizeof(*known); i++)
+			if (c[0].i == known[i]) {
+				set(o, 200, known[i], c[1].str);
+				return known[i] == CODE_OK ? 0 : -1;
+			}
+	log_msg(LOG_ERROR, "opn_operate_node answered an unknown code");
+	(void)s;
+	set(o, 500, CODE_UNKNOWN, "internal error, see the service log");
+	return -1;
+}
+
 int
 store_operate(struct store *s, long long project_id, const struct fields *f,
-    const char *operator, const char *request_id, struct outcome *o)
+    const char *operator, const char *app, const char *request_id,
+    struct outcome *o)
 {
-	struct db_val p[11];
+	char msg[MSG_LEN];
+	struct db_val p[12], c[3];
+	int found = 0;
 
 	p[0] = (struct db_val){ .type = DB_INT, .i = project_id };
 	p[1] = (struct db_val){ .type = DB_INT, .i = f->task_id };
 	p[2] = str_val(f->node_id);
 	p[3] = str_val(action_at(f->action)->name);
 	p[4] = str_val(operator);
-	p[5] = str_val(request_id);
-	p[6] = str_val(f->flow_id);
-	p[7] = str_val(f->data_text);
-	p[8] = str_val(f->inputs_text);
-	p[9] = str_val(f->flow_ids_text);
-	p[10] = str_val(f->converge_gateway_id);
+	p[5] = str_val(app);
+	p[6] = str_val(request_id);
+	p[7] = str_val(f->flow_id);
+	p[8] = str_val(f->data_text);
+	p[9] = str_val(f->inputs_text);
+	p[10] = str_val(f->flow_ids_text);
+	p[11] = str_val(f->converge_gateway_id);
+	memset(c, 0, sizeof(c));
+	c[0].type = c[2].type = DB_INT;
+	c[1] = (struct db_val){ .type = DB_STR, .str = msg, .cap = sizeof(msg) };
 
+	if (s->schema_bad && time(NULL) < s->next_check) {
+		schema(s, o, "still wrong since the last check");
+		return -1;
+	}
 	for (int attempt = 0; attempt < TX_ATTEMPTS + 1; attempt++) {
 		if (store_ready(s, o) == -1)
 			return -1;
-		if (db_exec(s->db, s->st_call, p, 11, NULL, 0, NULL) == 0) {
-			s->applied++;
-			set(o, 200, CODE_OK, "success");
+		if (db_exec(s->db, s->st_call, p, 12, c, 3, &found) == 0) {
+			if (answer(s, c, found, o) == -1)
+				return -1;
+			if (!c[2].i)
+				s->applied++;
 			return 0;
-		}
-		if (db_errno(s->db) == SIGNAL_ERRNO) {
-			refusal(s, o);
-			return -1;
 		}
 		if (db_lost(s->db)) {
 			/* It may have committed: never run it again here. */
-			down(s, o);
+			log_msg(LOG_WARN, "database connection lost during the "
+			    "action: %u %s", db_errno(s->db), db_errmsg(s->db));
+			if (settle(s, f, app, request_id, o) == 0)
+				return o->code == CODE_OK ? 0 : -1;
+			set(o, 503, CODE_ENV, "database unreachable during the "
+			    "action: its outcome is unknown; send it again with "
+			    "the same request id");
 			return -1;
 		}
-		if (!db_retryable(s->db) || attempt == TX_ATTEMPTS)
+		if (!db_retryable(s->db)) {
+			failed(s, o);
+			return -1;
+		}
+		if (attempt == TX_ATTEMPTS)
 			break;
 		/* The procedure rolled back; 1205 leaves the transaction open
 		 * on some servers, so make sure before trying again. */
@@ -284,7 +459,9 @@ store_operate(struct store *s, long long project_id, const struct fields *f,
 		db_query(s->db, "ROLLBACK");
 		backoff(attempt);
 	}
-	unknown(s, o);
+	log_msg(LOG_WARN, "database timed out after %d attempts: %u %s",
+	    TX_ATTEMPTS + 1, db_errno(s->db), db_errmsg(s->db));
+	set(o, 503, CODE_ENV, "database timed out, nothing was applied");
 	return -1;
 }
 
@@ -301,4 +478,48 @@ store_housekeeping(struct store *s)
 	if (db_exec(s->db, s->st_purge, p, 2, NULL, 0, NULL) == -1)
 		log_msg(LOG_WARN, "purging replay records: %u %s", db_errno(s->db),
 		    db_errmsg(s->db));
+}
+
+static void
+print_problem(void *out, char **row, int ncols)
+{
+	if (ncols >= 2)
+		fprintf(out, "%s: %s\n", row[0] ? row[0] : "?",
+		    row[1] ? row[1] : "?");
+}
+
+/*
+ * operate-node -t --check-db: connects, and lists every object the
+ * service needs that is missing or wrong (CALL opn_check(), and the
+ * version). Prints to out; returns the number of problems, -1 when the
+ * database cannot be reached.
+ */
+int
+store_check(struct store *s, FILE *out)
+{
+	char why[600];
+	int problems = 0;
+
+	if (db_connect(s->db) == -1 && !db_schema_error(s->db)) {
+		fprintf(out, "database: cannot connect: %u %s\n", db_errno(s->db),
+		    db_errmsg(s->db));
+		return -1;
+	}
+	if (!db_connected(s->db)) {
+		fprintf(out, "database: %u %s\n", db_errno(s->db), db_errmsg(s->db));
+		return 1;
+	}
+	if (check_version(s, why, sizeof(why)) == -1) {
+		fprintf(out, "opn_schema_version: %s\n", why);
+		problems++;
+	}
+	/* The list comes from the procedure: one place for what is needed. */
+	int rows = db_query_each(s->db, "CALL opn_check()", print_problem, out);
+	if (rows == -1) {
+		fprintf(out, "opn_check: %u %s\n", db_errno(s->db),
+		    db_errmsg(s->db));
+		return problems + 1;
+	}
+	problems += rows;
+	return problems;
 }

@@ -6,6 +6,8 @@
 #ifndef STORE_H
 #define STORE_H
 
+#include <stdio.h>
+
 #include "auth.h"
 #include "config.h"
 #include "request.h"
@@ -24,6 +26,8 @@ void store_free(struct store *s);	/* accepts NULL */
 /* Connects if not connected (at most every few hundred ms while the
  * database is down). Returns 0, or -1 with o set to 503 / 3555000. */
 int store_ready(struct store *s, struct outcome *o);
+/* 0 when the database answers and has the service's objects, -1 when it
+ * cannot be reached, -2 when its schema is wrong. */
 int store_ping(struct store *s);
 
 /*
@@ -34,9 +38,15 @@ int store_resolve(struct store *s, enum scope scope, long long biz_id,
     const char *app_code, const char *token, const char *username,
     struct auth_row *row, struct outcome *o);
 
-/* Applies the action; on refusal o has the procedure's code and message. */
+/* Applies the action; on refusal o has the procedure's code and message.
+ * app and request_id key the replay record. */
 int store_operate(struct store *s, long long project_id, const struct fields *f,
-    const char *operator, const char *request_id, struct outcome *o);
+    const char *operator, const char *app, const char *request_id,
+    struct outcome *o);
+
+/* Lists what the service needs and the database lacks; returns the
+ * number of problems, or -1 when it cannot connect. */
+int store_check(struct store *s, FILE *out);
 
 /* Work between requests: now and then, purge old replay records. */
 void store_housekeeping(struct store *s);

@@ -87,6 +87,24 @@ db_connected(const struct db *db)
 	return db->my != NULL;
 }
 
+static int
+prepare(struct db *db, int i)
+{
+	MYSQL_STMT *st = mysql_stmt_init(db->my);
+
+	if (st == NULL) {
+		set_err(db, mysql_errno(db->my), mysql_error(db->my));
+		return -1;
+	}
+	if (mysql_stmt_prepare(st, db->sql[i], strlen(db->sql[i])) != 0) {
+		stmt_err(db, st);
+		mysql_stmt_close(st);
+		return -1;
+	}
+	db->stmt[i] = st;
+	return 0;
+}
+
 int
 db_connect(struct db *db)
 {
@@ -117,18 +135,15 @@ db_connect(struct db *db)
 		set_err(db, mysql_errno(db->my), mysql_error(db->my));
 		goto fail;
 	}
-	for (int i = 0; i < db->nstmt; i++) {
-		db->stmt[i] = mysql_stmt_init(db->my);
-		if (db->stmt[i] == NULL) {
-			set_err(db, mysql_errno(db->my), mysql_error(db->my));
+	db->err = 0;
+	db->errmsg[0] = '\0';
+	/* A statement that does not prepare (a missing table or procedure)
+	 * leaves the connection up: db_exec tries it again and reports the
+	 * server's error, so that a schema problem is not taken for an
+	 * outage, and heals once the schema is fixed. */
+	for (int i = 0; i < db->nstmt; i++)
+		if (prepare(db, i) == -1 && db_lost(db))
 			goto fail;
-		}
-		if (mysql_stmt_prepare(db->stmt[i], db->sql[i],
-		    strlen(db->sql[i])) != 0) {
-			stmt_err(db, db->stmt[i]);
-			goto fail;
-		}
-	}
 	db->err = 0;
 	db->errmsg[0] = '\0';
 	return 0;
@@ -234,6 +249,8 @@ db_exec(struct db *db, int i, const struct db_val *params, int nparams,
 		set_err(db, CR_SERVER_GONE_ERROR, "not connected");
 		return -1;
 	}
+	if (db->stmt[i] == NULL && prepare(db, i) == -1)
+		goto fail;
 	st = db->stmt[i];
 	if (nparams > DB_COLS_MAX ||
 	    mysql_stmt_param_count(st) != (unsigned long)nparams) {
@@ -245,12 +262,10 @@ db_exec(struct db *db, int i, const struct db_val *params, int nparams,
 		stmt_err(db, st);
 		goto fail;
 	}
-	if (ncols > 0) {
-		if (fetch_row(db, st, cols, ncols, found) == -1)
-			goto fail;
-		return 0;
-	}
-	/* A CALL: consume every result, or the connection is out of sync. */
+	if (ncols > 0 && fetch_row(db, st, cols, ncols, found) == -1)
+		goto fail;
+	/* Consume every other result (a CALL ends with a status result), or
+	 * the connection is out of sync. */
 	for (;;) {
 		if (mysql_stmt_field_count(st) > 0)
 			mysql_stmt_free_result(st);
@@ -292,6 +307,36 @@ db_query(struct db *db, const char *sql)
 	return 0;
 }
 
+int
+db_query_each(struct db *db, const char *sql, db_row_fn fn, void *arg)
+{
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+	int n = 0;
+
+	if (db->my == NULL) {
+		set_err(db, CR_SERVER_GONE_ERROR, "not connected");
+		return -1;
+	}
+	if (mysql_query(db->my, sql) != 0) {
+		set_err(db, mysql_errno(db->my), mysql_error(db->my));
+		if (db_lost(db))
+			disconnect(db);
+		return -1;
+	}
+	if ((r = mysql_store_result(db->my)) != NULL) {
+		while ((row = mysql_fetch_row(r)) != NULL) {
+			fn(arg, row, (int)mysql_num_fields(r));
+			n++;
+		}
+		mysql_free_result(r);
+	}
+	while (mysql_next_result(db->my) == 0)
+		if ((r = mysql_store_result(db->my)) != NULL)
+			mysql_free_result(r);
+	return n;
+}
+
 unsigned
 db_errno(const struct db *db)
 {
@@ -315,6 +360,29 @@ db_lost(const struct db *db)
 	case ER_CONNECTION_KILLED:	/* 1927, MariaDB: KILL CONNECTION */
 	case ER_SERVER_SHUTDOWN:	/* 1053 */
 	case 4031:	/* ER_CLIENT_INTERACTION_TIMEOUT, MySQL 8.0.24+ */
+		return 1;
+	}
+	return 0;
+}
+
+int
+db_schema_error(const struct db *db)
+{
+	switch (db->err) {
+	case ER_DBACCESS_DENIED_ERROR:	/* 1044 */
+	case ER_BAD_DB_ERROR:		/* 1049 */
+	case ER_BAD_FIELD_ERROR:	/* 1054 */
+	case ER_TABLEACCESS_DENIED_ERROR:	/* 1142 */
+	case ER_COLUMNACCESS_DENIED_ERROR:	/* 1143 */
+	case ER_NO_SUCH_TABLE:		/* 1146 */
+	case ER_CANT_AGGREGATE_2COLLATIONS:	/* 1267 */
+	case ER_SP_DOES_NOT_EXIST:	/* 1305 */
+	case ER_SP_WRONG_NO_OF_ARGS:	/* 1318 */
+	case ER_VIEW_INVALID:		/* 1356 */
+	case ER_PROCACCESS_DENIED_ERROR:	/* 1370 */
+	case ER_PARSE_ERROR:		/* 1064 */
+	case ER_WRONG_VALUE_COUNT_ON_ROW:	/* 1136 */
+	case ER_NO_DEFAULT_FOR_FIELD:	/* 1364 */
 		return 1;
 	}
 	return 0;

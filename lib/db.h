@@ -47,19 +47,27 @@ void db_close(struct db *db);	/* accepts NULL */
 int db_connected(const struct db *db);
 
 /*
- * Runs statement i. With ncols > 0 it reads at most one row into cols and
- * sets *found; other rows are discarded. With ncols == 0 it is a CALL or
- * a write: every result of it is consumed. Returns 0 or -1 (db_errno).
+ * Runs statement i. With ncols > 0 it reads at most one row of the first
+ * result into cols and sets *found; other rows and results (a CALL's) are
+ * consumed. Returns 0 or -1 (db_errno).
  */
 int db_exec(struct db *db, int i, const struct db_val *params, int nparams,
     struct db_val *cols, int ncols, int *found);
 /* Runs plain SQL text without parameters (session settings, ROLLBACK). */
 int db_query(struct db *db, const char *sql);
 
+/* Runs plain SQL text and calls fn for each row of its first result
+ * (values as text, NULL for SQL NULL). Returns the number of rows or -1. */
+typedef void (*db_row_fn)(void *arg, char **row, int ncols);
+int db_query_each(struct db *db, const char *sql, db_row_fn fn, void *arg);
+
 unsigned db_errno(const struct db *db);
 const char *db_errmsg(const struct db *db);	/* valid until the next call */
 /* The last error means the connection is gone (2006, 2013, ...). */
 int db_lost(const struct db *db);
+/* The last error means the server answered but lacks an object, a column
+ * or a privilege the statement needs: a schema or grant problem. */
+int db_schema_error(const struct db *db);
 /* The last error is a deadlock or lock wait timeout: retry the whole
  * transaction. */
 int db_retryable(const struct db *db);

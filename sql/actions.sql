@@ -1,1165 +1,928 @@
--- The node actions of ../shared/spec/pipeline-tables.md as stored procedures.
--- The service makes exactly one call per request, CALL operate_node(...);
--- everything else here is called only from inside it. Runs on MariaDB 10.11
--- and MySQL 8.0 (no ->/->>, no CAST AS JSON, no CREATE OR REPLACE, no
--- FOR SHARE, no utf8mb4_0900 collations). Loaded by sql/load.sh.
+-- The node actions of pipeline-tables.md §2-§4, on bk-sops' and bamboo's
+-- real tables (bk-sops-mapping.md). The service makes one call per request:
 --
--- Transaction and locks. operate_node starts its own transaction and takes
--- row locks in one fixed order, so that concurrent actions on a task
--- serialise instead of deadlocking:
---   1. the task row (taskflow_instance, FOR UPDATE): every action on a task
---      queues here first;
---   2. the root pipeline's state row (LOCK IN SHARE MODE), then the node's
---      own state row (FOR UPDATE, also when the row does not exist yet);
---   3. the process row(s) (FOR UPDATE), then the schedule or data rows the
---      action reads or writes.
--- Every read of a table that the engine or another action changes is a
--- locking read, so the checks see the latest committed rows under READ
--- COMMITTED and REPEATABLE READ alike (a plain read under REPEATABLE READ
--- would see the transaction's snapshot, which may be older than a lock).
--- The plain reads are the callback-data checks of node_callback and
--- node_forced_fail (why: in node_callback).
+--   CALL opn_operate_node(project_id, task_id, node_id, action, operator,
+--                         app_code, request_id, flow_id, data, inputs,
+--                         flow_ids, converge_gateway_id)
 --
--- Refusals. A check that fails calls opn_fail(code, message): it rolls back
--- and raises SQLSTATE 45000 with MESSAGE_TEXT '<7-digit code> <message>', at
--- most 128 characters, and no custom MYSQL_ERRNO (the client sees errno 1644;
--- platform-notes.md). operate_node's exit handler rolls back again on any
--- error and re-raises it unchanged, so a refusal or a failed statement writes
--- nothing at all.
+-- It answers with one row (code, message, replayed): code 0 when the action
+-- was applied (or had been, under the same request id), else the refusal's
+-- code and a message that names every object in full. A refusal writes
+-- nothing. A failed statement rolls everything back and reaches the client
+-- as that statement's own error.
 --
--- Messages of the undocumented commands (pipeline-tables.md §4; the six
--- documented actions use §3's texts). Each action runs the common checks of
--- §2 first, then its own in this order; 3545000 unless marked:
---   pause             node(<id>) is a subprocess, use pause_subproc
---                     can not pause node(<id>) in state <state>
---   resume            node(<id>) is a subprocess, use resume_subproc
---                     node(<id>) is not paused, actual <state>
---   forced_fail       node(<id>) is not a service activity, actual <type>
---                     node(<id>) state is not RUNNING, actual <state>
---                     can not find process with current node id: <id>
---                     found multiple processes at node(<id>)
---                     can not fail node(<id>): it has already been called back
---   retry_subprocess  node(<id>) is not a subprocess, actual <type>
---                     node(<id>) state is not FAILED, actual <state>
---                     can not find sleep process with current node id: <id>
---                     found multiple sleep processes at node(<id>)
---   skip_cpg          3540000 flow_ids is required for skip_cpg
---                     3540000 flow_ids must be a non-empty array of at most 64
---                             flow id strings of 1 to 64 bytes
---                     3540000 flow_ids lists flow(<flow>) twice
---                     3540000 converge_gateway_id is required for skip_cpg
---                     node(<id>) is not a conditional parallel gateway, actual <type>
---                     flow(<flow>) is not an outgoing flow of gateway(<id>)
---                     converge_gateway_id(<given>) is not the converge gateway
---                       of gateway(<id>)
---                     node(<id>) state is not FAILED, actual <state>
---                     then the two parked-process messages, as retry_subprocess
--- forced_fail's ex_data (bamboo's text): The node has been terminated by <operator>.
+-- Loaded by sql/load.sh, which replaces @ID_COLLATE@ with the collation of
+-- eri_node.node_id (utf8mb4_general_ci in bk-sops' DDL), so that the
+-- procedure's id variables compare with the real columns through their
+-- indexes. Runs on MariaDB 10.11 and MySQL 8.0 (no ->/->>, no CAST AS JSON,
+-- no CREATE OR REPLACE, no utf8mb4_0900 collations).
 --
--- Adding an action:
---   1. write CREATE PROCEDURE node_<action> (and its DROP PROCEDURE IF EXISTS
---      line below) with the same nine parameters as node_retry. It runs
---      after the common checks, inside the transaction, holding the task and
---      node state locks; it does its checks in the spec's order (each failing
---      one: CALL opn_fail), then its writes (opn_history and opn_outbox
---      help), and may set p_extra to a short JSON for
---      operate_record.extra_info;
---   2. add one ELSEIF line for it in operate_node's dispatch;
---   3. add it to the C dispatch table (app/actions.c).
+-- Exact ids. bk-sops' columns compare case-insensitively and ignore
+-- trailing spaces: 'N1' = 'n1 '. Every lookup of a caller's id is therefore
+-- "col = id AND BINARY col = id": the first part uses the index, the second
+-- makes the match exact (BINARY compares bytes, trailing spaces included).
+--
+-- Transaction and locks. The procedure ends any transaction the caller had
+-- open (START TRANSACTION would anyway), runs its own at READ COMMITTED
+-- whatever the session's level (so that a locking read of a missing row
+-- takes no gap lock, under which actions on unrelated nodes deadlock), and
+-- takes row locks in one order:
+--   1. the task row (taskflow3_taskflowinstance, with its pipeline instance):
+--      every action on a task queues here;
+--   2. the request id (opn$replay);
+--   3. the root pipeline's state row (shared), then the node's state row;
+--   4. process rows, then schedule, data and execution data rows.
+-- bamboo itself takes no row locks (it relies on versions), so these locks
+-- order the service's actions among themselves; the engine's own writes
+-- are caught by the checks (state, version, parked process) made under them.
+--
+-- Refusals (3545000 unless marked), in the order each action checks them;
+-- the common ones of §2 come first:
+--   3540400 task[id=T] of project[id=P] does not exist
+--           task(T) runs on the legacy engine (engine_ver 1), which this service does not operate
+--           task(T) has expired
+--           task(T) has not started | is revoked | is finished
+--   3540400 node(N) does not exist in task(T)
+--   3540000 request_id(R) was already used for another operation
+-- and each action's own, listed above its section below.
 
-SET NAMES utf8mb4 COLLATE utf8mb4_unicode_ci;
+SET NAMES utf8mb4;
 
-DROP PROCEDURE IF EXISTS operate_node;
-DROP PROCEDURE IF EXISTS purge_request_replay;
-DROP PROCEDURE IF EXISTS node_retry;
-DROP PROCEDURE IF EXISTS node_skip;
-DROP PROCEDURE IF EXISTS node_skip_exg;
-DROP PROCEDURE IF EXISTS node_callback;
-DROP PROCEDURE IF EXISTS node_pause_subproc;
-DROP PROCEDURE IF EXISTS node_resume_subproc;
-DROP PROCEDURE IF EXISTS node_pause;
-DROP PROCEDURE IF EXISTS node_resume;
-DROP PROCEDURE IF EXISTS node_forced_fail;
-DROP PROCEDURE IF EXISTS node_retry_subprocess;
-DROP PROCEDURE IF EXISTS node_skip_cpg;
-DROP PROCEDURE IF EXISTS opn_fail;
-DROP PROCEDURE IF EXISTS opn_lock_state;
-DROP PROCEDURE IF EXISTS opn_parked_process;
-DROP PROCEDURE IF EXISTS opn_history;
-DROP PROCEDURE IF EXISTS opn_outbox;
-DROP PROCEDURE IF EXISTS opn_resume_suspended;
-DROP PROCEDURE IF EXISTS opn_json_member;
-DROP PROCEDURE IF EXISTS opn_json_has_string;
-DROP PROCEDURE IF EXISTS opn_retry_inputs;
+DROP PROCEDURE IF EXISTS opn_operate_node;
+DROP PROCEDURE IF EXISTS opn_purge_replay;
+DROP PROCEDURE IF EXISTS opn_check;
+DROP PROCEDURE IF EXISTS opn_archive;
+DROP PROCEDURE IF EXISTS opn_zrem;
+DROP FUNCTION IF EXISTS opn_schema_version;
+DROP FUNCTION IF EXISTS opn_id_collation;
+DROP FUNCTION IF EXISTS opn_new_version;
+DROP FUNCTION IF EXISTS opn_flow_target;
+DROP FUNCTION IF EXISTS opn_queue;
+DROP FUNCTION IF EXISTS opn_headers;
+DROP FUNCTION IF EXISTS opn_execute_kwargs;
+DROP FUNCTION IF EXISTS opn_stack_top;
 
 DELIMITER //
 
--- Helpers -----------------------------------------------------------------
-
--- Refuses: rolls back, then raises '<code> <message>' (cut to 128 chars,
--- the MESSAGE_TEXT limit).
-CREATE PROCEDURE opn_fail(IN p_code INT, IN p_msg TEXT CHARACTER SET utf8mb4)
-  NO SQL
+-- The version of the service's objects. The service refuses to run on
+-- another one (operate-node -t --check-db says which).
+CREATE FUNCTION opn_schema_version() RETURNS INT
+  DETERMINISTIC NO SQL
 BEGIN
-  DECLARE v_text VARCHAR(128) CHARACTER SET utf8mb4;
-  ROLLBACK;
-  SET v_text = LEFT(CONCAT(p_code, ' ', COALESCE(p_msg, 'invalid operation')), 128);
-  SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = v_text;
+  RETURN 2;
 END//
 
--- Locks the node's state row and returns its state and version; a node the
--- run has not reached has no row, and reads as CREATED with a NULL version.
-CREATE PROCEDURE opn_lock_state(
-  IN  p_node_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  OUT p_state   VARCHAR(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  OUT p_version VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin)
-  READS SQL DATA
+-- The collation the id variables below were loaded for (load.sh).
+CREATE FUNCTION opn_id_collation() RETURNS VARCHAR(64)
+  DETERMINISTIC NO SQL
 BEGIN
-  DECLARE CONTINUE HANDLER FOR NOT FOUND BEGIN END;
-  SET p_state = NULL, p_version = NULL;
-  SELECT name, version INTO p_state, p_version
-    FROM pipeline_state WHERE node_id = p_node_id FOR UPDATE;
-  SET p_state = COALESCE(p_state, 'CREATED');
+  RETURN '@ID_COLLATE@';
 END//
 
--- Locks and returns the one process parked at the node (live, asleep,
--- current_node_id = the node); refuses when there is none or several.
-CREATE PROCEDURE opn_parked_process(
-  IN  p_node_id    VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  OUT p_process_id BIGINT)
+-- What the service needs of the database, one row per problem (object,
+-- problem); no row when all is well. operate-node -t --check-db and every
+-- worker at connect call it; sql/load.sh calls it after loading.
+CREATE PROCEDURE opn_check()
   READS SQL DATA
 BEGIN
-  DECLARE v_n INT DEFAULT 0;
-  SELECT COUNT(*), MIN(id) INTO v_n, p_process_id
-    FROM pipeline_process
-   WHERE current_node_id = p_node_id AND dead = 0 AND asleep = 1
-     FOR UPDATE;
-  IF v_n = 0 THEN
-    CALL opn_fail(3545000, CONCAT('can not find sleep process with current node id: ', p_node_id));
-  ELSEIF v_n > 1 THEN
-    CALL opn_fail(3545000, CONCAT('found multiple sleep processes at node(', p_node_id, ')'));
+  SELECT CONCAT(r.t, '.', r.c) AS object, 'missing column' AS problem
+    FROM JSON_TABLE('[
+      ["taskflow3_taskflowinstance","id"], ["taskflow3_taskflowinstance","project_id"],
+      ["taskflow3_taskflowinstance","is_deleted"], ["taskflow3_taskflowinstance","engine_ver"],
+      ["taskflow3_taskflowinstance","pipeline_instance_id"],
+      ["pipeline_pipelineinstance","id"], ["pipeline_pipelineinstance","instance_id"],
+      ["pipeline_pipelineinstance","is_expired"],
+      ["core_project","id"], ["core_project","bk_biz_id"], ["core_project","from_cmdb"],
+      ["core_project","is_disable"],
+      ["core_environmentvariables","key"], ["core_environmentvariables","value"],
+      ["eri_node","node_id"], ["eri_node","detail"],
+      ["eri_state","id"], ["eri_state","node_id"], ["eri_state","root_id"], ["eri_state","parent_id"],
+      ["eri_state","name"], ["eri_state","version"], ["eri_state","loop"], ["eri_state","retry"],
+      ["eri_state","skip"], ["eri_state","error_ignored"], ["eri_state","created_time"],
+      ["eri_state","started_time"], ["eri_state","archived_time"], ["eri_state","inner_loop"],
+      ["eri_process","id"], ["eri_process","parent_id"], ["eri_process","ack_num"],
+      ["eri_process","need_ack"], ["eri_process","asleep"], ["eri_process","suspended"],
+      ["eri_process","frozen"], ["eri_process","dead"], ["eri_process","last_heartbeat"],
+      ["eri_process","destination_id"], ["eri_process","current_node_id"],
+      ["eri_process","root_pipeline_id"], ["eri_process","suspended_by"], ["eri_process","priority"],
+      ["eri_process","queue"], ["eri_process","pipeline_stack"],
+      ["eri_schedule","id"], ["eri_schedule","node_id"], ["eri_schedule","version"],
+      ["eri_schedule","finished"], ["eri_schedule","expired"],
+      ["eri_data","node_id"], ["eri_data","inputs"],
+      ["eri_executiondata","node_id"], ["eri_executiondata","inputs_serializer"],
+      ["eri_executiondata","outputs_serializer"], ["eri_executiondata","inputs"],
+      ["eri_executiondata","outputs"],
+      ["eri_executionhistory","node_id"], ["eri_executionhistory","loop"],
+      ["eri_executionhistory","retry"], ["eri_executionhistory","skip"],
+      ["eri_executionhistory","version"], ["eri_executionhistory","started_time"],
+      ["eri_executionhistory","archived_time"], ["eri_executionhistory","inputs_serializer"],
+      ["eri_executionhistory","outputs_serializer"], ["eri_executionhistory","inputs"],
+      ["eri_executionhistory","outputs"],
+      ["eri_callbackdata","id"], ["eri_callbackdata","node_id"], ["eri_callbackdata","version"],
+      ["eri_callbackdata","data"],
+      ["eri_logentry","node_id"], ["eri_logentry","version"],
+      ["operate_record_taskoperaterecord","operator"], ["operate_record_taskoperaterecord","operate_type"],
+      ["operate_record_taskoperaterecord","operate_source"],
+      ["operate_record_taskoperaterecord","instance_id"],
+      ["operate_record_taskoperaterecord","project_id"],
+      ["operate_record_taskoperaterecord","operate_date"],
+      ["operate_record_taskoperaterecord","node_id"], ["operate_record_taskoperaterecord","extra_info"],
+      ["opn$app","app_code"], ["opn$app","secret_hash"], ["opn$app","is_trusted"], ["opn$app","is_enabled"],
+      ["opn$token","token_hash"], ["opn$token","username"], ["opn$token","expires_at"],
+      ["opn$grant","project_id"], ["opn$grant","username"], ["opn$grant","action"],
+      ["opn$replay","app_code"], ["opn$replay","request_id"], ["opn$replay","action"],
+      ["opn$replay","task_id"], ["opn$replay","node_id"], ["opn$replay","created_time"],
+      ["opn$outbox","id"], ["opn$outbox","kind"], ["opn$outbox","name"], ["opn$outbox","exchange"],
+      ["opn$outbox","routing_key"], ["opn$outbox","priority"], ["opn$outbox","body"],
+      ["opn$outbox","countdown"], ["opn$outbox","request_id"], ["opn$outbox","created_time"],
+      ["opn$outbox","dispatched_time"]]', '$[*]'
+      COLUMNS (t VARCHAR(64) PATH '$[0]', c VARCHAR(64) PATH '$[1]')) AS r
+    LEFT JOIN information_schema.columns AS k
+      ON k.table_schema = DATABASE() AND k.table_name = r.t AND k.column_name = r.c
+   WHERE k.column_name IS NULL
+  UNION ALL
+  SELECT r.n, 'missing routine'
+    FROM JSON_TABLE('["opn_operate_node", "opn_purge_replay", "opn_archive", "opn_zrem",
+      "opn_schema_version", "opn_id_collation", "opn_new_version", "opn_flow_target",
+      "opn_queue", "opn_headers", "opn_execute_kwargs", "opn_stack_top"]', '$[*]'
+      COLUMNS (n VARCHAR(64) PATH '$')) AS r
+    LEFT JOIN information_schema.routines AS k
+      ON k.routine_schema = DATABASE() AND k.routine_name = r.n
+   WHERE k.routine_name IS NULL
+  UNION ALL
+  SELECT CONCAT(k.table_name, '.', k.column_name),
+         CONCAT('collation ', k.collation_name, ', but the procedures were loaded for ',
+                opn_id_collation(), ': run sql/load.sh again')
+    FROM information_schema.columns AS k
+   WHERE k.table_schema = DATABASE() AND k.column_name IN ('node_id', 'current_node_id')
+     AND k.table_name IN ('eri_node', 'eri_state', 'eri_process', 'eri_schedule', 'eri_data',
+                          'eri_executiondata')
+     AND REPLACE(REPLACE(k.collation_name, 'utf8mb3_', 'utf8mb4_'), 'utf8_', 'utf8mb4_')
+         <> opn_id_collation();
+END//
+
+-- A new state version, as bamboo makes them: 'v' + uuid4().hex.
+CREATE FUNCTION opn_new_version() RETURNS VARCHAR(33) CHARACTER SET utf8mb4
+  NOT DETERMINISTIC NO SQL
+BEGIN
+  RETURN CONCAT('v', LOWER(REPLACE(UUID(), '-', '')));
+END//
+
+-- The target of a node's outgoing flow p_flow (detail.targets), or NULL.
+-- bamboo's ids are letters, digits and "_"; anything else is no flow of
+-- the node, and would not be a safe JSON path key. A path key matches
+-- exactly: "F1" is not "f1".
+CREATE FUNCTION opn_flow_target(p_targets LONGTEXT CHARACTER SET utf8mb4,
+                                p_flow VARCHAR(64) CHARACTER SET utf8mb4)
+  RETURNS VARCHAR(64) CHARACTER SET utf8mb4
+  DETERMINISTIC NO SQL
+BEGIN
+  IF p_flow IS NULL OR NOT (BINARY p_flow REGEXP '^[0-9A-Za-z_]+$') THEN
+    RETURN NULL;
   END IF;
+  RETURN JSON_UNQUOTE(JSON_EXTRACT(p_targets, CONCAT('$."', p_flow, '"')));
 END//
 
--- Archives the node's current attempt: a history row from its (locked)
--- state row and its execution data ('{}' where there is none).
-CREATE PROCEDURE opn_history(
-  IN p_node_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin)
+-- The top (last element) of a process's pipeline_stack, or NULL. Not
+-- '$[last]': MariaDB 10.11 evaluates that path once per statement, so on
+-- the second row of a multi-row statement it finds nothing.
+CREATE FUNCTION opn_stack_top(p_stack LONGTEXT CHARACTER SET utf8mb4)
+  RETURNS VARCHAR(64) CHARACTER SET utf8mb4
+  DETERMINISTIC NO SQL
+BEGIN
+  RETURN JSON_UNQUOTE(JSON_EXTRACT(p_stack, CONCAT('$[', JSON_LENGTH(p_stack) - 1, ']')));
+END//
+
+-- bamboo's queue for a task: er_execute or er_schedule, with the
+-- process's queue as a suffix when it has one (eri/celery/queues.py).
+CREATE FUNCTION opn_queue(p_prefix VARCHAR(32) CHARACTER SET utf8mb4,
+                          p_queue VARCHAR(128) CHARACTER SET utf8mb4)
+  RETURNS VARCHAR(255) CHARACTER SET utf8mb4
+  DETERMINISTIC NO SQL
+BEGIN
+  RETURN IF(COALESCE(p_queue, '') = '', p_prefix, CONCAT(p_prefix, '_', p_queue));
+END//
+
+-- The "headers" kwarg of bamboo's tasks (bk-sops-mapping.md (b)).
+-- (+ 0: MariaDB's JSON_OBJECT writes a numeric variable as a string)
+CREATE FUNCTION opn_headers(p_queue VARCHAR(128) CHARACTER SET utf8mb4, p_priority INT,
+                            p_epoch DECIMAL(20,6))
+  RETURNS LONGTEXT CHARACTER SET utf8mb4
+  DETERMINISTIC NO SQL
+BEGIN
+  RETURN JSON_OBJECT('route_info', JSON_OBJECT('queue', p_queue, 'priority', p_priority + 0),
+                     'timestamp', p_epoch + 0);
+END//
+
+-- The kwargs of pipeline.eri.celery.tasks.execute.
+CREATE FUNCTION opn_execute_kwargs(p_pid BIGINT, p_node VARCHAR(64) CHARACTER SET utf8mb4,
+                                   p_root VARCHAR(64) CHARACTER SET utf8mb4,
+                                   p_parent VARCHAR(64) CHARACTER SET utf8mb4,
+                                   p_queue VARCHAR(128) CHARACTER SET utf8mb4, p_priority INT,
+                                   p_epoch DECIMAL(20,6))
+  RETURNS LONGTEXT CHARACTER SET utf8mb4
+  DETERMINISTIC NO SQL
+BEGIN
+  RETURN JSON_OBJECT('process_id', p_pid + 0, 'node_id', p_node, 'root_pipeline_id', p_root,
+                     'parent_pipeline_id', p_parent, 'recover_point', '{}',
+                     'headers', JSON_EXTRACT(opn_headers(p_queue, p_priority, p_epoch), '$'));
+END//
+
+-- Archives a node's current attempt (bamboo's add_history): its state row
+-- with its execution data as stored, serializers included; '{}' as json
+-- where there is none.
+CREATE PROCEDURE opn_archive(IN p_state_id BIGINT, IN p_now DATETIME(6))
   MODIFIES SQL DATA
 BEGIN
-  DECLARE v_inputs  LONGTEXT CHARACTER SET utf8mb4 DEFAULT NULL;
-  DECLARE v_outputs LONGTEXT CHARACTER SET utf8mb4 DEFAULT NULL;
-  DECLARE CONTINUE HANDLER FOR NOT FOUND BEGIN END;
-  SELECT inputs, outputs INTO v_inputs, v_outputs
-    FROM pipeline_execution_data WHERE node_id = p_node_id LOCK IN SHARE MODE;
-  INSERT INTO pipeline_execution_history
+  INSERT INTO eri_executionhistory
          (node_id, `loop`, retry, skip, version, started_time, archived_time,
-          inputs, outputs)
-  SELECT node_id, `loop`, retry, skip, version, started_time, archived_time,
-         COALESCE(v_inputs, '{}'), COALESCE(v_outputs, '{}')
-    FROM pipeline_state WHERE node_id = p_node_id;
+          inputs_serializer, outputs_serializer, inputs, outputs)
+  SELECT s.node_id, s.`loop`, s.retry, s.skip, s.version,
+         COALESCE(s.started_time, s.created_time), COALESCE(s.archived_time, p_now),
+         COALESCE(e.inputs_serializer, 'json'), COALESCE(e.outputs_serializer, 'json'),
+         COALESCE(e.inputs, '{}'), COALESCE(e.outputs, '{}')
+    FROM eri_state AS s
+    LEFT JOIN eri_executiondata AS e
+      ON e.node_id = s.node_id AND BINARY e.node_id = BINARY s.node_id
+   WHERE s.id = p_state_id;
 END//
 
--- Queues an engine event for a (locked) process: root = the process's root
--- pipeline, parent = the top (last element) of its pipeline stack.
-CREATE PROCEDURE opn_outbox(
-  IN p_event            VARCHAR(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN p_process_id       BIGINT,
-  IN p_node_id          VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN p_schedule_id      BIGINT,
-  IN p_callback_data_id BIGINT,
-  IN p_request_id       VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin)
+-- bk-sops' post_set_state handler on FINISHED, FAILED and SUSPENDED: the
+-- node leaves the timeout pool (member <node>_<version>, the version the
+-- state change leaves). Published by the dispatcher, as the messages are.
+CREATE PROCEDURE opn_zrem(IN p_node VARCHAR(64) CHARACTER SET utf8mb4,
+                          IN p_version VARCHAR(33) CHARACTER SET utf8mb4,
+                          IN p_request_id VARCHAR(64) CHARACTER SET utf8mb4,
+                          IN p_now DATETIME(6))
   MODIFIES SQL DATA
 BEGIN
-  INSERT INTO engine_outbox
-         (event, process_id, node_id, root_pipeline_id, parent_pipeline_id,
-          schedule_id, callback_data_id, request_id, created_time)
-  SELECT p_event, id, p_node_id, root_pipeline_id,
-         COALESCE(JSON_UNQUOTE(JSON_EXTRACT(pipeline_stack,
-           CONCAT('$[', GREATEST(JSON_LENGTH(pipeline_stack) - 1, 0), ']'))),
-           root_pipeline_id),
-         p_schedule_id, p_callback_data_id, COALESCE(p_request_id, ''), NOW(6)
-    FROM pipeline_process WHERE id = p_process_id;
+  INSERT INTO `opn$outbox` (kind, name, exchange, routing_key, priority, body, countdown, request_id, created_time)
+  VALUES ('redis', 'ZREM', '', 'sops_executing_node_pool', NULL,
+          JSON_ARRAY(CONCAT(p_node, '_', p_version)), NULL, p_request_id, p_now);
 END//
 
--- Wakes every process suspended by the node (a paused subprocess, or a node
--- paused by appointment): locks them, queues an outbox execute for each at
--- its current node (in id order; the same row as opn_outbox writes), and
--- clears their suspension. Returns how many there were.
-CREATE PROCEDURE opn_resume_suspended(
-  IN  p_node_id    VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_request_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  OUT p_count      INT)
-  MODIFIES SQL DATA
-BEGIN
-  SELECT COUNT(*) INTO p_count
-    FROM pipeline_process WHERE suspended_by = p_node_id FOR UPDATE;
-  INSERT INTO engine_outbox
-         (event, process_id, node_id, root_pipeline_id, parent_pipeline_id,
-          schedule_id, callback_data_id, request_id, created_time)
-  SELECT 'execute', id, current_node_id, root_pipeline_id,
-         COALESCE(JSON_UNQUOTE(JSON_EXTRACT(pipeline_stack,
-           CONCAT('$[', GREATEST(JSON_LENGTH(pipeline_stack) - 1, 0), ']'))),
-           root_pipeline_id),
-         NULL, NULL, COALESCE(p_request_id, ''), NOW(6)
-    FROM pipeline_process WHERE suspended_by = p_node_id ORDER BY id;
-  UPDATE pipeline_process SET suspended = 0, suspended_by = ''
-   WHERE suspended_by = p_node_id;
-END//
-
--- JSON objects are searched by their keys decoded, not by a path built from
--- the key: MariaDB matches a path's key, and JSON_CONTAINS a string, against
--- the text as written in the document, so '$."ü"' does not find a key
--- written "\u00fc" (nor '$."a/b"' one written "a\/b"); MySQL compares decoded
--- strings. Reading a member with its key exactly as written in the document
--- (as JSON_KEYS returns it) works on both.
-
--- The value (JSON text) of the member of object p_doc whose decoded key is
--- p_key; NULL when there is none or p_doc is NULL.
-CREATE PROCEDURE opn_json_member(
-  IN  p_doc   LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_key   LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  OUT p_value LONGTEXT CHARACTER SET utf8mb4)
-  NO SQL
-BEGIN
-  DECLARE v_keys    LONGTEXT CHARACTER SET utf8mb4;
-  DECLARE v_written LONGTEXT CHARACTER SET utf8mb4;
-  DECLARE v_key     LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_i       INT DEFAULT 0;
-  DECLARE v_n       INT;
-
-  SET p_value = NULL;
-  SET v_keys = JSON_KEYS(p_doc);
-  SET v_n = COALESCE(JSON_LENGTH(v_keys), 0);
-  WHILE v_i < v_n AND p_value IS NULL DO
-    SET v_written = JSON_EXTRACT(v_keys, CONCAT('$[', v_i, ']'));
-    SET v_key = JSON_UNQUOTE(v_written);
-    IF v_key = p_key THEN
-      SET p_value = JSON_EXTRACT(p_doc, CONCAT('$.', v_written));
-    END IF;
-    SET v_i = v_i + 1;
-  END WHILE;
-END//
-
--- Whether the JSON array p_array (or NULL) holds the string p_str.
-CREATE PROCEDURE opn_json_has_string(
-  IN  p_array LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_str   LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  OUT p_found BOOLEAN)
-  NO SQL
-BEGIN
-  DECLARE v_item LONGTEXT CHARACTER SET utf8mb4;
-  DECLARE v_str  LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_i    INT DEFAULT 0;
-  DECLARE v_n    INT;
-
-  SET p_found = FALSE;
-  SET v_n = COALESCE(JSON_LENGTH(p_array), 0);
-  WHILE v_i < v_n AND NOT p_found DO
-    SET v_item = JSON_EXTRACT(p_array, CONCAT('$[', v_i, ']'));
-    IF JSON_TYPE(v_item) = 'STRING' THEN
-      SET v_str = JSON_UNQUOTE(v_item);
-      SET p_found = (v_str = p_str);
-    END IF;
-    SET v_i = v_i + 1;
-  END WHILE;
-END//
-
--- The new pipeline_data.inputs of a retry (bk-sops' rules), or NULL when the
--- current inputs stay: p_given is the request's inputs object (or NULL).
--- Every given key but _escape_render_keys becomes
--- {"need_render": <bool>, "value": <given value>}; need_render is false for
--- the keys listed in _escape_render_keys and for keys whose current entry
--- has need_render false, true otherwise. A current __executor_proxy entry is
--- kept unchanged whatever the request says. The spec says the inputs
--- "become" the given keys: current keys that are not given are dropped
--- (except __executor_proxy), as bamboo's set_data_inputs replaces them.
--- Given nothing but _escape_render_keys (or {} or NULL), the inputs stay.
-CREATE PROCEDURE opn_retry_inputs(
-  IN  p_current LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_given   LONGTEXT CHARACTER SET utf8mb4,
-  OUT p_new     LONGTEXT CHARACTER SET utf8mb4)
-  NO SQL
-BEGIN
-  DECLARE v_keys    LONGTEXT CHARACTER SET utf8mb4;
-  DECLARE v_escape  LONGTEXT CHARACTER SET utf8mb4;
-  DECLARE v_proxy   LONGTEXT CHARACTER SET utf8mb4;
-  DECLARE v_written LONGTEXT CHARACTER SET utf8mb4;
-  DECLARE v_key     LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_entry   LONGTEXT CHARACTER SET utf8mb4;
-  DECLARE v_nr      LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_escaped BOOLEAN;
-  DECLARE v_render  BOOLEAN;
-  DECLARE v_i       INT DEFAULT 0;
-  DECLARE v_n       INT;
-  DECLARE v_stored  INT DEFAULT 0;
-  DECLARE v_new     LONGTEXT CHARACTER SET utf8mb4 DEFAULT '{}';
-
-  SET p_new = NULL;
-  CALL opn_json_member(p_given, '_escape_render_keys', v_escape);
-  CALL opn_json_member(p_current, '__executor_proxy', v_proxy);
-  SET v_keys = JSON_KEYS(p_given);
-  SET v_n = COALESCE(JSON_LENGTH(v_keys), 0);
-  WHILE v_i < v_n DO
-    SET v_written = JSON_EXTRACT(v_keys, CONCAT('$[', v_i, ']'));
-    SET v_key = JSON_UNQUOTE(v_written);
-    IF v_key <> '_escape_render_keys' THEN
-      SET v_stored = v_stored + 1;
-      IF NOT (v_key = '__executor_proxy' AND v_proxy IS NOT NULL) THEN
-        CALL opn_json_has_string(v_escape, v_key, v_escaped);
-        CALL opn_json_member(p_current, v_key, v_entry);
-        -- the current need_render as JSON text: exactly 'false' for false
-        SET v_nr = JSON_EXTRACT(v_entry, '$.need_render');
-        SET v_render = NOT (v_escaped OR COALESCE(v_nr = 'false', FALSE));
-        -- The new key is written as JSON_QUOTE writes it. JSON_EXTRACT makes
-        -- both values JSON (not strings) on MariaDB and MySQL alike.
-        SET v_new = JSON_SET(v_new, CONCAT('$.', JSON_QUOTE(v_key)),
-          JSON_OBJECT('need_render', JSON_EXTRACT(IF(v_render, 'true', 'false'), '$'),
-                      'value', JSON_EXTRACT(p_given, CONCAT('$.', v_written))));
-      END IF;
-    END IF;
-    SET v_i = v_i + 1;
-  END WHILE;
-  IF v_stored > 0 THEN
-    IF v_proxy IS NOT NULL THEN
-      SET v_new = JSON_SET(v_new, '$."__executor_proxy"', JSON_EXTRACT(v_proxy, '$'));
-    END IF;
-    SET p_new = v_new;
-  END IF;
-END//
-
--- The six documented actions ----------------------------------------------
--- Each runs inside operate_node's transaction after the common checks, with
--- the task row and the node's state row locked. Same parameters for all:
--- (node, operator, request id, flow_id, data, inputs, flow_ids,
--- converge_gateway_id, OUT extra_info for operate_record).
-
--- retry: re-run a failed node (pipeline-tables.md §3).
-CREATE PROCEDURE node_retry(
-  IN  p_node_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_operator            VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_request_id          VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_flow_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_data                LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_inputs              LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_flow_ids            LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_converge_gateway_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  OUT p_extra               TEXT CHARACTER SET utf8mb4)
-  MODIFIES SQL DATA
-BEGIN
-  DECLARE v_can_retry   TINYINT;
-  DECLARE v_inputs      LONGTEXT CHARACTER SET utf8mb4 DEFAULT NULL;
-  DECLARE v_new_inputs  LONGTEXT CHARACTER SET utf8mb4;
-  DECLARE v_state       VARCHAR(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_version     VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_new_version VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_process_id  BIGINT;
-  DECLARE CONTINUE HANDLER FOR NOT FOUND BEGIN END;
-
-  SELECT can_retry INTO v_can_retry FROM pipeline_node WHERE node_id = p_node_id;
-  IF v_can_retry <> 1 THEN
-    CALL opn_fail(3545000, CONCAT('can not retry node(', p_node_id, '): retry is disabled'));
-  END IF;
-  SELECT inputs INTO v_inputs FROM pipeline_data WHERE node_id = p_node_id FOR UPDATE;
-  IF v_inputs IS NULL THEN
-    CALL opn_fail(3545000, CONCAT('node(', p_node_id, ') has no inputs to retry with'));
-  END IF;
-  CALL opn_lock_state(p_node_id, v_state, v_version);
-  IF v_state <> 'FAILED' THEN
-    CALL opn_fail(3545000, CONCAT('node(', p_node_id, ') state is not FAILED, actual ', v_state));
-  END IF;
-  CALL opn_parked_process(p_node_id, v_process_id);
-
-  CALL opn_history(p_node_id);
-  CALL opn_retry_inputs(v_inputs, p_inputs, v_new_inputs);
-  IF v_new_inputs IS NOT NULL THEN
-    UPDATE pipeline_data SET inputs = v_new_inputs WHERE node_id = p_node_id;
-  END IF;
-  SET v_new_version = CONCAT('v', REPLACE(UUID(), '-', ''));
-  UPDATE pipeline_state
-     SET name = 'READY', retry = retry + 1, version = v_new_version,
-         started_time = NULL, archived_time = NULL
-   WHERE node_id = p_node_id;
-  CALL opn_outbox('execute', v_process_id, p_node_id, NULL, NULL, p_request_id);
-  SET p_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_version);
-END//
-
--- skip: finish a failed activity or start event as skipped, and continue at
--- the target of its one outgoing flow (outputs are not copied: bamboo).
-CREATE PROCEDURE node_skip(
-  IN  p_node_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_operator            VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_request_id          VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_flow_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_data                LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_inputs              LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_flow_ids            LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_converge_gateway_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  OUT p_extra               TEXT CHARACTER SET utf8mb4)
-  MODIFIES SQL DATA
-BEGIN
-  DECLARE v_type        VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_can_skip    TINYINT;
-  DECLARE v_state       VARCHAR(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_version     VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_new_version VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_process_id  BIGINT;
-  DECLARE v_flows       INT;
-  DECLARE v_target      VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE CONTINUE HANDLER FOR NOT FOUND BEGIN END;
-
-  SELECT type, can_skip INTO v_type, v_can_skip
-    FROM pipeline_node WHERE node_id = p_node_id;
-  IF v_can_skip <> 1 THEN
-    CALL opn_fail(3545000, CONCAT('can not skip node(', p_node_id, '): skip is disabled'));
-  END IF;
-  IF v_type NOT IN ('ServiceActivity', 'EmptyStartEvent') THEN
-    CALL opn_fail(3545000, CONCAT('can not skip node(', p_node_id, ') of type ', v_type));
-  END IF;
-  CALL opn_lock_state(p_node_id, v_state, v_version);
-  IF v_state <> 'FAILED' THEN
-    CALL opn_fail(3545000, CONCAT('node(', p_node_id, ') state is not FAILED, actual ', v_state));
-  END IF;
-  CALL opn_parked_process(p_node_id, v_process_id);
-  SELECT COUNT(*), MIN(target_id) INTO v_flows, v_target
-    FROM pipeline_flow WHERE source_id = p_node_id;
-  IF v_flows <> 1 THEN
-    CALL opn_fail(3545000, CONCAT('node(', p_node_id, ') has no single outgoing flow'));
-  END IF;
-
-  CALL opn_history(p_node_id);
-  SET v_new_version = CONCAT('v', REPLACE(UUID(), '-', ''));
-  UPDATE pipeline_state
-     SET name = 'FINISHED', skip = 1, version = v_new_version,
-         archived_time = NOW(6)
-   WHERE node_id = p_node_id;
-  CALL opn_outbox('execute', v_process_id, v_target, NULL, NULL, p_request_id);
-  SET p_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_version);
-END//
-
--- skip_exg: finish a failed exclusive gateway and continue down flow_id.
-CREATE PROCEDURE node_skip_exg(
-  IN  p_node_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_operator            VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_request_id          VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_flow_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_data                LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_inputs              LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_flow_ids            LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_converge_gateway_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  OUT p_extra               TEXT CHARACTER SET utf8mb4)
-  MODIFIES SQL DATA
-BEGIN
-  DECLARE v_type        VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_target      VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
-  DECLARE v_state       VARCHAR(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_version     VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_new_version VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_process_id  BIGINT;
-  DECLARE CONTINUE HANDLER FOR NOT FOUND BEGIN END;
-
-  IF p_flow_id IS NULL OR p_flow_id = '' THEN
-    CALL opn_fail(3540000, 'flow_id is required for skip_exg');
-  END IF;
-  SELECT type INTO v_type FROM pipeline_node WHERE node_id = p_node_id;
-  IF v_type <> 'ExclusiveGateway' THEN
-    CALL opn_fail(3545000, CONCAT('node(', p_node_id, ') is not an exclusive gateway, actual ', v_type));
-  END IF;
-  SELECT target_id INTO v_target
-    FROM pipeline_flow
-   WHERE flow_id = p_flow_id AND OCTET_LENGTH(flow_id) = OCTET_LENGTH(p_flow_id)
-     AND source_id = p_node_id;
-  IF v_target IS NULL THEN
-    CALL opn_fail(3545000, CONCAT('flow(', p_flow_id, ') is not an outgoing flow of gateway(', p_node_id, ')'));
-  END IF;
-  CALL opn_lock_state(p_node_id, v_state, v_version);
-  IF v_state <> 'FAILED' THEN
-    CALL opn_fail(3545000, CONCAT('node(', p_node_id, ') state is not FAILED, actual ', v_state));
-  END IF;
-  CALL opn_parked_process(p_node_id, v_process_id);
-
-  CALL opn_history(p_node_id);
-  SET v_new_version = CONCAT('v', REPLACE(UUID(), '-', ''));
-  UPDATE pipeline_state
-     SET name = 'FINISHED', skip = 1, version = v_new_version,
-         archived_time = NOW(6)
-   WHERE node_id = p_node_id;
-  CALL opn_outbox('execute', v_process_id, v_target, NULL, NULL, p_request_id);
-  SET p_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_version,
-                            'flow_id', p_flow_id);
-END//
-
--- callback: hand data to a node waiting for a callback. The state does not
--- change. A type 1 schedule (callback) takes one callback per node version,
--- as bamboo's engine finishes it at the first one; type 2 (multiple
--- callback) and 3 (poll) take any number while not finished or expired.
-CREATE PROCEDURE node_callback(
-  IN  p_node_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_operator            VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_request_id          VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_flow_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_data                LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_inputs              LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_flow_ids            LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_converge_gateway_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  OUT p_extra               TEXT CHARACTER SET utf8mb4)
-  MODIFIES SQL DATA
-BEGIN
-  DECLARE v_process_id  BIGINT;
-  DECLARE v_state       VARCHAR(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_version     VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_schedule_id BIGINT DEFAULT NULL;
-  DECLARE v_type        TINYINT;
-  DECLARE v_finished    TINYINT;
-  DECLARE v_expired     TINYINT;
-  DECLARE v_called      INT;
-  DECLARE v_data_id     BIGINT;
-  DECLARE CONTINUE HANDLER FOR NOT FOUND BEGIN END;
-
-  CALL opn_parked_process(p_node_id, v_process_id);
-  CALL opn_lock_state(p_node_id, v_state, v_version);
-  IF v_state <> 'RUNNING' THEN
-    CALL opn_fail(3545000, CONCAT('node(', p_node_id, ') state is not RUNNING, actual ', v_state));
-  END IF;
-  SELECT id, type, finished, expired
-    INTO v_schedule_id, v_type, v_finished, v_expired
-    FROM pipeline_schedule WHERE node_id = p_node_id AND version = v_version
-     FOR UPDATE;
-  IF v_schedule_id IS NULL THEN
-    CALL opn_fail(3545000, CONCAT('node(', p_node_id, ') is not waiting for a callback'));
-  END IF;
-  IF v_finished <> 0 THEN
-    CALL opn_fail(3545000, CONCAT('schedule of node(', p_node_id, ') is already finished'));
-  END IF;
-  IF v_expired <> 0 THEN
-    CALL opn_fail(3545000, CONCAT('schedule of node(', p_node_id, ') is already expired'));
-  END IF;
-  IF v_type = 1 THEN
-    -- A plain read on purpose: callback rows are written only here, under
-    -- the task row lock that we hold, so every committed one is visible (a
-    -- REPEATABLE READ snapshot starts at the transaction's first plain read,
-    -- which came after that lock). A locking read would take gap locks under
-    -- REPEATABLE READ that make callbacks on different tasks deadlock on
-    -- their inserts.
-    SELECT COUNT(*) INTO v_called
-      FROM pipeline_callback_data WHERE node_id = p_node_id AND version = v_version;
-    IF v_called > 0 THEN
-      CALL opn_fail(3545000, CONCAT('node(', p_node_id, ') has already been called back'));
-    END IF;
-  END IF;
-
-  INSERT INTO pipeline_callback_data (node_id, version, data, created_time)
-  VALUES (p_node_id, v_version, COALESCE(p_data, '{}'), NOW(6));
-  SET v_data_id = LAST_INSERT_ID();
-  CALL opn_outbox('schedule', v_process_id, p_node_id, v_schedule_id, v_data_id, p_request_id);
-  -- (+ 0: MariaDB's JSON_OBJECT turns a numeric local variable into a string)
-  SET p_extra = JSON_OBJECT('version', v_version, 'schedule_id', v_schedule_id + 0,
-                            'callback_data_id', v_data_id + 0);
-END//
-
--- pause_subproc: suspend a subprocess; the processes inside notice at their
--- next step (engine side), so there is no outbox row.
-CREATE PROCEDURE node_pause_subproc(
-  IN  p_node_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_operator            VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_request_id          VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_flow_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_data                LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_inputs              LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_flow_ids            LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_converge_gateway_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  OUT p_extra               TEXT CHARACTER SET utf8mb4)
-  MODIFIES SQL DATA
-BEGIN
-  DECLARE v_type    VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_state   VARCHAR(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_version VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE CONTINUE HANDLER FOR NOT FOUND BEGIN END;
-
-  SELECT type INTO v_type FROM pipeline_node WHERE node_id = p_node_id;
-  IF v_type <> 'SubProcess' THEN
-    CALL opn_fail(3545000, CONCAT('node(', p_node_id, ') is not a subprocess, actual ', v_type));
-  END IF;
-  CALL opn_lock_state(p_node_id, v_state, v_version);
-  IF v_version IS NULL THEN
-    CALL opn_fail(3545000, CONCAT('subprocess(', p_node_id, ') has not started'));
-  END IF;
-  IF v_state NOT IN ('READY', 'RUNNING') THEN
-    CALL opn_fail(3545000, CONCAT('can not pause subprocess(', p_node_id, ') in state ', v_state));
-  END IF;
-
-  UPDATE pipeline_state SET name = 'SUSPENDED' WHERE node_id = p_node_id;
-  SET p_extra = NULL;
-END//
-
--- resume_subproc: run a paused subprocess again and wake every process it
--- suspended, each at its current node.
-CREATE PROCEDURE node_resume_subproc(
-  IN  p_node_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_operator            VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_request_id          VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_flow_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_data                LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_inputs              LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_flow_ids            LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_converge_gateway_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  OUT p_extra               TEXT CHARACTER SET utf8mb4)
-  MODIFIES SQL DATA
-BEGIN
-  DECLARE v_type    VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_state   VARCHAR(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_version VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_n       INT;
-  DECLARE CONTINUE HANDLER FOR NOT FOUND BEGIN END;
-
-  SELECT type INTO v_type FROM pipeline_node WHERE node_id = p_node_id;
-  IF v_type <> 'SubProcess' THEN
-    CALL opn_fail(3545000, CONCAT('node(', p_node_id, ') is not a subprocess, actual ', v_type));
-  END IF;
-  CALL opn_lock_state(p_node_id, v_state, v_version);
-  IF v_state <> 'SUSPENDED' THEN
-    CALL opn_fail(3545000, CONCAT('subprocess(', p_node_id, ') is not paused, actual ', v_state));
-  END IF;
-
-  UPDATE pipeline_state SET name = 'RUNNING' WHERE node_id = p_node_id;
-  CALL opn_resume_suspended(p_node_id, p_request_id, v_n);
-  SET p_extra = JSON_OBJECT('resumed_processes', v_n + 0);
-END//
-
--- The undocumented commands (pipeline-tables.md §4) -----------------------
--- Same calling convention as the six above. Their messages are listed in
--- the header of this file.
-
--- pause: suspend a node that is not a subprocess (bamboo's
--- pause_node_appoint). A node the run has not reached yet is paused by
--- appointment: its state row is created SUSPENDED (root and parent from
--- pipeline_node, a new version) and the engine suspends the process that
--- gets there. No outbox: nothing is woken.
-CREATE PROCEDURE node_pause(
-  IN  p_node_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_operator            VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_request_id          VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_flow_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_data                LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_inputs              LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_flow_ids            LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_converge_gateway_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  OUT p_extra               TEXT CHARACTER SET utf8mb4)
-  MODIFIES SQL DATA
-BEGIN
-  DECLARE v_type        VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_root        VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_parent      VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_state       VARCHAR(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_version     VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_new_version VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_taken       TINYINT DEFAULT 0;
-  DECLARE CONTINUE HANDLER FOR NOT FOUND BEGIN END;
-
-  SELECT type, root_pipeline_id, parent_pipeline_id
-    INTO v_type, v_root, v_parent
-    FROM pipeline_node WHERE node_id = p_node_id;
-  IF v_type = 'SubProcess' THEN
-    CALL opn_fail(3545000, CONCAT('node(', p_node_id, ') is a subprocess, use pause_subproc'));
-  END IF;
-  CALL opn_lock_state(p_node_id, v_state, v_version);
-
-  IF v_version IS NULL THEN
-    SET v_new_version = CONCAT('v', REPLACE(UUID(), '-', ''));
-    BEGIN
-      -- Under READ COMMITTED the lock above, finding no row, holds nothing:
-      -- the engine may create the row (reach the node) before this insert.
-      -- Then the row is read again and paused as any other.
-      DECLARE CONTINUE HANDLER FOR 1062 SET v_taken = 1;
-      INSERT INTO pipeline_state
-             (node_id, root_id, parent_id, name, version, `loop`, inner_loop,
-              retry, skip, error_ignored, created_time, started_time, archived_time)
-      VALUES (p_node_id, v_root, v_parent, 'SUSPENDED', v_new_version, 1, 1,
-              0, 0, 0, NOW(6), NULL, NULL);
-    END;
-    IF v_taken = 0 THEN
-      SET p_extra = JSON_OBJECT('appointment', JSON_EXTRACT('true', '$'),
-                                'new_version', v_new_version);
-    ELSE
-      CALL opn_lock_state(p_node_id, v_state, v_version);
-    END IF;
-  END IF;
-  IF v_version IS NOT NULL THEN
-    IF v_state NOT IN ('READY', 'RUNNING') THEN
-      CALL opn_fail(3545000, CONCAT('can not pause node(', p_node_id, ') in state ', v_state));
-    END IF;
-    UPDATE pipeline_state SET name = 'SUSPENDED' WHERE node_id = p_node_id;
-    SET p_extra = NULL;
-  END IF;
-END//
-
--- resume: run a paused node again (bamboo's resume_node_appoint): state
--- READY, and every process it suspended woken at its current node.
-CREATE PROCEDURE node_resume(
-  IN  p_node_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_operator            VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_request_id          VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_flow_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_data                LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_inputs              LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_flow_ids            LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_converge_gateway_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  OUT p_extra               TEXT CHARACTER SET utf8mb4)
-  MODIFIES SQL DATA
-BEGIN
-  DECLARE v_type    VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_state   VARCHAR(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_version VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_n       INT;
-  DECLARE CONTINUE HANDLER FOR NOT FOUND BEGIN END;
-
-  SELECT type INTO v_type FROM pipeline_node WHERE node_id = p_node_id;
-  IF v_type = 'SubProcess' THEN
-    CALL opn_fail(3545000, CONCAT('node(', p_node_id, ') is a subprocess, use resume_subproc'));
-  END IF;
-  CALL opn_lock_state(p_node_id, v_state, v_version);
-  IF v_state <> 'SUSPENDED' THEN
-    CALL opn_fail(3545000, CONCAT('node(', p_node_id, ') is not paused, actual ', v_state));
-  END IF;
-
-  UPDATE pipeline_state SET name = 'READY' WHERE node_id = p_node_id;
-  CALL opn_resume_suspended(p_node_id, p_request_id, v_n);
-  SET p_extra = JSON_OBJECT('resumed_processes', v_n + 0);
-END//
-
--- forced_fail: terminate a running activity (bamboo's
--- forced_fail_activity): its execution outputs say who terminated it, the
--- state is FAILED with a new version, and the process at the node is put to
--- sleep, parked there for a retry or skip. No outbox: nothing runs next.
--- A type 1 schedule of the current version that has taken its one
--- callback, not yet handled by the engine, refuses: that callback was
--- answered as a success and its result is on its way (forced_fail and
--- callback racing on a node: exactly one wins).
-CREATE PROCEDURE node_forced_fail(
-  IN  p_node_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_operator            VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_request_id          VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_flow_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_data                LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_inputs              LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_flow_ids            LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_converge_gateway_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  OUT p_extra               TEXT CHARACTER SET utf8mb4)
-  MODIFIES SQL DATA
-BEGIN
-  DECLARE v_type        VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_state       VARCHAR(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_version     VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_new_version VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_n           INT;
-  DECLARE v_process_id  BIGINT;
-  DECLARE v_sched_type  TINYINT DEFAULT NULL;
-  DECLARE v_finished    TINYINT;
-  DECLARE v_expired     TINYINT;
-  DECLARE v_called      INT;
-  DECLARE v_found       TINYINT DEFAULT 0;
-  DECLARE v_outputs     LONGTEXT CHARACTER SET utf8mb4 DEFAULT NULL;
-  DECLARE v_ex_data     TEXT CHARACTER SET utf8mb4;
-  DECLARE CONTINUE HANDLER FOR NOT FOUND BEGIN END;
-
-  SELECT type INTO v_type FROM pipeline_node WHERE node_id = p_node_id;
-  IF v_type <> 'ServiceActivity' THEN
-    CALL opn_fail(3545000, CONCAT('node(', p_node_id, ') is not a service activity, actual ', v_type));
-  END IF;
-  CALL opn_lock_state(p_node_id, v_state, v_version);
-  IF v_state <> 'RUNNING' THEN
-    CALL opn_fail(3545000, CONCAT('node(', p_node_id, ') state is not RUNNING, actual ', v_state));
-  END IF;
-  -- the live process at the node, asleep or not
-  SELECT COUNT(*), MIN(id) INTO v_n, v_process_id
-    FROM pipeline_process
-   WHERE current_node_id = p_node_id AND dead = 0
-     FOR UPDATE;
-  IF v_n = 0 THEN
-    CALL opn_fail(3545000, CONCAT('can not find process with current node id: ', p_node_id));
-  ELSEIF v_n > 1 THEN
-    CALL opn_fail(3545000, CONCAT('found multiple processes at node(', p_node_id, ')'));
-  END IF;
-  SELECT type, finished, expired INTO v_sched_type, v_finished, v_expired
-    FROM pipeline_schedule WHERE node_id = p_node_id AND version = v_version
-     FOR UPDATE;
-  IF v_sched_type = 1 AND v_finished = 0 AND v_expired = 0 THEN
-    -- a plain read, as in node_callback (why: there)
-    SELECT COUNT(*) INTO v_called
-      FROM pipeline_callback_data WHERE node_id = p_node_id AND version = v_version;
-    IF v_called > 0 THEN
-      CALL opn_fail(3545000, CONCAT('can not fail node(', p_node_id, '): it has already been called back'));
-    END IF;
-  END IF;
-
-  SET v_ex_data = CONCAT('The node has been terminated by ', COALESCE(p_operator, ''), '.');
-  SELECT 1, outputs INTO v_found, v_outputs
-    FROM pipeline_execution_data WHERE node_id = p_node_id FOR UPDATE;
-  IF v_found = 1 THEN
-    IF COALESCE(JSON_TYPE(v_outputs), '') <> 'OBJECT' THEN
-      SET v_outputs = '{}';
-    END IF;
-    UPDATE pipeline_execution_data
-       SET outputs = JSON_SET(v_outputs, '$.ex_data', v_ex_data,
-                              '$._forced_failed', JSON_EXTRACT('true', '$'))
-     WHERE node_id = p_node_id;
-  ELSE
-    INSERT INTO pipeline_execution_data (node_id, inputs, outputs)
-    VALUES (p_node_id, '{}', JSON_OBJECT('ex_data', v_ex_data,
-                                         '_forced_failed', JSON_EXTRACT('true', '$')));
-  END IF;
-  SET v_new_version = CONCAT('v', REPLACE(UUID(), '-', ''));
-  UPDATE pipeline_state
-     SET name = 'FAILED', version = v_new_version, archived_time = NOW(6)
-   WHERE node_id = p_node_id;
-  UPDATE pipeline_process SET asleep = 1 WHERE id = v_process_id;
-  SET p_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_version,
-                            'process_id', v_process_id + 0);
-END//
-
--- retry_subprocess: re-enter a failed subprocess from the start. The
--- process parked at it may still have the subprocess on top of its
--- pipeline stack (it failed inside): that entry is popped, so that the
--- outbox row's parent is the pipeline that holds the subprocess node.
--- History, then state READY as for retry, then an execute at the node.
-CREATE PROCEDURE node_retry_subprocess(
-  IN  p_node_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_operator            VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_request_id          VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_flow_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_data                LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_inputs              LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_flow_ids            LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_converge_gateway_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  OUT p_extra               TEXT CHARACTER SET utf8mb4)
-  MODIFIES SQL DATA
-BEGIN
-  DECLARE v_type        VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_state       VARCHAR(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_version     VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_new_version VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_process_id  BIGINT;
-  DECLARE v_stack       LONGTEXT CHARACTER SET utf8mb4;
-  DECLARE v_depth       INT;
-  DECLARE v_top         VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
-  DECLARE v_popped      BOOLEAN DEFAULT FALSE;
-  DECLARE CONTINUE HANDLER FOR NOT FOUND BEGIN END;
-
-  SELECT type INTO v_type FROM pipeline_node WHERE node_id = p_node_id;
-  IF v_type <> 'SubProcess' THEN
-    CALL opn_fail(3545000, CONCAT('node(', p_node_id, ') is not a subprocess, actual ', v_type));
-  END IF;
-  CALL opn_lock_state(p_node_id, v_state, v_version);
-  IF v_state <> 'FAILED' THEN
-    CALL opn_fail(3545000, CONCAT('node(', p_node_id, ') state is not FAILED, actual ', v_state));
-  END IF;
-  CALL opn_parked_process(p_node_id, v_process_id);
-
-  SELECT pipeline_stack INTO v_stack
-    FROM pipeline_process WHERE id = v_process_id FOR UPDATE;
-  SET v_depth = COALESCE(JSON_LENGTH(v_stack), 0);
-  IF v_depth > 0 THEN
-    SET v_top = JSON_UNQUOTE(JSON_EXTRACT(v_stack, CONCAT('$[', v_depth - 1, ']')));
-  END IF;
-  IF v_top = p_node_id AND OCTET_LENGTH(v_top) = OCTET_LENGTH(p_node_id) THEN
-    UPDATE pipeline_process
-       SET pipeline_stack = JSON_REMOVE(v_stack, CONCAT('$[', v_depth - 1, ']'))
-     WHERE id = v_process_id;
-    SET v_popped = TRUE;
-  END IF;
-  CALL opn_history(p_node_id);
-  SET v_new_version = CONCAT('v', REPLACE(UUID(), '-', ''));
-  UPDATE pipeline_state
-     SET name = 'READY', retry = retry + 1, version = v_new_version,
-         started_time = NULL, archived_time = NULL
-   WHERE node_id = p_node_id;
-  CALL opn_outbox('execute', v_process_id, p_node_id, NULL, NULL, p_request_id);
-  SET p_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_version,
-                            'stack_popped', JSON_EXTRACT(IF(v_popped, 'true', 'false'), '$'));
-END//
-
--- skip_cpg: finish a failed conditional parallel gateway and run the chosen
--- flows (bamboo's skip_conditional_parallel_gateway): one child process per
--- flow, in the order given, asleep at the flow's target with the converge
--- gateway as destination and the parked process's root, stack, priority and
--- queue; the parked process waits for them all (need_ack = their count,
--- ack_num = 0); an outbox execute per child. Every check comes before the
--- first write, and a failed statement rolls back everything: no child is
--- left behind.
-CREATE PROCEDURE node_skip_cpg(
-  IN  p_node_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_operator            VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_request_id          VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_flow_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN  p_data                LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_inputs              LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_flow_ids            LONGTEXT CHARACTER SET utf8mb4,
-  IN  p_converge_gateway_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  OUT p_extra               TEXT CHARACTER SET utf8mb4)
-  MODIFIES SQL DATA
-BEGIN
-  DECLARE v_type        VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_converge    VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_state       VARCHAR(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_version     VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_new_version VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_process_id  BIGINT;
-  DECLARE v_n           INT DEFAULT 0;
-  DECLARE v_i           INT;
-  DECLARE v_j           INT;
-  DECLARE v_item        LONGTEXT CHARACTER SET utf8mb4;
-  DECLARE v_flow        VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_other       VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_target      VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_targets     LONGTEXT CHARACTER SET utf8mb4 DEFAULT '[]';
-  DECLARE v_children    LONGTEXT CHARACTER SET utf8mb4 DEFAULT '[]';
-  DECLARE v_child       BIGINT;
-  DECLARE v_root        VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_stack       LONGTEXT CHARACTER SET utf8mb4;
-  DECLARE v_priority    INT;
-  DECLARE v_queue       VARCHAR(128) CHARACTER SET utf8mb4;
-  DECLARE v_bad         TEXT CHARACTER SET utf8mb4 DEFAULT
-    'flow_ids must be a non-empty array of at most 64 flow id strings of 1 to 64 bytes';
-  DECLARE CONTINUE HANDLER FOR NOT FOUND BEGIN END;
-
-  -- The fields (3540000, as skip_exg's flow_id); the service checks them
-  -- before it calls, with the same messages.
-  IF p_flow_ids IS NULL THEN
-    CALL opn_fail(3540000, 'flow_ids is required for skip_cpg');
-  END IF;
-  IF COALESCE(JSON_VALID(p_flow_ids), 0) = 0 THEN
-    CALL opn_fail(3540000, v_bad);
-  END IF;
-  IF JSON_TYPE(p_flow_ids) <> 'ARRAY' THEN
-    CALL opn_fail(3540000, v_bad);
-  END IF;
-  SET v_n = JSON_LENGTH(p_flow_ids);
-  IF v_n = 0 OR v_n > 64 THEN
-    CALL opn_fail(3540000, v_bad);
-  END IF;
-  SET v_i = 0;
-  WHILE v_i < v_n DO
-    SET v_item = JSON_EXTRACT(p_flow_ids, CONCAT('$[', v_i, ']'));
-    IF JSON_TYPE(v_item) <> 'STRING' OR OCTET_LENGTH(JSON_UNQUOTE(v_item)) NOT BETWEEN 1 AND 64 THEN
-      CALL opn_fail(3540000, v_bad);
-    END IF;
-    SET v_flow = JSON_UNQUOTE(v_item);
-    SET v_j = 0;
-    WHILE v_j < v_i DO
-      SET v_other = JSON_UNQUOTE(JSON_EXTRACT(p_flow_ids, CONCAT('$[', v_j, ']')));
-      IF v_other = v_flow AND OCTET_LENGTH(v_other) = OCTET_LENGTH(v_flow) THEN
-        CALL opn_fail(3540000, CONCAT('flow_ids lists flow(', v_flow, ') twice'));
-      END IF;
-      SET v_j = v_j + 1;
-    END WHILE;
-    SET v_i = v_i + 1;
-  END WHILE;
-  IF p_converge_gateway_id IS NULL OR p_converge_gateway_id = '' THEN
-    CALL opn_fail(3540000, 'converge_gateway_id is required for skip_cpg');
-  END IF;
-
-  SELECT type, converge_gateway_id INTO v_type, v_converge
-    FROM pipeline_node WHERE node_id = p_node_id;
-  IF v_type <> 'ConditionalParallelGateway' THEN
-    CALL opn_fail(3545000, CONCAT('node(', p_node_id, ') is not a conditional parallel gateway, actual ', v_type));
-  END IF;
-  SET v_i = 0;
-  WHILE v_i < v_n DO
-    SET v_flow = JSON_UNQUOTE(JSON_EXTRACT(p_flow_ids, CONCAT('$[', v_i, ']')));
-    SET v_target = NULL;
-    SELECT target_id INTO v_target
-      FROM pipeline_flow
-     WHERE flow_id = v_flow AND OCTET_LENGTH(flow_id) = OCTET_LENGTH(v_flow)
-       AND source_id = p_node_id;
-    IF v_target IS NULL THEN
-      CALL opn_fail(3545000, CONCAT('flow(', v_flow, ') is not an outgoing flow of gateway(', p_node_id, ')'));
-    END IF;
-    SET v_targets = JSON_ARRAY_APPEND(v_targets, '$', v_target);
-    SET v_i = v_i + 1;
-  END WHILE;
-  IF NOT (v_converge = p_converge_gateway_id
-          AND OCTET_LENGTH(v_converge) = OCTET_LENGTH(p_converge_gateway_id)) THEN
-    CALL opn_fail(3545000, CONCAT('converge_gateway_id(', p_converge_gateway_id,
-                                  ') is not the converge gateway of gateway(', p_node_id, ')'));
-  END IF;
-  CALL opn_lock_state(p_node_id, v_state, v_version);
-  IF v_state <> 'FAILED' THEN
-    CALL opn_fail(3545000, CONCAT('node(', p_node_id, ') state is not FAILED, actual ', v_state));
-  END IF;
-  CALL opn_parked_process(p_node_id, v_process_id);
-
-  SELECT root_pipeline_id, pipeline_stack, priority, queue
-    INTO v_root, v_stack, v_priority, v_queue
-    FROM pipeline_process WHERE id = v_process_id FOR UPDATE;
-  SET v_i = 0;
-  WHILE v_i < v_n DO
-    SET v_target = JSON_UNQUOTE(JSON_EXTRACT(v_targets, CONCAT('$[', v_i, ']')));
-    INSERT INTO pipeline_process
-           (parent_id, root_pipeline_id, current_node_id, destination_id,
-            pipeline_stack, asleep, suspended, suspended_by, dead, ack_num,
-            need_ack, priority, queue, last_heartbeat)
-    VALUES (v_process_id, v_root, v_target, v_converge,
-            v_stack, 1, 0, '', 0, 0,
-            -1, v_priority, v_queue, NOW(6));
-    SET v_child = LAST_INSERT_ID();
-    CALL opn_outbox('execute', v_child, v_target, NULL, NULL, p_request_id);
-    SET v_children = JSON_ARRAY_APPEND(v_children, '$', v_child + 0);
-    SET v_i = v_i + 1;
-  END WHILE;
-  UPDATE pipeline_process SET need_ack = v_n, ack_num = 0 WHERE id = v_process_id;
-  CALL opn_history(p_node_id);
-  SET v_new_version = CONCAT('v', REPLACE(UUID(), '-', ''));
-  UPDATE pipeline_state
-     SET name = 'FINISHED', skip = 1, version = v_new_version,
-         archived_time = NOW(6)
-   WHERE node_id = p_node_id;
-  SET p_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_version,
-                            'flow_ids', JSON_EXTRACT(p_flow_ids, '$'),
-                            'child_processes', JSON_EXTRACT(v_children, '$'));
-END//
-
--- The entry point ---------------------------------------------------------
-
--- One request, one transaction: the common checks of pipeline-tables.md §2
--- in order, the action, its operate_record row, COMMIT. p_project_id is the
--- project the service resolved (scope, existence, is_disable and permission
--- already checked); p_data, p_inputs (objects) and p_flow_ids (array of
--- strings) are JSON texts the service validated, or NULL.
-CREATE PROCEDURE operate_node(
-  IN p_project_id          BIGINT,
+CREATE PROCEDURE opn_operate_node(
+  IN p_project_id          INT,
   IN p_task_id             BIGINT,
-  IN p_node_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN p_node_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE @ID_COLLATE@,
   IN p_action              VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
   IN p_operator            VARCHAR(128) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN p_app                 VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
   IN p_request_id          VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
-  IN p_flow_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin,
+  IN p_flow_id             VARCHAR(64) CHARACTER SET utf8mb4 COLLATE @ID_COLLATE@,
   IN p_data                LONGTEXT CHARACTER SET utf8mb4,
   IN p_inputs              LONGTEXT CHARACTER SET utf8mb4,
   IN p_flow_ids            LONGTEXT CHARACTER SET utf8mb4,
-  IN p_converge_gateway_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin)
+  IN p_converge_gateway_id VARCHAR(64) CHARACTER SET utf8mb4 COLLATE @ID_COLLATE@)
   MODIFIES SQL DATA
-proc: BEGIN
-  DECLARE v_project_id  BIGINT DEFAULT NULL;
-  DECLARE v_deleted     TINYINT DEFAULT NULL;
-  DECLARE v_pipeline_id VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
-  DECLARE v_root_state  VARCHAR(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
-  DECLARE v_node_root   VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
-  DECLARE v_state       VARCHAR(16) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_version     VARCHAR(33) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_extra       TEXT CHARACTER SET utf8mb4 DEFAULT NULL;
-  DECLARE v_dup         TINYINT DEFAULT 0;
-  DECLARE v_r_action    VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
-  DECLARE v_r_task      BIGINT DEFAULT NULL;
-  DECLARE v_r_node      VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
-  DECLARE CONTINUE HANDLER FOR NOT FOUND BEGIN END;
+main: BEGIN
+  -- the task
+  DECLARE v_project   INT DEFAULT NULL;
+  DECLARE v_deleted   TINYINT DEFAULT NULL;
+  DECLARE v_engine    INT DEFAULT NULL;
+  DECLARE v_expired   TINYINT DEFAULT NULL;
+  DECLARE v_found     TINYINT DEFAULT 0;
+  DECLARE v_pipeline  VARCHAR(33) CHARACTER SET utf8mb4 COLLATE @ID_COLLATE@ DEFAULT NULL;
+  DECLARE v_root      VARCHAR(64) CHARACTER SET utf8mb4 COLLATE @ID_COLLATE@ DEFAULT NULL;
+  -- the node (eri_node.detail)
+  DECLARE v_detail    LONGTEXT CHARACTER SET utf8mb4 DEFAULT NULL;
+  DECLARE v_type      VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_can_retry VARCHAR(8) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_can_skip  VARCHAR(8) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_targets   LONGTEXT CHARACTER SET utf8mb4;
+  DECLARE v_converge  VARCHAR(64) CHARACTER SET utf8mb4 COLLATE @ID_COLLATE@;
+  -- its state row
+  DECLARE v_state_id  BIGINT DEFAULT NULL;
+  DECLARE v_state     VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
+  DECLARE v_version   VARCHAR(33) CHARACTER SET utf8mb4 COLLATE @ID_COLLATE@ DEFAULT NULL;
+  DECLARE v_new_ver   VARCHAR(33) CHARACTER SET utf8mb4 COLLATE @ID_COLLATE@ DEFAULT NULL;
+  -- the process parked at the node (or the one live process, forced_fail)
+  DECLARE v_procs     INT DEFAULT 0;
+  DECLARE v_pid       BIGINT DEFAULT NULL;
+  DECLARE v_proot     VARCHAR(33) CHARACTER SET utf8mb4 COLLATE @ID_COLLATE@;
+  DECLARE v_stack     LONGTEXT CHARACTER SET utf8mb4;
+  DECLARE v_top       VARCHAR(64) CHARACTER SET utf8mb4 COLLATE @ID_COLLATE@;
+  DECLARE v_queue     VARCHAR(128) CHARACTER SET utf8mb4;
+  DECLARE v_priority  INT;
+  -- what the action writes
+  DECLARE v_target    VARCHAR(64) CHARACTER SET utf8mb4 COLLATE @ID_COLLATE@;
+  DECLARE v_sched     BIGINT DEFAULT NULL;
+  DECLARE v_finished  TINYINT;
+  DECLARE v_sexpired  TINYINT;
+  DECLARE v_inputs    LONGTEXT CHARACTER SET utf8mb4 DEFAULT NULL;
+  DECLARE v_exists    TINYINT DEFAULT 0;
+  DECLARE v_outputs   LONGTEXT CHARACTER SET utf8mb4 DEFAULT NULL;
+  DECLARE v_oser      VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
+  DECLARE v_extra     LONGTEXT CHARACTER SET utf8mb4 DEFAULT '';
+  DECLARE v_now       DATETIME(6);
+  DECLARE v_epoch     DECIMAL(20,6);
+  DECLARE v_dup       TINYINT DEFAULT 0;
+  DECLARE v_r_action  VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_r_task    BIGINT;
+  DECLARE v_r_node    VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  -- loops (retry's inputs, skip_cpg's flows)
+  DECLARE v_i         INT DEFAULT 0;
+  DECLARE v_j         INT DEFAULT 0;
+  DECLARE v_n         INT DEFAULT 0;
+  DECLARE v_keys      LONGTEXT CHARACTER SET utf8mb4;
+  DECLARE v_written   LONGTEXT CHARACTER SET utf8mb4;
+  DECLARE v_key       LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_escape    LONGTEXT CHARACTER SET utf8mb4;
+  DECLARE v_keep      LONGTEXT CHARACTER SET utf8mb4;
+  DECLARE v_proxy     LONGTEXT CHARACTER SET utf8mb4;
+  DECLARE v_new       LONGTEXT CHARACTER SET utf8mb4;
+  DECLARE v_flow      VARCHAR(64) CHARACTER SET utf8mb4 COLLATE @ID_COLLATE@;
+  DECLARE v_list      LONGTEXT CHARACTER SET utf8mb4;
+  DECLARE v_children  LONGTEXT CHARACTER SET utf8mb4;
+  -- the answer
+  DECLARE v_code      INT DEFAULT 0;
+  DECLARE v_msg       LONGTEXT CHARACTER SET utf8mb4 DEFAULT NULL;
+
+  DECLARE CONTINUE HANDLER FOR NOT FOUND SET v_found = 0;
   DECLARE EXIT HANDLER FOR SQLEXCEPTION
   BEGIN
     ROLLBACK;
     RESIGNAL;
   END;
 
+  COMMIT;
+  SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
   START TRANSACTION;
+  SET v_now = UTC_TIMESTAMP(6), v_epoch = UNIX_TIMESTAMP(NOW(6));
 
-  -- 1. The task, locked: it serialises every action on the task.
-  SELECT project_id, is_deleted, pipeline_id
-    INTO v_project_id, v_deleted, v_pipeline_id
-    FROM taskflow_instance WHERE id = p_task_id FOR UPDATE;
-  IF v_pipeline_id IS NULL OR NOT (v_project_id <=> p_project_id) OR v_deleted <> 0 THEN
-    CALL opn_fail(3540400, CONCAT('task[id=', COALESCE(p_task_id, 'NULL'),
-                                  '] of project[id=', COALESCE(p_project_id, 'NULL'),
-                                  '] does not exist'));
+  -- 1. The task and its pipeline instance, locked.
+  SET v_found = 1;
+  SELECT t.project_id, t.is_deleted, t.engine_ver, p.instance_id, p.is_expired
+    INTO v_project, v_deleted, v_engine, v_pipeline, v_expired
+    FROM taskflow3_taskflowinstance t
+    LEFT JOIN pipeline_pipelineinstance p ON p.id = t.pipeline_instance_id
+   WHERE t.id = p_task_id
+     FOR UPDATE;
+
+  -- 2. The request id, per app: the first (app, id) claims it in this
+  -- transaction. A concurrent twin waits on the key, then finds it applied
+  -- (answered as the success it was: nothing is applied again) or not
+  -- (rolled back: it goes on). Checked before the task's state, so that a
+  -- repeat after the task finished or was deleted still gets its first
+  -- outcome; the service checks the project and the permission before the
+  -- call, so a repeat after those were withdrawn is refused.
+  BEGIN
+    DECLARE CONTINUE HANDLER FOR 1062 SET v_dup = 1;
+    INSERT INTO `opn$replay` (app_code, request_id, action, task_id, node_id, created_time)
+    VALUES (p_app, p_request_id, p_action, p_task_id, p_node_id, v_now);
+  END;
+  IF v_dup = 1 THEN
+    SELECT action, task_id, node_id INTO v_r_action, v_r_task, v_r_node
+      FROM `opn$replay` WHERE app_code = p_app AND request_id = p_request_id
+      LOCK IN SHARE MODE;
+    ROLLBACK;
+    IF v_r_action = p_action AND v_r_task = p_task_id AND BINARY v_r_node = BINARY p_node_id THEN
+      SELECT 0 AS code, 'success' AS message, 1 AS replayed;
+    ELSE
+      SELECT 3540000 AS code,
+             CONCAT('request_id(', p_request_id, ') was already used for another operation') AS message,
+             0 AS replayed;
+    END IF;
+    LEAVE main;
   END IF;
 
-  -- Replays (operate-node-api.md §8). The request_id is claimed in this
-  -- transaction: a concurrent request with the same id waits on the key
-  -- until this one ends, then finds it (applied) or not (refused, rolled
-  -- back). Same action, task and node: answered as the success it was,
-  -- with nothing applied again. Anything else: refused.
-  IF p_request_id IS NOT NULL AND p_request_id <> '' THEN
-    BEGIN
-      DECLARE CONTINUE HANDLER FOR 1062 SET v_dup = 1;
-      INSERT INTO request_replay (request_id, action, task_id, node_id, created_time)
-      VALUES (p_request_id, p_action, p_task_id, p_node_id, NOW(6));
-    END;
-    IF v_dup = 1 THEN
-      SELECT action, task_id, node_id INTO v_r_action, v_r_task, v_r_node
-        FROM request_replay WHERE request_id = p_request_id LOCK IN SHARE MODE;
-      IF v_r_action <=> p_action AND v_r_task <=> p_task_id AND v_r_node <=> p_node_id
-         AND OCTET_LENGTH(v_r_node) = OCTET_LENGTH(p_node_id) THEN
-        ROLLBACK;
-        LEAVE proc;
+
+  act: BEGIN
+  -- 3. The task is live, runs on this engine, and has started.
+  IF v_found = 0 OR v_deleted <> 0 OR NOT (v_project <=> p_project_id) THEN
+    SET v_code = 3540400, v_msg = CONCAT('task[id=', p_task_id, '] of project[id=',
+                                         p_project_id, '] does not exist');
+    LEAVE act;
+  END IF;
+  IF v_engine <> 2 THEN
+    SET v_code = 3545000, v_msg = CONCAT('task(', p_task_id, ') runs on the legacy engine (engine_ver ',
+                                         v_engine, '), which this service does not operate');
+    LEAVE act;
+  END IF;
+  IF v_expired = 1 THEN
+    SET v_code = 3545000, v_msg = CONCAT('task(', p_task_id, ') has expired');
+    LEAVE act;
+  END IF;
+  IF v_pipeline IS NOT NULL THEN
+    SELECT name INTO v_root FROM eri_state
+     WHERE node_id = v_pipeline AND BINARY node_id = BINARY v_pipeline
+      LOCK IN SHARE MODE;
+  END IF;
+  IF v_root IS NULL THEN
+    SET v_code = 3545000, v_msg = CONCAT('task(', p_task_id, ') has not started');
+    LEAVE act;
+  ELSEIF v_root IN ('REVOKED', 'FINISHED') THEN
+    SET v_code = 3545000, v_msg = CONCAT('task(', p_task_id, ') is ',
+                                         IF(v_root = 'REVOKED', 'revoked', 'finished'));
+    LEAVE act;
+  END IF;
+
+  -- 4. The node is in the task (detail.root_pipeline_id: bk-sops-mapping.md
+  -- "Membership"), and its state row, locked; a node the run has not
+  -- reached has none and reads as CREATED.
+  SELECT detail, JSON_UNQUOTE(JSON_EXTRACT(detail, '$.type')),
+         JSON_UNQUOTE(JSON_EXTRACT(detail, '$.can_retry')),
+         JSON_UNQUOTE(JSON_EXTRACT(detail, '$.can_skip')),
+         JSON_EXTRACT(detail, '$.targets'),
+         JSON_UNQUOTE(JSON_EXTRACT(detail, '$.converge_gateway_id'))
+    INTO v_detail, v_type, v_can_retry, v_can_skip, v_targets, v_converge
+    FROM eri_node
+   WHERE node_id = p_node_id AND BINARY node_id = BINARY p_node_id
+     AND BINARY JSON_UNQUOTE(JSON_EXTRACT(detail, '$.root_pipeline_id')) = BINARY v_pipeline
+   LIMIT 1;
+  IF v_detail IS NULL THEN
+    SET v_code = 3540400, v_msg = CONCAT('node(', p_node_id, ') does not exist in task(', p_task_id, ')');
+    LEAVE act;
+  END IF;
+  SELECT id, name, version INTO v_state_id, v_state, v_version
+    FROM eri_state
+   WHERE node_id = p_node_id AND BINARY node_id = BINARY p_node_id
+     FOR UPDATE;
+  SET v_state = COALESCE(v_state, 'CREATED');
+
+  -- 5. The action's own checks, in the spec's order, then its writes.
+
+  -- retry (§3):
+  --   can not retry node(N): retry is disabled
+  --   node(N) has no inputs to retry with
+  --   node(N) state is not FAILED, actual S
+  --   can not find sleep process with current node id: N
+  --   found multiple sleep processes at node(N)
+  -- retry_subprocess (§4):
+  --   node(N) is not a subprocess, actual TYPE
+  --   then the last three of retry
+  IF p_action IN ('retry', 'retry_subprocess') THEN
+    IF p_action = 'retry' THEN
+      IF NOT (v_can_retry <=> 'true') THEN
+        SET v_code = 3545000, v_msg = CONCAT('can not retry node(', p_node_id, '): retry is disabled');
+        LEAVE act;
       END IF;
-      CALL opn_fail(3540000, CONCAT('request_id(', p_request_id,
-                                    ') was already used for another operation'));
+      SELECT inputs INTO v_inputs FROM eri_data
+       WHERE node_id = p_node_id AND BINARY node_id = BINARY p_node_id FOR UPDATE;
+      IF v_inputs IS NULL THEN
+        SET v_code = 3545000, v_msg = CONCAT('node(', p_node_id, ') has no inputs to retry with');
+        LEAVE act;
+      END IF;
+    ELSEIF NOT (v_type <=> 'SubProcess') THEN
+      SET v_code = 3545000, v_msg = CONCAT('node(', p_node_id, ') is not a subprocess, actual ', v_type);
+      LEAVE act;
+    END IF;
+
+  -- skip (§3):
+  --   can not skip node(N): skip is disabled
+  --   can not skip node(N) of type TYPE
+  --   state / parked process as retry
+  --   node(N) has no single outgoing flow
+  ELSEIF p_action = 'skip' THEN
+    IF NOT (v_can_skip <=> 'true') THEN
+      SET v_code = 3545000, v_msg = CONCAT('can not skip node(', p_node_id, '): skip is disabled');
+      LEAVE act;
+    END IF;
+    IF v_type NOT IN ('ServiceActivity', 'EmptyStartEvent') THEN
+      SET v_code = 3545000, v_msg = CONCAT('can not skip node(', p_node_id, ') of type ', v_type);
+      LEAVE act;
+    END IF;
+
+  -- skip_exg (§3):
+  --   3540000 flow_id is required for skip_exg
+  --   node(N) is not an exclusive gateway, actual TYPE
+  --   flow(F) is not an outgoing flow of gateway(N)
+  --   state / parked process as retry
+  ELSEIF p_action = 'skip_exg' THEN
+    IF p_flow_id IS NULL OR p_flow_id = '' THEN
+      SET v_code = 3540000, v_msg = 'flow_id is required for skip_exg';
+      LEAVE act;
+    END IF;
+    IF NOT (v_type <=> 'ExclusiveGateway') THEN
+      SET v_code = 3545000, v_msg = CONCAT('node(', p_node_id, ') is not an exclusive gateway, actual ', v_type);
+      LEAVE act;
+    END IF;
+    SET v_target = opn_flow_target(v_targets, p_flow_id);
+    IF v_target IS NULL THEN
+      SET v_code = 3545000, v_msg = CONCAT('flow(', p_flow_id, ') is not an outgoing flow of gateway(', p_node_id, ')');
+      LEAVE act;
+    END IF;
+
+  -- skip_cpg (§4):
+  --   3540000 flow_ids is required for skip_cpg
+  --   3540000 flow_ids must be a non-empty array of at most 64 flow id strings of 1 to 64 bytes
+  --   3540000 flow_ids lists flow(F) twice
+  --   3540000 converge_gateway_id is required for skip_cpg
+  --   node(N) is not a conditional parallel gateway, actual TYPE
+  --   flow(F) is not an outgoing flow of gateway(N)
+  --   converge_gateway_id(C) is not the converge gateway of gateway(N)
+  --   state / parked process as retry
+  -- (the service checks the four fields before it calls, with the same
+  -- messages; these are for callers of the procedure)
+  ELSEIF p_action = 'skip_cpg' THEN
+    SET v_msg = 'flow_ids must be a non-empty array of at most 64 flow id strings of 1 to 64 bytes';
+    IF p_flow_ids IS NULL THEN
+      SET v_code = 3540000, v_msg = 'flow_ids is required for skip_cpg';
+      LEAVE act;
+    END IF;
+    IF NOT COALESCE(JSON_VALID(p_flow_ids), 0) OR JSON_TYPE(p_flow_ids) <> 'ARRAY'
+       OR JSON_LENGTH(p_flow_ids) NOT BETWEEN 1 AND 64 THEN
+      SET v_code = 3540000;
+      LEAVE act;
+    END IF;
+    SET v_n = JSON_LENGTH(p_flow_ids), v_i = 0, v_list = '[]';
+    WHILE v_i < v_n DO
+      SET v_written = JSON_EXTRACT(p_flow_ids, CONCAT('$[', v_i, ']'));
+      IF JSON_TYPE(v_written) <> 'STRING' OR OCTET_LENGTH(JSON_UNQUOTE(v_written)) NOT BETWEEN 1 AND 64 THEN
+        SET v_code = 3540000;
+        LEAVE act;
+      END IF;
+      SET v_key = JSON_UNQUOTE(v_written);
+      IF JSON_CONTAINS(v_list, JSON_QUOTE(v_key)) THEN
+        SET v_code = 3540000, v_msg = CONCAT('flow_ids lists flow(', v_key, ') twice');
+        LEAVE act;
+      END IF;
+      SET v_list = JSON_ARRAY_APPEND(v_list, '$', v_key), v_i = v_i + 1;
+    END WHILE;
+    IF p_converge_gateway_id IS NULL OR p_converge_gateway_id = '' THEN
+      SET v_code = 3540000, v_msg = 'converge_gateway_id is required for skip_cpg';
+      LEAVE act;
+    END IF;
+    SET v_msg = NULL;
+    IF NOT (v_type <=> 'ConditionalParallelGateway') THEN
+      SET v_code = 3545000, v_msg = CONCAT('node(', p_node_id, ') is not a conditional parallel gateway, actual ', v_type);
+      LEAVE act;
+    END IF;
+    -- the chosen flows' targets, in the order given
+    SET v_i = 0, v_list = '[]';
+    WHILE v_i < v_n DO
+      SET v_flow = JSON_UNQUOTE(JSON_EXTRACT(p_flow_ids, CONCAT('$[', v_i, ']')));
+      SET v_target = opn_flow_target(v_targets, v_flow);
+      IF v_target IS NULL THEN
+        SET v_code = 3545000, v_msg = CONCAT('flow(', v_flow, ') is not an outgoing flow of gateway(', p_node_id, ')');
+        LEAVE act;
+      END IF;
+      SET v_list = JSON_ARRAY_APPEND(v_list, '$', v_target), v_i = v_i + 1;
+    END WHILE;
+    IF NOT (BINARY v_converge <=> BINARY p_converge_gateway_id) THEN
+      SET v_code = 3545000, v_msg = CONCAT('converge_gateway_id(', p_converge_gateway_id,
+                                           ') is not the converge gateway of gateway(', p_node_id, ')');
+      LEAVE act;
     END IF;
   END IF;
 
-  -- 2. The task has started and is neither revoked nor finished.
-  SELECT name INTO v_root_state
-    FROM pipeline_state WHERE node_id = v_pipeline_id LOCK IN SHARE MODE;
-  IF v_root_state IS NULL THEN
-    CALL opn_fail(3545000, CONCAT('task(', p_task_id, ') has not started'));
-  ELSEIF v_root_state = 'REVOKED' THEN
-    CALL opn_fail(3545000, CONCAT('task(', p_task_id, ') is revoked'));
-  ELSEIF v_root_state = 'FINISHED' THEN
-    CALL opn_fail(3545000, CONCAT('task(', p_task_id, ') is finished'));
+  -- The failed-node actions share the rest of their checks: FAILED, then
+  -- exactly one process parked at the node (live, asleep, there).
+  IF p_action IN ('retry', 'retry_subprocess', 'skip', 'skip_exg', 'skip_cpg', 'callback') THEN
+    IF p_action <> 'callback' AND v_state <> 'FAILED' THEN
+      SET v_code = 3545000, v_msg = CONCAT('node(', p_node_id, ') state is not FAILED, actual ', v_state);
+      LEAVE act;
+    END IF;
+    SELECT COUNT(*), MIN(id), MIN(root_pipeline_id), MIN(pipeline_stack), MIN(queue), MIN(priority)
+      INTO v_procs, v_pid, v_proot, v_stack, v_queue, v_priority
+      FROM eri_process
+     WHERE current_node_id = p_node_id AND BINARY current_node_id = BINARY p_node_id
+       AND dead = 0 AND asleep = 1
+       FOR UPDATE;
+    IF v_procs = 0 THEN
+      SET v_code = 3545000, v_msg = CONCAT('can not find sleep process with current node id: ', p_node_id);
+      LEAVE act;
+    ELSEIF v_procs > 1 THEN
+      SET v_code = 3545000, v_msg = CONCAT('found multiple sleep processes at node(', p_node_id, ')');
+      LEAVE act;
+    END IF;
+    SET v_top = COALESCE(opn_stack_top(v_stack), v_proot);
   END IF;
 
-  -- 3. The node belongs to the task; lock its state row (if any). The
-  -- utf8mb4_bin collation ignores trailing spaces ('n1 ' = 'n1'): equal
-  -- byte lengths make the match exact, for this and every later lookup.
-  SELECT root_pipeline_id INTO v_node_root
-    FROM pipeline_node
-   WHERE node_id = p_node_id AND OCTET_LENGTH(node_id) = OCTET_LENGTH(p_node_id);
-  IF NOT (v_node_root <=> v_pipeline_id) THEN
-    CALL opn_fail(3540400, CONCAT('node(', COALESCE(p_node_id, 'NULL'),
-                                  ') does not exist in task(', p_task_id, ')'));
-  END IF;
-  CALL opn_lock_state(p_node_id, v_state, v_version);
+  IF p_action IN ('retry', 'retry_subprocess') THEN
+    SET v_new_ver = opn_new_version();
+    CALL opn_archive(v_state_id, v_now);
+    IF p_action = 'retry' AND p_inputs IS NOT NULL AND JSON_LENGTH(p_inputs) > 0 THEN
+      -- bk-sops' rules (pipeline-tables.md §3 retry): every given key but
+      -- _escape_render_keys becomes {"need_render": b, "value": v}, b false
+      -- for keys listed in _escape_render_keys and for keys whose current
+      -- entry has need_render false; a current __executor_proxy entry is
+      -- kept whatever is given; nothing else of the current inputs stays.
+      -- Keys are compared decoded: as written, "\u00fc" and "ü" differ.
+      SET v_escape = '[]', v_keep = '[]', v_proxy = NULL, v_new = '{}';
+      SET v_keys = JSON_KEYS(v_inputs), v_n = COALESCE(JSON_LENGTH(v_keys), 0), v_i = 0;
+      WHILE v_i < v_n DO
+        SET v_written = JSON_EXTRACT(v_keys, CONCAT('$[', v_i, ']'));
+        SET v_key = JSON_UNQUOTE(v_written), v_i = v_i + 1;
+        IF v_key = '__executor_proxy' THEN
+          SET v_proxy = JSON_EXTRACT(v_inputs, CONCAT('$.', v_written));
+        ELSEIF JSON_EXTRACT(v_inputs, CONCAT('$.', v_written, '.need_render')) = 'false' THEN
+          SET v_keep = JSON_ARRAY_APPEND(v_keep, '$', v_key);
+        END IF;
+      END WHILE;
+      SET v_keys = JSON_KEYS(p_inputs), v_n = JSON_LENGTH(v_keys), v_i = 0;
+      WHILE v_i < v_n DO
+        SET v_written = JSON_EXTRACT(v_keys, CONCAT('$[', v_i, ']'));
+        SET v_key = JSON_UNQUOTE(v_written), v_i = v_i + 1;
+        IF v_key = '_escape_render_keys' THEN
+          SET v_list = JSON_EXTRACT(p_inputs, CONCAT('$.', v_written)), v_j = 0;
+          WHILE v_j < JSON_LENGTH(v_list) DO
+            SET v_escape = JSON_ARRAY_APPEND(v_escape, '$',
+                  JSON_UNQUOTE(JSON_EXTRACT(v_list, CONCAT('$[', v_j, ']')))), v_j = v_j + 1;
+          END WHILE;
+        END IF;
+      END WHILE;
+      SET v_i = 0;
+      WHILE v_i < v_n DO
+        SET v_written = JSON_EXTRACT(v_keys, CONCAT('$[', v_i, ']'));
+        SET v_key = JSON_UNQUOTE(v_written), v_i = v_i + 1;
+        IF v_key <> '_escape_render_keys' AND NOT (v_key = '__executor_proxy' AND v_proxy IS NOT NULL) THEN
+          SET v_new = JSON_SET(v_new, CONCAT('$.', JSON_QUOTE(v_key)), JSON_OBJECT(
+                'need_render', JSON_EXTRACT(IF(JSON_CONTAINS(v_escape, JSON_QUOTE(v_key))
+                                               OR JSON_CONTAINS(v_keep, JSON_QUOTE(v_key)),
+                                               'false', 'true'), '$'),
+                'value', JSON_EXTRACT(p_inputs, CONCAT('$.', v_written))));
+        END IF;
+      END WHILE;
+      IF v_proxy IS NOT NULL THEN
+        SET v_new = JSON_SET(v_new, '$."__executor_proxy"', JSON_EXTRACT(v_proxy, '$'));
+      END IF;
+      UPDATE eri_data SET inputs = v_new
+       WHERE node_id = p_node_id AND BINARY node_id = BINARY p_node_id;
+    END IF;
+    -- retry_subprocess: a process that entered the subprocess has it on top
+    -- of its stack; leave it, the engine pushes it again. The event names
+    -- the top before the pop (bk-sops-mapping.md (b)).
+    IF p_action = 'retry_subprocess' AND BINARY v_top = BINARY p_node_id THEN
+      UPDATE eri_process
+         SET pipeline_stack = JSON_REMOVE(pipeline_stack, CONCAT('$[', JSON_LENGTH(pipeline_stack) - 1, ']'))
+       WHERE id = v_pid;
+    END IF;
+    UPDATE eri_state
+       SET name = 'READY', retry = retry + 1, version = v_new_ver,
+           started_time = NULL, archived_time = NULL
+     WHERE id = v_state_id;
+    INSERT INTO `opn$outbox` (kind, name, exchange, routing_key, priority, body, countdown, request_id, created_time)
+    VALUES ('celery', 'pipeline.eri.celery.tasks.execute', 'default', opn_queue('er_execute', v_queue), v_priority,
+            opn_execute_kwargs(v_pid, p_node_id, v_proot, v_top, v_queue, v_priority, v_epoch),
+            NULL, p_request_id, v_now);
+    SET v_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_ver);
 
-  -- 4. The action: one line per action.
-  IF p_action = 'retry' THEN
-    CALL node_retry(p_node_id, p_operator, p_request_id, p_flow_id, p_data, p_inputs, p_flow_ids, p_converge_gateway_id, v_extra);
-  ELSEIF p_action = 'skip' THEN
-    CALL node_skip(p_node_id, p_operator, p_request_id, p_flow_id, p_data, p_inputs, p_flow_ids, p_converge_gateway_id, v_extra);
-  ELSEIF p_action = 'skip_exg' THEN
-    CALL node_skip_exg(p_node_id, p_operator, p_request_id, p_flow_id, p_data, p_inputs, p_flow_ids, p_converge_gateway_id, v_extra);
+  ELSEIF p_action IN ('skip', 'skip_exg', 'skip_cpg') THEN
+    IF p_action = 'skip' THEN
+      IF COALESCE(JSON_LENGTH(v_targets), 0) <> 1 THEN
+        SET v_code = 3545000, v_msg = CONCAT('node(', p_node_id, ') has no single outgoing flow');
+        LEAVE act;
+      END IF;
+      SET v_target = JSON_UNQUOTE(JSON_EXTRACT(JSON_EXTRACT(v_targets, '$.*'), '$[0]'));
+    END IF;
+    SET v_new_ver = opn_new_version();
+    CALL opn_archive(v_state_id, v_now);
+    UPDATE eri_state
+       SET name = 'FINISHED', skip = 1, version = v_new_ver, archived_time = v_now
+     WHERE id = v_state_id;
+    IF p_action = 'skip_cpg' THEN
+      -- bamboo's skip_conditional_parallel_gateway: one child process per
+      -- chosen flow, asleep at its target, bound for the converge gateway,
+      -- with the parent's root, stack, priority and queue; the parent waits
+      -- for them all. An outbox execute per child, in the order given.
+      SET v_i = 0, v_children = '[]';
+      WHILE v_i < v_n DO
+        SET v_target = JSON_UNQUOTE(JSON_EXTRACT(v_list, CONCAT('$[', v_i, ']')));
+        INSERT INTO eri_process
+               (parent_id, ack_num, need_ack, asleep, suspended, frozen, dead, last_heartbeat,
+                destination_id, current_node_id, root_pipeline_id, suspended_by, priority,
+                queue, pipeline_stack)
+        VALUES (v_pid, 0, -1, 1, 0, 0, 0, v_now, v_converge, v_target, v_proot, '',
+                v_priority, v_queue, v_stack);
+        SET v_j = LAST_INSERT_ID();
+        INSERT INTO `opn$outbox` (kind, name, exchange, routing_key, priority, body, countdown, request_id, created_time)
+        VALUES ('celery', 'pipeline.eri.celery.tasks.execute', 'default', opn_queue('er_execute', v_queue), v_priority,
+                opn_execute_kwargs(v_j, v_target, v_proot, v_top, v_queue, v_priority, v_epoch),
+                NULL, p_request_id, v_now);
+        SET v_children = JSON_ARRAY_APPEND(v_children, '$', v_j), v_i = v_i + 1;
+      END WHILE;
+      UPDATE eri_process SET need_ack = v_n, ack_num = 0 WHERE id = v_pid;
+      SET v_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_ver,
+                                'flow_ids', JSON_EXTRACT(p_flow_ids, '$'),
+                                'child_processes', JSON_EXTRACT(v_children, '$'));
+    ELSE
+      INSERT INTO `opn$outbox` (kind, name, exchange, routing_key, priority, body, countdown, request_id, created_time)
+      VALUES ('celery', 'pipeline.eri.celery.tasks.execute', 'default', opn_queue('er_execute', v_queue), v_priority,
+              opn_execute_kwargs(v_pid, v_target, v_proot, v_top, v_queue, v_priority, v_epoch),
+              NULL, p_request_id, v_now);
+      SET v_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_ver);
+      IF p_action = 'skip_exg' THEN
+        SET v_extra = JSON_SET(v_extra, '$.flow_id', p_flow_id);
+      END IF;
+    END IF;
+    CALL opn_zrem(p_node_id, v_new_ver, p_request_id, v_now);
+
+  -- callback (§3; a second callback is accepted: the engine drops what
+  -- comes too late):
+  --   can not find sleep process with current node id: N  (and "multiple")
+  --   node(N) state is not RUNNING, actual S
+  --   node(N) is not waiting for a callback
+  --   schedule of node(N) is already finished
+  --   schedule of node(N) is already expired
   ELSEIF p_action = 'callback' THEN
-    CALL node_callback(p_node_id, p_operator, p_request_id, p_flow_id, p_data, p_inputs, p_flow_ids, p_converge_gateway_id, v_extra);
-  ELSEIF p_action = 'pause_subproc' THEN
-    CALL node_pause_subproc(p_node_id, p_operator, p_request_id, p_flow_id, p_data, p_inputs, p_flow_ids, p_converge_gateway_id, v_extra);
-  ELSEIF p_action = 'resume_subproc' THEN
-    CALL node_resume_subproc(p_node_id, p_operator, p_request_id, p_flow_id, p_data, p_inputs, p_flow_ids, p_converge_gateway_id, v_extra);
-  ELSEIF p_action = 'pause' THEN
-    CALL node_pause(p_node_id, p_operator, p_request_id, p_flow_id, p_data, p_inputs, p_flow_ids, p_converge_gateway_id, v_extra);
-  ELSEIF p_action = 'resume' THEN
-    CALL node_resume(p_node_id, p_operator, p_request_id, p_flow_id, p_data, p_inputs, p_flow_ids, p_converge_gateway_id, v_extra);
-  ELSEIF p_action = 'forced_fail' THEN
-    CALL node_forced_fail(p_node_id, p_operator, p_request_id, p_flow_id, p_data, p_inputs, p_flow_ids, p_converge_gateway_id, v_extra);
-  ELSEIF p_action = 'retry_subprocess' THEN
-    CALL node_retry_subprocess(p_node_id, p_operator, p_request_id, p_flow_id, p_data, p_inputs, p_flow_ids, p_converge_gateway_id, v_extra);
-  ELSEIF p_action = 'skip_cpg' THEN
-    CALL node_skip_cpg(p_node_id, p_operator, p_request_id, p_flow_id, p_data, p_inputs, p_flow_ids, p_converge_gateway_id, v_extra);
-  ELSE
-    CALL opn_fail(3540000, CONCAT('action(', COALESCE(p_action, 'NULL'), ') is not supported'));
-  END IF;
+    IF v_state <> 'RUNNING' THEN
+      SET v_code = 3545000, v_msg = CONCAT('node(', p_node_id, ') state is not RUNNING, actual ', v_state);
+      LEAVE act;
+    END IF;
+    SELECT id, finished, expired INTO v_sched, v_finished, v_sexpired
+      FROM eri_schedule
+     WHERE node_id = p_node_id AND BINARY node_id = BINARY p_node_id
+       AND version = v_version AND BINARY version = BINARY v_version
+       FOR UPDATE;
+    IF v_sched IS NULL THEN
+      SET v_code = 3545000, v_msg = CONCAT('node(', p_node_id, ') is not waiting for a callback');
+      LEAVE act;
+    ELSEIF v_finished <> 0 THEN
+      SET v_code = 3545000, v_msg = CONCAT('schedule of node(', p_node_id, ') is already finished');
+      LEAVE act;
+    ELSEIF v_sexpired <> 0 THEN
+      SET v_code = 3545000, v_msg = CONCAT('schedule of node(', p_node_id, ') is already expired');
+      LEAVE act;
+    END IF;
+    INSERT INTO eri_callbackdata (node_id, version, data)
+    VALUES (p_node_id, v_version, COALESCE(p_data, '{}'));
+    SET v_j = LAST_INSERT_ID();
+    INSERT INTO `opn$outbox` (kind, name, exchange, routing_key, priority, body, countdown, request_id, created_time)
+    VALUES ('celery', 'pipeline.eri.celery.tasks.schedule', 'default', opn_queue('er_schedule', v_queue), v_priority,
+            JSON_OBJECT('process_id', v_pid + 0, 'node_id', p_node_id, 'schedule_id', v_sched + 0,
+                        'callback_data_id', v_j + 0, 'recover_point', '{}',
+                        'headers', JSON_EXTRACT(opn_headers(v_queue, v_priority, v_epoch), '$')),
+            NULL, p_request_id, v_now);
+    SET v_extra = JSON_OBJECT('version', v_version, 'schedule_id', v_sched + 0, 'callback_data_id', v_j + 0);
 
-  INSERT INTO operate_record
+  -- pause_subproc (§3):
+  --   node(N) is not a subprocess, actual TYPE
+  --   subprocess(N) has not started
+  --   can not pause subprocess(N) in state S
+  -- pause (§4):
+  --   node(N) is a subprocess, use pause_subproc
+  --   can not pause node(N) in state S
+  -- A node the run has not reached is paused by appointment: its state row
+  -- is created SUSPENDED, with root and parent '' until the node runs (as
+  -- bamboo's pause_node_appoint writes it), and the engine suspends the
+  -- process that gets there. Nothing is woken.
+  ELSEIF p_action IN ('pause', 'pause_subproc') THEN
+    IF p_action = 'pause_subproc' THEN
+      IF NOT (v_type <=> 'SubProcess') THEN
+        SET v_code = 3545000, v_msg = CONCAT('node(', p_node_id, ') is not a subprocess, actual ', v_type);
+        LEAVE act;
+      ELSEIF v_state_id IS NULL THEN
+        SET v_code = 3545000, v_msg = CONCAT('subprocess(', p_node_id, ') has not started');
+        LEAVE act;
+      ELSEIF v_state NOT IN ('READY', 'RUNNING') THEN
+        SET v_code = 3545000, v_msg = CONCAT('can not pause subprocess(', p_node_id, ') in state ', v_state);
+        LEAVE act;
+      END IF;
+    ELSE
+      IF v_type <=> 'SubProcess' THEN
+        SET v_code = 3545000, v_msg = CONCAT('node(', p_node_id, ') is a subprocess, use pause_subproc');
+        LEAVE act;
+      END IF;
+      IF v_state_id IS NULL THEN
+        -- Nothing was locked (READ COMMITTED): the engine may create the
+        -- row first; then read it again and pause it as any other.
+        BEGIN
+          DECLARE CONTINUE HANDLER FOR 1062 SET v_dup = 1;
+          SET v_new_ver = opn_new_version();
+          INSERT INTO eri_state
+                 (node_id, root_id, parent_id, name, version, `loop`, retry, skip,
+                  error_ignored, created_time, started_time, archived_time, inner_loop)
+          VALUES (p_node_id, '', '', 'SUSPENDED', v_new_ver, 1, 0, 0, 0, v_now, NULL, NULL, 1);
+        END;
+        IF v_dup = 0 THEN
+          SET v_extra = JSON_OBJECT('appointment', JSON_EXTRACT('true', '$'), 'new_version', v_new_ver);
+          CALL opn_zrem(p_node_id, v_new_ver, p_request_id, v_now);
+          LEAVE act;
+        END IF;
+        SELECT id, name, version INTO v_state_id, v_state, v_version
+          FROM eri_state
+         WHERE node_id = p_node_id AND BINARY node_id = BINARY p_node_id
+           FOR UPDATE;
+      END IF;
+      IF v_state NOT IN ('READY', 'RUNNING') THEN
+        SET v_code = 3545000, v_msg = CONCAT('can not pause node(', p_node_id, ') in state ', v_state);
+        LEAVE act;
+      END IF;
+    END IF;
+    UPDATE eri_state SET name = 'SUSPENDED' WHERE id = v_state_id;
+    CALL opn_zrem(p_node_id, v_version, p_request_id, v_now);
+
+  -- resume_subproc (§3):
+  --   node(N) is not a subprocess, actual TYPE
+  --   subprocess(N) is not paused, actual S
+  -- resume (§4):
+  --   node(N) is a subprocess, use resume_subproc
+  --   node(N) is not paused, actual S
+  -- Then every process the node suspended is woken at its current node.
+  ELSEIF p_action IN ('resume', 'resume_subproc') THEN
+    IF p_action = 'resume_subproc' AND NOT (v_type <=> 'SubProcess') THEN
+      SET v_code = 3545000, v_msg = CONCAT('node(', p_node_id, ') is not a subprocess, actual ', v_type);
+      LEAVE act;
+    ELSEIF p_action = 'resume' AND v_type <=> 'SubProcess' THEN
+      SET v_code = 3545000, v_msg = CONCAT('node(', p_node_id, ') is a subprocess, use resume_subproc');
+      LEAVE act;
+    ELSEIF v_state <> 'SUSPENDED' THEN
+      SET v_code = 3545000, v_msg = CONCAT(IF(p_action = 'resume', 'node(', 'subprocess('),
+                                           p_node_id, ') is not paused, actual ', v_state);
+      LEAVE act;
+    END IF;
+    UPDATE eri_state SET name = IF(p_action = 'resume', 'READY', 'RUNNING') WHERE id = v_state_id;
+    SELECT COUNT(*) INTO v_n FROM eri_process
+     WHERE suspended_by = p_node_id AND BINARY suspended_by = BINARY p_node_id
+       FOR UPDATE;
+    INSERT INTO `opn$outbox` (kind, name, exchange, routing_key, priority, body, countdown, request_id, created_time)
+    SELECT 'celery', 'pipeline.eri.celery.tasks.execute', 'default', opn_queue('er_execute', queue), priority,
+           opn_execute_kwargs(id, current_node_id, root_pipeline_id,
+                              COALESCE(opn_stack_top(pipeline_stack), root_pipeline_id),
+                              queue, priority, v_epoch),
+           NULL, p_request_id, v_now
+      FROM eri_process
+     WHERE suspended_by = p_node_id AND BINARY suspended_by = BINARY p_node_id
+     ORDER BY id;
+    UPDATE eri_process SET suspended = 0, suspended_by = ''
+     WHERE suspended_by = p_node_id AND BINARY suspended_by = BINARY p_node_id;
+    SET v_extra = JSON_OBJECT('resumed_processes', v_n + 0);
+
+  -- forced_fail (§4; bamboo's forced_fail_activity: it wins over a pending
+  -- callback, whose schedule then names a version the engine drops):
+  --   node(N) is not a service activity, actual TYPE
+  --   node(N) state is not RUNNING, actual S
+  --   can not find process with current node id: N
+  --   found multiple processes at node(N)
+  --   can not fail node(N): its execution data is pickled, which SQL can not edit
+  ELSEIF p_action = 'forced_fail' THEN
+    IF NOT (v_type <=> 'ServiceActivity') THEN
+      SET v_code = 3545000, v_msg = CONCAT('node(', p_node_id, ') is not a service activity, actual ', v_type);
+      LEAVE act;
+    ELSEIF v_state <> 'RUNNING' THEN
+      SET v_code = 3545000, v_msg = CONCAT('node(', p_node_id, ') state is not RUNNING, actual ', v_state);
+      LEAVE act;
+    END IF;
+    SELECT COUNT(*), MIN(id) INTO v_procs, v_pid
+      FROM eri_process
+     WHERE current_node_id = p_node_id AND BINARY current_node_id = BINARY p_node_id AND dead = 0
+       FOR UPDATE;
+    IF v_procs = 0 THEN
+      SET v_code = 3545000, v_msg = CONCAT('can not find process with current node id: ', p_node_id);
+      LEAVE act;
+    ELSEIF v_procs > 1 THEN
+      SET v_code = 3545000, v_msg = CONCAT('found multiple processes at node(', p_node_id, ')');
+      LEAVE act;
+    END IF;
+    SET v_found = 1;
+    SELECT outputs, outputs_serializer INTO v_outputs, v_oser
+      FROM eri_executiondata
+     WHERE node_id = p_node_id AND BINARY node_id = BINARY p_node_id
+       FOR UPDATE;
+    IF v_oser IS NOT NULL AND v_oser <> 'json' THEN
+      SET v_code = 3545000, v_msg = CONCAT('can not fail node(', p_node_id, '): its execution data is ',
+                                           v_oser, ', which SQL can not edit');
+      LEAVE act;
+    END IF;
+    SET v_new_ver = opn_new_version();
+    SET v_outputs = JSON_SET(COALESCE(v_outputs, '{}'),
+                             '$.ex_data', CONCAT('The node has been terminated by ', p_operator, '.'),
+                             '$._forced_failed', JSON_EXTRACT('true', '$'));
+    IF v_oser IS NULL THEN
+      INSERT INTO eri_executiondata (node_id, inputs_serializer, outputs_serializer, inputs, outputs)
+      VALUES (p_node_id, 'json', 'json', '{}', v_outputs);
+    ELSE
+      UPDATE eri_executiondata SET outputs = v_outputs
+       WHERE node_id = p_node_id AND BINARY node_id = BINARY p_node_id;
+    END IF;
+    UPDATE eri_state SET name = 'FAILED', version = v_new_ver, archived_time = v_now
+     WHERE id = v_state_id;
+    UPDATE eri_process SET asleep = 1 WHERE id = v_pid;
+    -- bamboo's hook: the attempt's log lines follow it to the new version
+    UPDATE eri_logentry SET version = v_new_ver
+     WHERE node_id = p_node_id AND BINARY node_id = BINARY p_node_id
+       AND version = v_version AND BINARY version = BINARY v_version;
+    CALL opn_zrem(p_node_id, v_new_ver, p_request_id, v_now);
+    SET v_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_ver);
+
+  ELSE
+    SET v_code = 3540000, v_msg = CONCAT('action(', COALESCE(p_action, 'NULL'), ') is not supported');
+    LEAVE act;
+  END IF;
+  END act;
+
+  IF v_code <> 0 THEN
+    ROLLBACK;
+    SELECT v_code AS code, v_msg AS message, 0 AS replayed;
+    LEAVE main;
+  END IF;
+  INSERT INTO operate_record_taskoperaterecord
          (operator, operate_type, operate_source, instance_id, project_id,
-          node_id, request_id, operate_date, extra_info)
-  VALUES (COALESCE(p_operator, ''), p_action, 'api', p_task_id, p_project_id,
-          p_node_id, COALESCE(p_request_id, ''), NOW(6), v_extra);
+          operate_date, node_id, extra_info)
+  VALUES (p_operator, p_action, 'api', p_task_id, p_project_id, v_now, p_node_id, v_extra);
   COMMIT;
+  SELECT 0 AS code, 'success' AS message, 0 AS replayed;
 END//
 
 -- Removes replay records older than p_days, at most p_limit rows per call
 -- (short transactions; call again until it reports 0). The service calls it
 -- now and then (replay_retention_days); cron may call it too.
-CREATE PROCEDURE purge_request_replay(IN p_days INT, IN p_limit INT)
+CREATE PROCEDURE opn_purge_replay(IN p_days INT, IN p_limit INT)
   MODIFIES SQL DATA
 BEGIN
-  DELETE FROM request_replay
-   WHERE created_time < NOW(6) - INTERVAL p_days DAY
+  DELETE FROM `opn$replay`
+   WHERE created_time < UTC_TIMESTAMP(6) - INTERVAL p_days DAY
    ORDER BY created_time LIMIT p_limit;
   SELECT ROW_COUNT() AS purged;
 END//

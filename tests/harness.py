@@ -4,6 +4,7 @@ loopback ports under one temporary folder, each stopped by its pid.
 Every process a test starts is registered in Procs; the runner stops them all
 at the end, also when a test fails or the run is interrupted.
 """
+import hashlib
 import http.client
 import json
 import os
@@ -143,9 +144,9 @@ class MariaDB:
                               capture_output=True).stdout
 
     def load(self):
-        subprocess.run([os.path.join(ROOT, "sql", "load.sh"), "--force",
-                        DBNAME, "-S", self.sock, "-uroot"], check=True,
-                       stderr=subprocess.DEVNULL)
+        """bk-sops' tables as its migrations create them (the fixture DDL),
+        then the service's install script with the demo data."""
+        load_database(["mariadb", "--no-defaults", "-S", self.sock, "-uroot"])
 
     def reset_demo(self):
         with open(os.path.join(ROOT, "sql", "demo.sql"), "rb") as f:
@@ -180,7 +181,7 @@ class MariaDB:
         """Every row of every pipeline table, to prove that nothing changed."""
         out = {}
         for t in TABLES:
-            out[t] = self.query("SELECT * FROM `%s` ORDER BY 1" % t)
+            out[t] = self.query("SELECT * FROM `%s` ORDER BY 1, 2" % t)
         return out
 
     def call_action(self, conn=None, **kw):
@@ -189,19 +190,46 @@ class MariaDB:
         return call_operate_node(conn or self.conn(), **kw)
 
 
-TABLES = ["project", "taskflow_instance", "app_account", "user_token",
-          "project_permission", "operate_record", "pipeline_node",
-          "pipeline_flow", "pipeline_state", "pipeline_process",
-          "pipeline_schedule", "pipeline_data", "pipeline_execution_data",
-          "pipeline_execution_history", "pipeline_callback_data",
-          "engine_outbox", "request_replay"]
+# bk-sops' and bamboo's tables the actions read or write, then the service's.
+BKSOPS_TABLES = ["core_project", "core_environmentvariables",
+                 "taskflow3_taskflowinstance", "pipeline_pipelineinstance",
+                 "operate_record_taskoperaterecord", "eri_node", "eri_state",
+                 "eri_process", "eri_schedule", "eri_data", "eri_executiondata",
+                 "eri_executionhistory", "eri_callbackdata", "eri_logentry"]
+OWN_TABLES = ["opn$app", "opn$token", "opn$grant", "opn$replay", "opn$outbox"]
+TABLES = BKSOPS_TABLES + OWN_TABLES
+BKSOPS_DDL = os.path.join(ROOT, "tests", "fixtures", "bk-sops-schema.sql")
 
-CALL_ARGS = ["project_id", "task_id", "node_id", "action", "operator",
+
+def load_database(client, db=DBNAME, demo=True):
+    """A bk-sops database as an operator has it, with the service installed
+    by the README's command: client is the mariadb argv without a database
+    (e.g. ["mariadb", "--no-defaults", "-S", sock, "-uroot"])."""
+    subprocess.run(client + ["-e", "DROP DATABASE IF EXISTS `%s`; CREATE DATABASE "
+                             "`%s` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"
+                             % (db, db)], check=True, capture_output=True)
+    with open(BKSOPS_DDL, "rb") as f:
+        subprocess.run(client + [db], stdin=f, check=True, capture_output=True)
+    argv = [os.path.join(ROOT, "sql", "load.sh")] + (["--demo", "--force"] if demo else [])
+    opts = [a for a in client[1:] if a != "--no-defaults"]
+    p = subprocess.run(argv + [db] + opts, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError("sql/load.sh failed: " + p.stderr)
+
+
+def ver(label):
+    """A demo version: the fixture writes "v2-cb_wait" as 'v' + md5 hex."""
+    return "v" + hashlib.md5(label.encode()).hexdigest()
+
+
+CALL_ARGS = ["project_id", "task_id", "node_id", "action", "operator", "app",
              "request_id", "flow_id", "data", "inputs", "flow_ids",
              "converge_gateway_id"]
 
 
 def call_operate_node(conn, **kw):
+    """CALL opn_operate_node(...). Returns None when applied (or replayed),
+    else (code, message) from its answer row."""
     args = []
     for a in CALL_ARGS:
         v = kw.get(a)
@@ -210,18 +238,17 @@ def call_operate_node(conn, **kw):
         args.append(v)
     args[CALL_ARGS.index("request_id")] = kw.get("request_id", "req-test")
     args[CALL_ARGS.index("operator")] = kw.get("operator", "admin")
-    try:
-        with conn.cursor() as c:
-            c.execute("CALL operate_node(%s)" % ",".join(["%s"] * len(args)),
-                      args)
-            while c.nextset():
-                pass
+    args[CALL_ARGS.index("app")] = kw.get("app", "demo_app")
+    with conn.cursor() as c:
+        c.execute("CALL opn_operate_node(%s)" % ",".join(["%s"] * len(args)),
+                  args)
+        row = c.fetchone()
+        while c.nextset():
+            pass
+    code, msg = row[0], row[1]
+    if code == 0:
         return None
-    except pymysql.err.OperationalError as e:
-        if e.args[0] != 1644:
-            raise
-        code, _, msg = e.args[1].partition(" ")
-        return int(code), msg
+    return int(code), msg
 
 
 def diff_snapshots(a, b):
