@@ -61,7 +61,7 @@ config_defaults(struct config *c)
 	snprintf(c->db_socket, sizeof(c->db_socket), "/run/mysqld/mysqld.sock");
 	c->db_port = 3306;
 	snprintf(c->db_user, sizeof(c->db_user), "operate_node");
-	snprintf(c->db_name, sizeof(c->db_name), "operate_node");
+	snprintf(c->db_name, sizeof(c->db_name), "bk_sops");
 	c->db_connect_timeout = 3;
 	c->db_read_timeout = 10;
 	c->db_write_timeout = 10;

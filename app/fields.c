@@ -302,18 +302,48 @@ action_field(struct json_object *body, int *out, char *msg, size_t msglen)
 	return 0;
 }
 
+/*
+ * A credential: absent leaves *out NULL, and anything but a string is a
+ * field error. A string of the wrong shape (empty, too long, control
+ * characters, a trailing space) is a credential that is present but wrong:
+ * *bad is set, for 3540100 after the fields, and the reply does not say
+ * how a secret is shaped (operate-node-api.md §6).
+ */
+static int
+secret_field(struct json_object *body, const char *name, const char **out,
+    int *bad, char *msg, size_t msglen)
+{
+	struct json_object *v;
+	char ignored[8];
+
+	*out = NULL;
+	if (!json_object_object_get_ex(body, name, &v))
+		return 0;
+	if (json_object_get_type(v) != json_type_string) {
+		snprintf(msg, msglen, "%s must be a string", name);
+		return -1;
+	}
+	if (str_field(body, name, 1, CRED_MAX, 0, out, ignored,
+	    sizeof(ignored)) == -1 ||
+	    strlen(*out) != (size_t)json_object_get_string_len(v)) {
+		*bad = 1;
+		*out = "";
+	}
+	return 0;
+}
+
 /* Auth mode app: app code and secret, and a user or a token. */
 static int
 credential_fields(struct json_object *body, struct fields *f, char *msg,
     size_t msglen)
 {
-	if (str_field(body, "bk_app_code", 1, CRED_MAX, 0, &f->app_code, msg,
+	if (secret_field(body, "bk_app_code", &f->app_code, &f->bad_app, msg,
 	    msglen) == -1 ||
-	    str_field(body, "bk_app_secret", 1, CRED_MAX, 0, &f->app_secret,
+	    secret_field(body, "bk_app_secret", &f->app_secret, &f->bad_app,
 	    msg, msglen) == -1 ||
 	    str_field(body, "bk_username", 1, USERNAME_MAX, 1, &f->username,
 	    msg, msglen) == -1 ||
-	    str_field(body, "bk_token", 1, CRED_MAX, 0, &f->token, msg,
+	    secret_field(body, "bk_token", &f->token, &f->bad_user, msg,
 	    msglen) == -1)
 		return -1;
 	if (f->app_code == NULL || f->app_secret == NULL) {

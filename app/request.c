@@ -255,6 +255,11 @@ authorize(struct ctx *c, const struct fields *f, long long *project_id)
 			return -1;
 		}
 	}
+	if (f->bad_app || f->bad_user) {
+		fail(c, 200, CODE_FORBIDDEN, "%s authentication failed",
+		    f->bad_app ? "app" : "user");
+		return -1;
+	}
 	if (store_resolve(c->w->store, f->scope, f->biz_id, app, token, user,
 	    &row, &c->out) == -1)
 		return -1;

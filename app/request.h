@@ -54,6 +54,7 @@ struct fields {
 	int action;			/* index into the action table */
 	const char *node_id, *flow_id, *converge_gateway_id;
 	const char *app_code, *app_secret, *username, *token;
+	int bad_app, bad_user;		/* a credential present but malformed */
 	char *data_text, *inputs_text, *flow_ids_text;
 };
 

@@ -19,8 +19,9 @@
 --
 -- Exact ids. bk-sops' columns compare case-insensitively and ignore
 -- trailing spaces: 'N1' = 'n1 '. Every lookup of a caller's id is therefore
--- "col = id AND BINARY col = id": the first part uses the index, the second
--- makes the match exact (BINARY compares bytes, trailing spaces included).
+-- "col = id AND CAST(col AS BINARY) = CAST(id AS BINARY)": the first part
+-- uses the index, the second makes the match exact (bytes, trailing spaces
+-- included). Not the BINARY operator, which MySQL 8.0.27 deprecates.
 --
 -- Transaction and locks. The procedure ends any transaction the caller had
 -- open (START TRANSACTION would anyway), runs its own at READ COMMITTED
@@ -177,7 +178,7 @@ CREATE FUNCTION opn_flow_target(p_targets LONGTEXT CHARACTER SET utf8mb4,
   RETURNS VARCHAR(64) CHARACTER SET utf8mb4
   DETERMINISTIC NO SQL
 BEGIN
-  IF p_flow IS NULL OR NOT (BINARY p_flow REGEXP '^[0-9A-Za-z_]+$') THEN
+  IF p_flow IS NULL OR NOT (p_flow REGEXP '^[0-9A-Za-z_]+$') THEN
     RETURN NULL;
   END IF;
   RETURN JSON_UNQUOTE(JSON_EXTRACT(p_targets, CONCAT('$."', p_flow, '"')));
@@ -243,7 +244,7 @@ BEGIN
          COALESCE(e.inputs, '{}'), COALESCE(e.outputs, '{}')
     FROM eri_state AS s
     LEFT JOIN eri_executiondata AS e
-      ON e.node_id = s.node_id AND BINARY e.node_id = BINARY s.node_id
+      ON e.node_id = s.node_id AND CAST(e.node_id AS BINARY) = CAST(s.node_id AS BINARY)
    WHERE s.id = p_state_id;
 END//
 
@@ -376,7 +377,7 @@ main: BEGIN
       FROM `opn$replay` WHERE app_code = p_app AND request_id = p_request_id
       LOCK IN SHARE MODE;
     ROLLBACK;
-    IF v_r_action = p_action AND v_r_task = p_task_id AND BINARY v_r_node = BINARY p_node_id THEN
+    IF v_r_action = p_action AND v_r_task = p_task_id AND CAST(v_r_node AS BINARY) = CAST(p_node_id AS BINARY) THEN
       SELECT 0 AS code, 'success' AS message, 1 AS replayed;
     ELSE
       SELECT 3540000 AS code,
@@ -405,7 +406,7 @@ main: BEGIN
   END IF;
   IF v_pipeline IS NOT NULL THEN
     SELECT name INTO v_root FROM eri_state
-     WHERE node_id = v_pipeline AND BINARY node_id = BINARY v_pipeline
+     WHERE node_id = v_pipeline AND CAST(node_id AS BINARY) = CAST(v_pipeline AS BINARY)
       LOCK IN SHARE MODE;
   END IF;
   IF v_root IS NULL THEN
@@ -427,8 +428,8 @@ main: BEGIN
          JSON_UNQUOTE(JSON_EXTRACT(detail, '$.converge_gateway_id'))
     INTO v_detail, v_type, v_can_retry, v_can_skip, v_targets, v_converge
     FROM eri_node
-   WHERE node_id = p_node_id AND BINARY node_id = BINARY p_node_id
-     AND BINARY JSON_UNQUOTE(JSON_EXTRACT(detail, '$.root_pipeline_id')) = BINARY v_pipeline
+   WHERE node_id = p_node_id AND CAST(node_id AS BINARY) = CAST(p_node_id AS BINARY)
+     AND CAST(JSON_UNQUOTE(JSON_EXTRACT(detail, '$.root_pipeline_id')) AS BINARY) = CAST(v_pipeline AS BINARY)
    LIMIT 1;
   IF v_detail IS NULL THEN
     SET v_code = 3540400, v_msg = CONCAT('node(', p_node_id, ') does not exist in task(', p_task_id, ')');
@@ -436,7 +437,7 @@ main: BEGIN
   END IF;
   SELECT id, name, version INTO v_state_id, v_state, v_version
     FROM eri_state
-   WHERE node_id = p_node_id AND BINARY node_id = BINARY p_node_id
+   WHERE node_id = p_node_id AND CAST(node_id AS BINARY) = CAST(p_node_id AS BINARY)
      FOR UPDATE;
   SET v_state = COALESCE(v_state, 'CREATED');
 
@@ -458,7 +459,7 @@ main: BEGIN
         LEAVE act;
       END IF;
       SELECT inputs INTO v_inputs FROM eri_data
-       WHERE node_id = p_node_id AND BINARY node_id = BINARY p_node_id FOR UPDATE;
+       WHERE node_id = p_node_id AND CAST(node_id AS BINARY) = CAST(p_node_id AS BINARY) FOR UPDATE;
       IF v_inputs IS NULL THEN
         SET v_code = 3545000, v_msg = CONCAT('node(', p_node_id, ') has no inputs to retry with');
         LEAVE act;
@@ -559,7 +560,7 @@ main: BEGIN
       END IF;
       SET v_list = JSON_ARRAY_APPEND(v_list, '$', v_target), v_i = v_i + 1;
     END WHILE;
-    IF NOT (BINARY v_converge <=> BINARY p_converge_gateway_id) THEN
+    IF NOT (CAST(v_converge AS BINARY) <=> CAST(p_converge_gateway_id AS BINARY)) THEN
       SET v_code = 3545000, v_msg = CONCAT('converge_gateway_id(', p_converge_gateway_id,
                                            ') is not the converge gateway of gateway(', p_node_id, ')');
       LEAVE act;
@@ -576,7 +577,7 @@ main: BEGIN
     SELECT COUNT(*), MIN(id), MIN(root_pipeline_id), MIN(pipeline_stack), MIN(queue), MIN(priority)
       INTO v_procs, v_pid, v_proot, v_stack, v_queue, v_priority
       FROM eri_process
-     WHERE current_node_id = p_node_id AND BINARY current_node_id = BINARY p_node_id
+     WHERE current_node_id = p_node_id AND CAST(current_node_id AS BINARY) = CAST(p_node_id AS BINARY)
        AND dead = 0 AND asleep = 1
        FOR UPDATE;
     IF v_procs = 0 THEN
@@ -638,12 +639,12 @@ main: BEGIN
         SET v_new = JSON_SET(v_new, '$."__executor_proxy"', JSON_EXTRACT(v_proxy, '$'));
       END IF;
       UPDATE eri_data SET inputs = v_new
-       WHERE node_id = p_node_id AND BINARY node_id = BINARY p_node_id;
+       WHERE node_id = p_node_id AND CAST(node_id AS BINARY) = CAST(p_node_id AS BINARY);
     END IF;
     -- retry_subprocess: a process that entered the subprocess has it on top
     -- of its stack; leave it, the engine pushes it again. The event names
     -- the top before the pop (bk-sops-mapping.md (b)).
-    IF p_action = 'retry_subprocess' AND BINARY v_top = BINARY p_node_id THEN
+    IF p_action = 'retry_subprocess' AND CAST(v_top AS BINARY) = CAST(p_node_id AS BINARY) THEN
       UPDATE eri_process
          SET pipeline_stack = JSON_REMOVE(pipeline_stack, CONCAT('$[', JSON_LENGTH(pipeline_stack) - 1, ']'))
        WHERE id = v_pid;
@@ -722,8 +723,8 @@ main: BEGIN
     END IF;
     SELECT id, finished, expired INTO v_sched, v_finished, v_sexpired
       FROM eri_schedule
-     WHERE node_id = p_node_id AND BINARY node_id = BINARY p_node_id
-       AND version = v_version AND BINARY version = BINARY v_version
+     WHERE node_id = p_node_id AND CAST(node_id AS BINARY) = CAST(p_node_id AS BINARY)
+       AND version = v_version AND CAST(version AS BINARY) = CAST(v_version AS BINARY)
        FOR UPDATE;
     IF v_sched IS NULL THEN
       SET v_code = 3545000, v_msg = CONCAT('node(', p_node_id, ') is not waiting for a callback');
@@ -792,7 +793,7 @@ main: BEGIN
         END IF;
         SELECT id, name, version INTO v_state_id, v_state, v_version
           FROM eri_state
-         WHERE node_id = p_node_id AND BINARY node_id = BINARY p_node_id
+         WHERE node_id = p_node_id AND CAST(node_id AS BINARY) = CAST(p_node_id AS BINARY)
            FOR UPDATE;
       END IF;
       IF v_state NOT IN ('READY', 'RUNNING') THEN
@@ -824,7 +825,7 @@ main: BEGIN
     END IF;
     UPDATE eri_state SET name = IF(p_action = 'resume', 'READY', 'RUNNING') WHERE id = v_state_id;
     SELECT COUNT(*) INTO v_n FROM eri_process
-     WHERE suspended_by = p_node_id AND BINARY suspended_by = BINARY p_node_id
+     WHERE suspended_by = p_node_id AND CAST(suspended_by AS BINARY) = CAST(p_node_id AS BINARY)
        FOR UPDATE;
     INSERT INTO `opn$outbox` (kind, name, exchange, routing_key, priority, body, countdown, request_id, created_time)
     SELECT 'celery', 'pipeline.eri.celery.tasks.execute', 'default', opn_queue('er_execute', queue), priority,
@@ -833,10 +834,10 @@ main: BEGIN
                               queue, priority, v_epoch),
            NULL, p_request_id, v_now
       FROM eri_process
-     WHERE suspended_by = p_node_id AND BINARY suspended_by = BINARY p_node_id
+     WHERE suspended_by = p_node_id AND CAST(suspended_by AS BINARY) = CAST(p_node_id AS BINARY)
      ORDER BY id;
     UPDATE eri_process SET suspended = 0, suspended_by = ''
-     WHERE suspended_by = p_node_id AND BINARY suspended_by = BINARY p_node_id;
+     WHERE suspended_by = p_node_id AND CAST(suspended_by AS BINARY) = CAST(p_node_id AS BINARY);
     SET v_extra = JSON_OBJECT('resumed_processes', v_n + 0);
 
   -- forced_fail (§4; bamboo's forced_fail_activity: it wins over a pending
@@ -856,7 +857,7 @@ main: BEGIN
     END IF;
     SELECT COUNT(*), MIN(id) INTO v_procs, v_pid
       FROM eri_process
-     WHERE current_node_id = p_node_id AND BINARY current_node_id = BINARY p_node_id AND dead = 0
+     WHERE current_node_id = p_node_id AND CAST(current_node_id AS BINARY) = CAST(p_node_id AS BINARY) AND dead = 0
        FOR UPDATE;
     IF v_procs = 0 THEN
       SET v_code = 3545000, v_msg = CONCAT('can not find process with current node id: ', p_node_id);
@@ -868,7 +869,7 @@ main: BEGIN
     SET v_found = 1;
     SELECT outputs, outputs_serializer INTO v_outputs, v_oser
       FROM eri_executiondata
-     WHERE node_id = p_node_id AND BINARY node_id = BINARY p_node_id
+     WHERE node_id = p_node_id AND CAST(node_id AS BINARY) = CAST(p_node_id AS BINARY)
        FOR UPDATE;
     IF v_oser IS NOT NULL AND v_oser <> 'json' THEN
       SET v_code = 3545000, v_msg = CONCAT('can not fail node(', p_node_id, '): its execution data is ',
@@ -884,15 +885,15 @@ main: BEGIN
       VALUES (p_node_id, 'json', 'json', '{}', v_outputs);
     ELSE
       UPDATE eri_executiondata SET outputs = v_outputs
-       WHERE node_id = p_node_id AND BINARY node_id = BINARY p_node_id;
+       WHERE node_id = p_node_id AND CAST(node_id AS BINARY) = CAST(p_node_id AS BINARY);
     END IF;
     UPDATE eri_state SET name = 'FAILED', version = v_new_ver, archived_time = v_now
      WHERE id = v_state_id;
     UPDATE eri_process SET asleep = 1 WHERE id = v_pid;
     -- bamboo's hook: the attempt's log lines follow it to the new version
     UPDATE eri_logentry SET version = v_new_ver
-     WHERE node_id = p_node_id AND BINARY node_id = BINARY p_node_id
-       AND version = v_version AND BINARY version = BINARY v_version;
+     WHERE node_id = p_node_id AND CAST(node_id AS BINARY) = CAST(p_node_id AS BINARY)
+       AND version = v_version AND CAST(version AS BINARY) = CAST(v_version AS BINARY);
     CALL opn_zrem(p_node_id, v_new_ver, p_request_id, v_now);
     SET v_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_ver);
 
