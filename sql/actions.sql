@@ -54,6 +54,7 @@ DROP PROCEDURE IF EXISTS opn_purge_replay;
 DROP PROCEDURE IF EXISTS opn_check;
 DROP PROCEDURE IF EXISTS opn_archive;
 DROP PROCEDURE IF EXISTS opn_zrem;
+DROP PROCEDURE IF EXISTS opn_failed_effects;
 DROP FUNCTION IF EXISTS opn_schema_version;
 DROP FUNCTION IF EXISTS opn_id_collation;
 DROP FUNCTION IF EXISTS opn_new_version;
@@ -90,7 +91,12 @@ BEGIN
     FROM JSON_TABLE('[
       ["taskflow3_taskflowinstance","id"], ["taskflow3_taskflowinstance","project_id"],
       ["taskflow3_taskflowinstance","is_deleted"], ["taskflow3_taskflowinstance","engine_ver"],
-      ["taskflow3_taskflowinstance","pipeline_instance_id"],
+      ["taskflow3_taskflowinstance","pipeline_instance_id"], ["taskflow3_taskflowinstance","is_child_taskflow"],
+      ["taskflow3_taskcallbackrecord","task_id"],
+      ["taskflow3_autoretrynodestrategy","taskflow_id"], ["taskflow3_autoretrynodestrategy","root_pipeline_id"],
+      ["taskflow3_autoretrynodestrategy","node_id"], ["taskflow3_autoretrynodestrategy","retry_times"],
+      ["taskflow3_autoretrynodestrategy","max_retry_times"], ["taskflow3_autoretrynodestrategy","interval"],
+      ["taskflow3_timeoutnodeconfig","node_id"], ["taskflow3_timeoutnodeconfig","timeout"],
       ["pipeline_pipelineinstance","id"], ["pipeline_pipelineinstance","instance_id"],
       ["pipeline_pipelineinstance","is_expired"],
       ["core_project","id"], ["core_project","bk_biz_id"], ["core_project","from_cmdb"],
@@ -144,7 +150,7 @@ BEGIN
   UNION ALL
   SELECT r.n, 'missing routine'
     FROM JSON_TABLE('["opn_operate_node", "opn_purge_replay", "opn_archive", "opn_zrem",
-      "opn_schema_version", "opn_id_collation", "opn_new_version", "opn_flow_target",
+      "opn_schema_version", "opn_id_collation", "opn_failed_effects", "opn_new_version", "opn_flow_target",
       "opn_queue", "opn_headers", "opn_execute_kwargs", "opn_stack_top"]', '$[*]'
       COLUMNS (n VARCHAR(64) PATH '$')) AS r
     LEFT JOIN information_schema.routines AS k
@@ -248,6 +254,46 @@ BEGIN
    WHERE s.id = p_state_id;
 END//
 
+-- bk-sops' post_set_state handler on FAILED (gcloud/taskflow3/signals/
+-- handlers.py), for forced_fail: the node's auto-retry task when its
+-- strategy allows one more; otherwise the failure notices: task_callback
+-- when the task has a callback record (without the task's outputs, which
+-- a v2 callback would add: SQL cannot compute them), and
+-- send_taskflow_message unless it is a child task. Celery messages on
+-- bk-sops' queues, published by the dispatcher.
+CREATE PROCEDURE opn_failed_effects(IN p_task_id BIGINT,
+                                    IN p_root VARCHAR(64) CHARACTER SET utf8mb4,
+                                    IN p_node VARCHAR(64) CHARACTER SET utf8mb4 COLLATE @ID_COLLATE@,
+                                    IN p_name LONGTEXT CHARACTER SET utf8mb4,
+                                    IN p_child TINYINT,
+                                    IN p_request_id VARCHAR(64) CHARACTER SET utf8mb4,
+                                    IN p_now DATETIME(6))
+  MODIFIES SQL DATA
+BEGIN
+  INSERT INTO `opn$outbox` (kind, name, exchange, routing_key, priority, body, countdown, request_id, created_time)
+  SELECT 'celery', 'gcloud.taskflow3.celery.tasks.auto_retry_node', 'default', 'node_auto_retry', NULL,
+         JSON_OBJECT('taskflow_id', taskflow_id + 0, 'root_pipeline_id', p_root, 'node_id', p_node,
+                     'retry_times', retry_times + 0, 'engine_ver', 2),
+         `interval`, p_request_id, p_now
+    FROM taskflow3_autoretrynodestrategy
+   WHERE node_id = p_node AND CAST(node_id AS BINARY) = CAST(p_node AS BINARY)
+     AND retry_times + 1 <= max_retry_times;
+  IF ROW_COUNT() = 0 THEN
+    INSERT INTO `opn$outbox` (kind, name, exchange, routing_key, priority, body, countdown, request_id, created_time)
+    SELECT 'celery', 'gcloud.taskflow3.celery.tasks.task_callback', 'default', 'task_callback', NULL,
+           JSON_OBJECT('task_id', p_task_id + 0, 'task_success', JSON_EXTRACT('false', '$')),
+           NULL, p_request_id, p_now
+      FROM taskflow3_taskcallbackrecord WHERE task_id = p_task_id
+     ORDER BY id LIMIT 1;
+    IF p_child = 0 THEN
+      INSERT INTO `opn$outbox` (kind, name, exchange, routing_key, priority, body, countdown, request_id, created_time)
+      VALUES ('celery', 'gcloud.taskflow3.celery.tasks.send_taskflow_message', 'default', 'default', NULL,
+              JSON_OBJECT('task_id', p_task_id + 0, 'msg_type', 'atom_failed', 'node_name', p_name),
+              NULL, p_request_id, p_now);
+    END IF;
+  END IF;
+END//
+
 -- bk-sops' post_set_state handler on FINISHED, FAILED and SUSPENDED: the
 -- node leaves the timeout pool (member <node>_<version>, the version the
 -- state change leaves). Published by the dispatcher, as the messages are.
@@ -282,6 +328,7 @@ main: BEGIN
   DECLARE v_deleted   TINYINT DEFAULT NULL;
   DECLARE v_engine    INT DEFAULT NULL;
   DECLARE v_expired   TINYINT DEFAULT NULL;
+  DECLARE v_child     TINYINT DEFAULT 0;
   DECLARE v_found     TINYINT DEFAULT 0;
   DECLARE v_pipeline  VARCHAR(33) CHARACTER SET utf8mb4 COLLATE @ID_COLLATE@ DEFAULT NULL;
   DECLARE v_root      VARCHAR(64) CHARACTER SET utf8mb4 COLLATE @ID_COLLATE@ DEFAULT NULL;
@@ -292,6 +339,7 @@ main: BEGIN
   DECLARE v_can_skip  VARCHAR(8) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
   DECLARE v_targets   LONGTEXT CHARACTER SET utf8mb4;
   DECLARE v_converge  VARCHAR(64) CHARACTER SET utf8mb4 COLLATE @ID_COLLATE@;
+  DECLARE v_name      LONGTEXT CHARACTER SET utf8mb4;
   -- its state row
   DECLARE v_state_id  BIGINT DEFAULT NULL;
   DECLARE v_state     VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
@@ -353,8 +401,8 @@ main: BEGIN
 
   -- 1. The task and its pipeline instance, locked.
   SET v_found = 1;
-  SELECT t.project_id, t.is_deleted, t.engine_ver, p.instance_id, p.is_expired
-    INTO v_project, v_deleted, v_engine, v_pipeline, v_expired
+  SELECT t.project_id, t.is_deleted, t.engine_ver, t.is_child_taskflow, p.instance_id, p.is_expired
+    INTO v_project, v_deleted, v_engine, v_child, v_pipeline, v_expired
     FROM taskflow3_taskflowinstance t
     LEFT JOIN pipeline_pipelineinstance p ON p.id = t.pipeline_instance_id
    WHERE t.id = p_task_id
@@ -425,8 +473,9 @@ main: BEGIN
          JSON_UNQUOTE(JSON_EXTRACT(detail, '$.can_retry')),
          JSON_UNQUOTE(JSON_EXTRACT(detail, '$.can_skip')),
          JSON_EXTRACT(detail, '$.targets'),
-         JSON_UNQUOTE(JSON_EXTRACT(detail, '$.converge_gateway_id'))
-    INTO v_detail, v_type, v_can_retry, v_can_skip, v_targets, v_converge
+         JSON_UNQUOTE(JSON_EXTRACT(detail, '$.converge_gateway_id')),
+         JSON_UNQUOTE(JSON_EXTRACT(detail, '$.name'))
+    INTO v_detail, v_type, v_can_retry, v_can_skip, v_targets, v_converge, v_name
     FROM eri_node
    WHERE node_id = p_node_id AND CAST(node_id AS BINARY) = CAST(p_node_id AS BINARY)
      AND CAST(JSON_UNQUOTE(JSON_EXTRACT(detail, '$.root_pipeline_id')) AS BINARY) = CAST(v_pipeline AS BINARY)
@@ -838,6 +887,15 @@ main: BEGIN
      ORDER BY id;
     UPDATE eri_process SET suspended = 0, suspended_by = ''
      WHERE suspended_by = p_node_id AND CAST(suspended_by AS BINARY) = CAST(p_node_id AS BINARY);
+    IF p_action = 'resume_subproc' THEN
+      -- bk-sops' handler on RUNNING: back into the timeout pool, if the
+      -- node has a timeout (ZADD NX: an entry there stays as it is)
+      INSERT INTO `opn$outbox` (kind, name, exchange, routing_key, priority, body, countdown, request_id, created_time)
+      SELECT 'redis', 'ZADD', '', 'sops_executing_node_pool', NULL,
+             JSON_ARRAY('NX', v_epoch + timeout, CONCAT(p_node_id, '_', v_version)), NULL, p_request_id, v_now
+        FROM taskflow3_timeoutnodeconfig
+       WHERE node_id = p_node_id AND CAST(node_id AS BINARY) = CAST(p_node_id AS BINARY);
+    END IF;
     SET v_extra = JSON_OBJECT('resumed_processes', v_n + 0);
 
   -- forced_fail (§4; bamboo's forced_fail_activity: it wins over a pending
@@ -895,6 +953,8 @@ main: BEGIN
      WHERE node_id = p_node_id AND CAST(node_id AS BINARY) = CAST(p_node_id AS BINARY)
        AND version = v_version AND CAST(version AS BINARY) = CAST(v_version AS BINARY);
     CALL opn_zrem(p_node_id, v_new_ver, p_request_id, v_now);
+    CALL opn_failed_effects(p_task_id, v_pipeline, p_node_id, COALESCE(v_name, p_node_id), v_child,
+                            p_request_id, v_now);
     SET v_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_ver);
 
   ELSE

@@ -221,6 +221,11 @@
 --                n485b61ffc1242515ce38b37354acf9ad; flows l08eb15e8717c88e7330c5b8749f6cf1f -> exg_a,
 --                ld93477bbdbd45657f5ffc59d93081b7e -> exg_b; parked pid 63. With long ids a refusal
 --                names every object in full (no 128-character cut).
+--   task 12 has a callback record (taskflow3_taskcallbackrecord 1): forced_fail there queues
+--                task_callback (task_success false) and send_taskflow_message (atom_failed, node name)
+--   ff_autoretry ServiceActivity RUNNING, live pid 59 awake, auto-retry strategy 1 of 3, interval 5:
+--                forced_fail queues gcloud.taskflow3.celery.tasks.auto_retry_node (countdown 5) instead
+--   sub_suspended has a 600 s timeout config: resume_subproc queues a ZADD NX into the timeout pool
 --   bamboo writes can_skip false for ParallelGateway, ConditionalParallelGateway, SubProcess and end
 --   events: skip on pg_failed, cpg_failed, sub_* and end12 answers "can not skip node(..): skip is
 --   disabled"; ExclusiveGateway and EmptyStartEvent keep can_skip true.
@@ -243,6 +248,8 @@ TRUNCATE TABLE eri_executiondata;
 TRUNCATE TABLE eri_executionhistory;
 TRUNCATE TABLE eri_callbackdata;
 TRUNCATE TABLE eri_logentry;
+TRUNCATE TABLE taskflow3_autoretrynodestrategy;
+TRUNCATE TABLE taskflow3_timeoutnodeconfig;
 TRUNCATE TABLE `opn$app`;
 TRUNCATE TABLE `opn$token`;
 TRUNCATE TABLE `opn$grant`;
@@ -557,3 +564,24 @@ INSERT INTO eri_executiondata (node_id, inputs_serializer, outputs_serializer, i
 INSERT INTO eri_executionhistory (id, node_id, `loop`, retry, skip, version, started_time, archived_time, inputs_serializer, outputs_serializer, inputs, outputs) VALUES
   (1, 'act_failed', 1, 0, 0, 'vc0ea0a0591b936aa21a55394c05cd38d', '2024-05-01 10:00:01.000000', '2024-05-01 10:05:00.000000', 'json', 'json', '{"a": "rendered x"}', '{"ex_data": "first failure", "_result": false}'),
   (2, 'act_failed', 1, 1, 0, 'v128e10088c087b4eb96cd1c90bc06fc3', '2024-05-01 10:10:00.000000', '2024-05-01 10:15:00.000000', 'json', 'json', '{"a": "rendered x"}', '{"ex_data": "second failure", "_result": false}');
+
+-- bk-sops' side effects of a state change (bk-sops-mapping.md (c)) --------
+
+-- task 12 has a callback record: a forced_fail there also queues task_callback.
+INSERT INTO taskflow3_taskcallbackrecord (id, task_id, url, create_time, status, extra_info, callback_time) VALUES
+  (1, 12, 'http://callback.example/task', '2024-05-01 09:00:00.000000', 'ready', '{}', NULL);
+
+-- ff_autoretry: RUNNING, live pid 59 awake, auto-retry strategy (1 of 3 retries used, interval 5 s):
+-- forced_fail queues auto_retry_node (countdown 5) instead of the failure notices.
+INSERT INTO eri_node (node_id, detail) VALUES
+  ('ff_autoretry', '{"id": "ff_autoretry", "type": "ServiceActivity", "targets": {"f_ff_autoretry": "end12"}, "root_pipeline_id": "pipe12", "parent_pipeline_id": "pipe12", "can_skip": true, "can_retry": true, "code": "bk_display", "version": "legacy", "name": "running, with an auto-retry strategy", "error_ignorable": false}');
+INSERT INTO eri_state (node_id, root_id, parent_id, name, version, `loop`, retry, skip, error_ignored, created_time, started_time, archived_time, inner_loop) VALUES
+  ('ff_autoretry', 'pipe12', 'pipe12', 'RUNNING', 'v8327662a95040fc107e33e18fba58e14', 1, 1, 0, 0, '2024-05-01 10:00:01.000000', '2024-05-01 10:00:02.000000', NULL, 1);
+INSERT INTO eri_process (id, parent_id, ack_num, need_ack, asleep, suspended, frozen, dead, last_heartbeat, destination_id, current_node_id, root_pipeline_id, suspended_by, priority, queue, pipeline_stack) VALUES
+  (59, -1, 0, -1, 0, 0, 0, 0, '2024-05-01 10:05:00.000000', '', 'ff_autoretry', 'pipe12', '', 100, '', '["pipe12"]');
+INSERT INTO taskflow3_autoretrynodestrategy (taskflow_id, root_pipeline_id, node_id, retry_times, max_retry_times, `interval`) VALUES
+  (12, 'pipe12', 'ff_autoretry', 1, 3, 5);
+
+-- sub_suspended has a timeout (600 s): resume_subproc puts it back into the timeout pool (ZADD NX).
+INSERT INTO taskflow3_timeoutnodeconfig (task_id, root_pipeline_id, action, node_id, timeout) VALUES
+  (12, 'pipe12', 'forced_fail', 'sub_suspended', 600);
