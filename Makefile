@@ -1,5 +1,7 @@
 # operate-node: a FastCGI pool for bk-sops' operate_node API.
-#   make             build the service and the admin command
+#   make             build the service, the admin command and the unit tests
+#                    (needs the packages of tests/install-deps.sh; make deps)
+#   make deps        install the missing Debian packages (as root)
 #   make test        install missing packages, build, run the whole suite,
 #                    then run it again against an ASan/UBSan build (CI)
 #   make test-fast   the suite once, without the sanitizer pass
@@ -28,7 +30,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
 BINS     := $(B)/operate-node $(if $(wildcard app/admin.c),$(B)/operate-node-admin)
 
-all: deps $(BINS) $(UNIT_BIN) $(if $(SANITIZE),,build/fuzz_request)
+all: $(BINS) $(UNIT_BIN)
 
 deps:
 	@tests/install-deps.sh
@@ -65,16 +67,16 @@ fuzz: deps build/fuzz_request
 	    -timeout=5 build/fuzz-corpus tests/fuzz/corpus
 
 # The whole suite, then again against the ASan/UBSan build (what CI runs).
-test: all
+test: deps
 	tests/run --asan
 
-test-fast: all
+test-fast: deps
 	tests/run
 
-test-asan:
+test-asan: deps
 	tests/run --asan-only
 
-run: all
+run: deps all
 	/usr/bin/python3 tests/run-demo
 
 clean:
