@@ -88,6 +88,7 @@ store_new(const struct config *cfg)
 	s->params.connect_timeout = (unsigned)cfg->db_connect_timeout;
 	s->params.read_timeout = (unsigned)cfg->db_read_timeout;
 	s->params.write_timeout = (unsigned)cfg->db_write_timeout;
+	s->params.lazy_prepare = 1;	/* a schema problem is not an outage */
 	s->db = db_new(&s->params);
 	s->st_resolve_cmdb = db_add_stmt(s->db,
 	    RESOLVE_SQL("c.bk_biz_id = ? AND c.from_cmdb = 1"));

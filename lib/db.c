@@ -137,12 +137,12 @@ db_connect(struct db *db)
 	}
 	db->err = 0;
 	db->errmsg[0] = '\0';
-	/* A statement that does not prepare (a missing table or procedure)
-	 * leaves the connection up: db_exec tries it again and reports the
-	 * server's error, so that a schema problem is not taken for an
-	 * outage, and heals once the schema is fixed. */
+	/* With lazy_prepare, a statement that does not prepare (a missing
+	 * table or procedure) leaves the connection up: db_exec tries it
+	 * again and reports the server's error, so that a schema problem is
+	 * not taken for an outage, and heals once the schema is fixed. */
 	for (int i = 0; i < db->nstmt; i++)
-		if (prepare(db, i) == -1 && db_lost(db))
+		if (prepare(db, i) == -1 && (db_lost(db) || !p->lazy_prepare))
 			goto fail;
 	db->err = 0;
 	db->errmsg[0] = '\0';

@@ -17,6 +17,10 @@ struct db_params {
 	const char *password;
 	const char *name;
 	unsigned connect_timeout, read_timeout, write_timeout;	/* seconds */
+	/* A statement that does not prepare (a missing table, say) leaves
+	 * the connection up; db_exec prepares it again and reports the
+	 * server's error. Otherwise db_connect fails with that error. */
+	int lazy_prepare;
 };
 
 enum db_type { DB_NULL, DB_INT, DB_STR };
