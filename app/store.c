@@ -28,7 +28,8 @@
 #define TX_ATTEMPTS 3		/* deadlock / lock wait retries (issue 5) */
 #define PURGE_EVERY 1000	/* successful actions between replay purges */
 #define PURGE_LIMIT 1000	/* rows per purge: a short transaction */
-#define SCHEMA_RECHECK_S 60	/* while the schema is wrong, check this often */
+#define SCHEMA_RECHECK_S 5	/* while the schema is wrong, check this often */
+#define SCHEMA_LOG_S 60		/* and say so in the log at most this often */
 #define SCHEMA_VERSION 2	/* what opn_schema_version() must return */
 
 /*
@@ -144,7 +145,7 @@ schema(struct store *s, struct outcome *o, const char *what)
 
 	s->schema_bad = 1;
 	s->next_check = now + SCHEMA_RECHECK_S;
-	if (now - s->last_schema_log >= SCHEMA_RECHECK_S) {
+	if (now - s->last_schema_log >= SCHEMA_LOG_S) {
 		s->last_schema_log = now;
 		log_msg(LOG_ERROR, "database schema: %s (run sql/load.sh; "
 		    "operate-node -t --check-db lists what is missing)", what);
@@ -183,20 +184,40 @@ check_version(struct store *s, char *why, size_t n)
 	return 0;
 }
 
-/* Right after a connect, and now and then while the schema is wrong. */
+/* opn_check()'s rows, gathered into one line for the log. */
+static void
+note_problem(void *arg, char **row, int ncols)
+{
+	char *why = arg;
+	size_t n = strlen(why);
+
+	if (ncols >= 2 && n < 500)
+		snprintf(why + n, 600 - n, "%s%s: %s", n ? "; " : "",
+		    row[0] ? row[0] : "?", row[1] ? row[1] : "?");
+}
+
+/* Right after a connect, and every few seconds while the schema is wrong:
+ * the version of the service's objects, then everything opn_check() lists
+ * (what --check-db prints), so that a missing column is found before a
+ * request needs it. */
 static void
 recheck(struct store *s)
 {
-	char why[600];
+	char why[600] = "";
 
-	if (check_version(s, why, sizeof(why)) == 0) {
+	if (check_version(s, why, sizeof(why)) == 0 &&
+	    db_query_each(s->db, "CALL opn_check()", note_problem, why) == 0) {
 		if (s->schema_bad)
 			log_msg(LOG_INFO, "database schema: fixed");
 		s->schema_bad = 0;
 		return;
 	}
-	if (db_connected(s->db))
-		schema(s, NULL, why);
+	if (!db_connected(s->db))
+		return;
+	if (why[0] == '\0')
+		snprintf(why, sizeof(why), "%u %s", db_errno(s->db),
+		    db_errmsg(s->db));
+	schema(s, NULL, why);
 }
 
 int

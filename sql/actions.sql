@@ -144,9 +144,17 @@ BEGIN
       ["opn$outbox","countdown"], ["opn$outbox","request_id"], ["opn$outbox","created_time"],
       ["opn$outbox","dispatched_time"]]', '$[*]'
       COLUMNS (t VARCHAR(64) PATH '$[0]', c VARCHAR(64) PATH '$[1]')) AS r
-    LEFT JOIN information_schema.columns AS k
-      ON k.table_schema = DATABASE() AND k.table_name = r.t AND k.column_name = r.c
-   WHERE k.column_name IS NULL
+   WHERE (r.t, r.c) NOT IN (
+         -- named tables only: information_schema then opens just those
+         SELECT k.table_name, k.column_name FROM information_schema.columns AS k
+          WHERE k.table_schema = DATABASE() AND k.table_name IN (
+            'taskflow3_taskflowinstance', 'taskflow3_taskcallbackrecord',
+            'taskflow3_autoretrynodestrategy', 'taskflow3_timeoutnodeconfig',
+            'pipeline_pipelineinstance', 'core_project', 'core_environmentvariables',
+            'eri_node', 'eri_state', 'eri_process', 'eri_schedule', 'eri_data',
+            'eri_executiondata', 'eri_executionhistory', 'eri_callbackdata', 'eri_logentry',
+            'operate_record_taskoperaterecord',
+            'opn$app', 'opn$token', 'opn$grant', 'opn$replay', 'opn$outbox'))
   UNION ALL
   SELECT r.n, 'missing routine'
     FROM JSON_TABLE('["opn_operate_node", "opn_purge_replay", "opn_archive", "opn_zrem",
