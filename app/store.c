@@ -143,8 +143,11 @@ schema(struct store *s, struct outcome *o, const char *what)
 {
 	time_t now = time(NULL);
 
+	/* Only the first finding sets the next check: refusals in between
+	 * must not push it away under steady traffic. */
+	if (!s->schema_bad)
+		s->next_check = now + SCHEMA_RECHECK_S;
 	s->schema_bad = 1;
-	s->next_check = now + SCHEMA_RECHECK_S;
 	if (now - s->last_schema_log >= SCHEMA_LOG_S) {
 		s->last_schema_log = now;
 		log_msg(LOG_ERROR, "database schema: %s (run sql/load.sh; "
@@ -200,13 +203,26 @@ note_problem(void *arg, char **row, int ncols)
  * the version of the service's objects, then everything opn_check() lists
  * (what --check-db prints), so that a missing column is found before a
  * request needs it. */
+static int
+check_all(struct store *s, char *why, size_t n)
+{
+	why[0] = '\0';
+	return check_version(s, why, n) == 0 &&
+	    db_query_each(s->db, "CALL opn_check()", note_problem, why) == 0 ?
+	    0 : -1;
+}
+
 static void
 recheck(struct store *s)
 {
-	char why[600] = "";
+	struct timespec pause = { 0, 200000000L };
+	char why[600];
 
-	if (check_version(s, why, sizeof(why)) == 0 &&
-	    db_query_each(s->db, "CALL opn_check()", note_problem, why) == 0) {
+	/* A second look before a verdict: DDL in progress (a TRUNCATE, a
+	 * load.sh) shows tables without their columns for a moment. */
+	if (check_all(s, why, sizeof(why)) == 0 ||
+	    (db_connected(s->db) && (nanosleep(&pause, NULL), 1) &&
+	    check_all(s, why, sizeof(why)) == 0)) {
 		if (s->schema_bad)
 			log_msg(LOG_INFO, "database schema: fixed");
 		s->schema_bad = 0;
@@ -214,6 +230,7 @@ recheck(struct store *s)
 	}
 	if (!db_connected(s->db))
 		return;
+	s->next_check = time(NULL) + SCHEMA_RECHECK_S;
 	if (why[0] == '\0')
 		snprintf(why, sizeof(why), "%u %s", db_errno(s->db),
 		    db_errmsg(s->db));
