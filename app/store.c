@@ -218,11 +218,15 @@ recheck(struct store *s)
 	struct timespec pause = { 0, 200000000L };
 	char why[600];
 
+	int bad = check_all(s, why, sizeof(why));
+
 	/* A second look before a verdict: DDL in progress (a TRUNCATE, a
 	 * load.sh) shows tables without their columns for a moment. */
-	if (check_all(s, why, sizeof(why)) == 0 ||
-	    (db_connected(s->db) && (nanosleep(&pause, NULL), 1) &&
-	    check_all(s, why, sizeof(why)) == 0)) {
+	if (bad && db_connected(s->db)) {
+		nanosleep(&pause, NULL);
+		bad = check_all(s, why, sizeof(why));
+	}
+	if (!bad) {
 		if (s->schema_bad)
 			log_msg(LOG_INFO, "database schema: fixed");
 		s->schema_bad = 0;
