@@ -39,12 +39,12 @@
 --
 -- Refusals (3545000 unless marked), in the order each action checks them;
 -- the common ones of §2 come first:
+--   3540000 request_id(R) was already used for another operation
 --   3540400 task[id=T] of project[id=P] does not exist
 --           task(T) runs on the legacy engine (engine_ver 1), which this service does not operate
 --           task(T) has expired
 --           task(T) has not started | is revoked | is finished
 --   3540400 node(N) does not exist in task(T)
---   3540000 request_id(R) was already used for another operation
 -- and each action's own, listed above its section below.
 
 SET NAMES utf8mb4;
@@ -423,14 +423,17 @@ main: BEGIN
   -- repeat after the task finished or was deleted still gets its first
   -- outcome; the service checks the project and the permission before the
   -- call, so a repeat after those were withdrawn is refused.
-  BEGIN
-    DECLARE CONTINUE HANDLER FOR 1062 SET v_dup = 1;
-    INSERT INTO `opn$replay` (app_code, request_id, action, task_id, node_id, created_time)
-    VALUES (p_app, p_request_id, p_action, p_task_id, p_node_id, v_now);
-  END;
+  -- A caller without an id (NULL or '') has no replays.
+  IF p_request_id <> '' THEN
+    BEGIN
+      DECLARE CONTINUE HANDLER FOR 1062 SET v_dup = 1;
+      INSERT INTO `opn$replay` (app_code, request_id, action, task_id, node_id, created_time)
+      VALUES (COALESCE(p_app, ''), p_request_id, p_action, p_task_id, p_node_id, v_now);
+    END;
+  END IF;
   IF v_dup = 1 THEN
     SELECT action, task_id, node_id INTO v_r_action, v_r_task, v_r_node
-      FROM `opn$replay` WHERE app_code = p_app AND request_id = p_request_id
+      FROM `opn$replay` WHERE app_code = COALESCE(p_app, '') AND request_id = p_request_id
       LOCK IN SHARE MODE;
     ROLLBACK;
     IF v_r_action = p_action AND v_r_task = p_task_id AND CAST(v_r_node AS BINARY) = CAST(p_node_id AS BINARY) THEN

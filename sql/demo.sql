@@ -180,7 +180,7 @@
 --                                                                "found multiple processes at node(ff_two_procs)"
 --   sub_failed            SubProcess                  FAILED     retry 1, version v2-sub_failed; parked pid 45 with stack
 --                                                                [pipe12, sub_failed]: retry_subprocess OK, stack popped
---                                                                to [pipe12], execute at sub_failed, parent pipe12
+--                                                                to [pipe12], execute at sub_failed, parent sub_failed
 --   srs_failed            SubProcess                  FAILED     in sub_running; parked pid 46, stack [pipe12,
 --                                                                sub_running] (not pushed): retry_subprocess OK, stack
 --                                                                kept, parent sub_running

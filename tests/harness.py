@@ -195,7 +195,9 @@ BKSOPS_TABLES = ["core_project", "core_environmentvariables",
                  "taskflow3_taskflowinstance", "pipeline_pipelineinstance",
                  "operate_record_taskoperaterecord", "eri_node", "eri_state",
                  "eri_process", "eri_schedule", "eri_data", "eri_executiondata",
-                 "eri_executionhistory", "eri_callbackdata", "eri_logentry"]
+                 "eri_executionhistory", "eri_callbackdata", "eri_logentry",
+                 "taskflow3_taskcallbackrecord", "taskflow3_autoretrynodestrategy",
+                 "taskflow3_timeoutnodeconfig"]
 OWN_TABLES = ["opn$app", "opn$token", "opn$grant", "opn$replay", "opn$outbox"]
 TABLES = BKSOPS_TABLES + OWN_TABLES
 BKSOPS_DDL = os.path.join(ROOT, "tests", "fixtures", "bk-sops-schema.sql")
