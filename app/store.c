@@ -3,6 +3,7 @@
  * after a reconnect; a CALL that lost its connection is not, because it
  * may have committed: that answers 503 and the replay record settles it.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,23 +23,30 @@
 #define PURGE_LIMIT 1000	/* rows per purge: a short transaction */
 
 /* Credentials, project and permission: const lookups on primary or unique
- * keys only. The permission's user is bk_username, else the token's. */
-#define RESOLVE_SQL(project_match) \
+ * keys only. The permission's user is bk_username, else the token's. The
+ * last column is bk-sops' APP_WHITELIST in jwt mode, NULL otherwise. */
+#define RESOLVE_SQL(whitelist, project_match) \
 	"SELECT a.secret_hash, a.is_enabled, a.is_trusted, t.username, " \
 	"t.expires_at > NOW(6), p.id, p.is_disable, " \
 	"(SELECT COUNT(*) FROM project_permission pp WHERE pp.project_id = p.id " \
 	"AND pp.username = COALESCE(?, t.username) " \
-	"AND pp.action = 'task_operate') " \
+	"AND pp.action = 'task_operate'), " whitelist " " \
 	"FROM (SELECT 1 AS one) AS d " \
 	"LEFT JOIN app_account a ON a.app_code = ? " \
 	"LEFT JOIN user_token t ON t.token_hash = ? " \
 	"LEFT JOIN project p ON " project_match
+#define WHITELIST_SQL "(SELECT value FROM core_environmentvariables " \
+	"WHERE `key` = 'APP_WHITELIST')"
+/* apigw-manager's PublicKeyManager: scope public_key, key = gateway name. */
+#define GATEWAY_KEY_SQL "SELECT value FROM apigw_manager_context " \
+	"WHERE scope = 'public_key' AND `key` = ?"
 
 struct store {
 	const struct config *cfg;
 	struct db_params params;
 	struct db *db;
 	int st_resolve_cmdb, st_resolve_project, st_call, st_ping, st_purge;
+	int st_gateway_key;		/* -1 unless jwt_gateway_name is set */
 	int64_t applied;		/* successful actions since the last purge */
 	struct timespec next_try;
 };
@@ -60,8 +68,20 @@ store_new(const struct config *cfg)
 	s->params.read_timeout = (unsigned)cfg->db_read_timeout;
 	s->params.write_timeout = (unsigned)cfg->db_write_timeout;
 	s->db = db_new(&s->params);
-	s->st_resolve_cmdb = db_add_stmt(s->db, RESOLVE_SQL("p.cmdb_biz_id = ?"));
-	s->st_resolve_project = db_add_stmt(s->db, RESOLVE_SQL("p.id = ?"));
+	if (cfg->auth_mode == AUTH_JWT) {
+		s->st_resolve_cmdb = db_add_stmt(s->db,
+		    RESOLVE_SQL(WHITELIST_SQL, "p.cmdb_biz_id = ?"));
+		s->st_resolve_project = db_add_stmt(s->db,
+		    RESOLVE_SQL(WHITELIST_SQL, "p.id = ?"));
+	} else {
+		s->st_resolve_cmdb = db_add_stmt(s->db,
+		    RESOLVE_SQL("NULL", "p.cmdb_biz_id = ?"));
+		s->st_resolve_project = db_add_stmt(s->db,
+		    RESOLVE_SQL("NULL", "p.id = ?"));
+	}
+	s->st_gateway_key = -1;
+	if (cfg->auth_mode == AUTH_JWT && cfg->jwt_gateway_name[0] != '\0')
+		s->st_gateway_key = db_add_stmt(s->db, GATEWAY_KEY_SQL);
 	s->st_call = db_add_stmt(s->db, "CALL operate_node(?,?,?,?,?,?,?,?,?,?,?)");
 	s->st_ping = db_add_stmt(s->db, "SELECT 1");
 	s->st_purge = db_add_stmt(s->db, "CALL purge_request_replay(?, ?)");
@@ -165,7 +185,7 @@ store_resolve(struct store *s, enum scope scope, long long biz_id,
     struct auth_row *row, struct outcome *o)
 {
 	char token_hash[AUTH_HASH_LEN + 1];
-	struct db_val p[4], c[8];
+	struct db_val p[4], c[9];
 	int found = 0, st;
 
 	memset(row, 0, sizeof(*row));
@@ -182,12 +202,14 @@ store_resolve(struct store *s, enum scope scope, long long biz_id,
 	c[3] = (struct db_val){ .type = DB_STR, .str = row->token_user,
 	    .cap = sizeof(row->token_user) };
 	c[4].type = c[5].type = c[6].type = c[7].type = DB_INT;
+	c[8] = (struct db_val){ .type = DB_STR, .str = row->app_whitelist,
+	    .cap = sizeof(row->app_whitelist) };
 	st = scope == SCOPE_PROJECT ? s->st_resolve_project : s->st_resolve_cmdb;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (store_ready(s, o) == -1)
 			return -1;
-		if (db_exec(s->db, st, p, 4, c, 8, &found) == 0)
+		if (db_exec(s->db, st, p, 4, c, 9, &found) == 0)
 			break;
 		/* A read: safe to run again on a fresh connection. */
 		if (!db_lost(s->db)) {
@@ -212,6 +234,46 @@ store_resolve(struct store *s, enum scope scope, long long biz_id,
 	row->project_id = c[5].i;
 	row->project_disabled = row->project_found && c[6].i != 0;
 	row->permitted = !c[7].is_null && c[7].i > 0;
+	if (c[8].is_null)
+		row->app_whitelist[0] = '\0';
+	return 0;
+}
+
+/* A read of one row by a unique key: run again once on a fresh connection. */
+static int
+read_one(struct store *s, int st, const struct db_val *p, int np,
+    struct db_val *c, int nc, int *found, struct outcome *o)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (store_ready(s, o) == -1)
+			return -1;
+		if (db_exec(s->db, st, p, np, c, nc, found) == 0)
+			return 0;
+		if (!db_lost(s->db)) {
+			unknown(s, o);
+			return -1;
+		}
+	}
+	down(s, o);
+	return -1;
+}
+
+int
+store_gateway_key(struct store *s, char *pem, size_t cap, struct outcome *o)
+{
+	struct db_val p = str_val(s->cfg->jwt_gateway_name);
+	struct db_val c = { .type = DB_STR, .str = pem, .cap = cap };
+	int found = 0;
+
+	assert(s->st_gateway_key >= 0);
+	if (read_one(s, s->st_gateway_key, &p, 1, &c, 1, &found, o) == -1)
+		return -1;
+	if (!found || c.is_null) {
+		log_msg(LOG_ERROR, "apigw_manager_context has no public_key "
+		    "row for gateway %s", s->cfg->jwt_gateway_name);
+		set(o, 200, CODE_UNKNOWN, "internal error, see the service log");
+		return -1;
+	}
 	return 0;
 }
 

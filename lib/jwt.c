@@ -102,6 +102,12 @@ jwt_key_free(struct jwt_key *k)
 	free(k);
 }
 
+int
+jwt_key_equal(const struct jwt_key *a, const struct jwt_key *b)
+{
+	return EVP_PKEY_eq(a->pkey, b->pkey) == 1;
+}
+
 static int
 b64url_value(unsigned char c)
 {

@@ -27,6 +27,8 @@ struct jwt_key *jwt_key_from_pem(const char *pem, size_t len, char *err,
 /* The same from a file. */
 struct jwt_key *jwt_key_from_file(const char *path, char *err, size_t errlen);
 void jwt_key_free(struct jwt_key *k);	/* accepts NULL */
+/* 1 when both hold the same public key. */
+int jwt_key_equal(const struct jwt_key *a, const struct jwt_key *b);
 
 /*
  * Verifies token (NUL-terminated) with key at time now: three base64url
