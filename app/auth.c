@@ -67,9 +67,11 @@ auth_name_ok(const char *v, size_t max)
 int
 auth_app_trusted(const char *app, const char *whitelist)
 {
-	size_t n = strlen(app);
+	size_t n = app ? strlen(app) : 0;
 	const char *p = whitelist;
 
+	if (n == 0)
+		return 0;
 	for (int i = 0; default_whitelist[i]; i++)
 		if (strcmp(app, default_whitelist[i]) == 0)
 			return 1;
@@ -80,7 +82,7 @@ auth_app_trusted(const char *app, const char *whitelist)
 			p++;
 		while (e > p && e[-1] == ' ')
 			e--;
-		if ((size_t)(e - p) == n && n > 0 && memcmp(p, app, n) == 0)
+		if ((size_t)(e - p) == n && memcmp(p, app, n) == 0)
 			return 1;
 		p = end ? end + 1 : NULL;
 	}
