@@ -21,7 +21,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: operate-node [-t] [-c file]\n"
 	    "  -c file  config file (default " DEFAULT_CONF ")\n"
-	    "  -t       check the config file and exit\n"
+	    "  -t       check the config file (and a jwt key file) and exit\n"
 	    "  -h       this help\n"
 	    "Runs the master in the foreground; SIGTERM drains and stops, SIGHUP\n"
 	    "reloads the config, SIGUSR1 reopens the log file. When fd 0 is a\n"
