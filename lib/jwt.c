@@ -168,14 +168,14 @@ static void
 alg_refused(const char *alg, char *err, size_t errlen)
 {
 	size_t n = strlen(alg);
+	int plain = n > 0 && n <= ALG_SHOW;
 
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)alg[i]))
-			n = ALG_SHOW + 1;
-	if (n == 0 || n > ALG_SHOW)
-		snprintf(err, errlen, "alg is not RS512");
-	else
+	for (size_t i = 0; plain && i < n; i++)
+		plain = isalnum((unsigned char)alg[i]);
+	if (plain)
 		snprintf(err, errlen, "alg %s is not RS512", alg);
+	else
+		snprintf(err, errlen, "alg is not RS512");
 }
 
 static int
