@@ -1,15 +1,25 @@
 /*
- * Credential hashing with OpenSSL's libcrypto. App secrets and tokens are
- * random and long (operate-node-admin makes them), so a single SHA-256 is
- * the right hash: nothing to stretch, and it keeps lookups by hash cheap.
+ * Credential hashing with OpenSSL's libcrypto, and the decision of who may
+ * operate on a project. App secrets and tokens are random and long
+ * (operate-node-admin makes them), so a single SHA-256 is the right hash:
+ * nothing to stretch, and it keeps lookups by hash cheap.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include <json-c/json.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "auth.h"
+#include "buf.h"
+#include "config.h"
+#include "request.h"
+
+/* bk-sops gcloud/apigw/decorators.py DEFAULT_APP_WHITELIST. */
+static const char *const default_whitelist[] = { "bk_fta", "bk_bcs",
+	"bk_datainstaller", "bk_dataadmin", "bk_sops", "bk_paas",
+	"bk_monitorv3", NULL };
 
 void
 auth_hash(const char *s, size_t n, char *out)
@@ -39,4 +49,140 @@ auth_secret_ok(const char *secret, const char *stored_hash)
 	if (strlen(stored_hash) != AUTH_HASH_LEN)
 		return 0;
 	return CRYPTO_memcmp(h, stored_hash, AUTH_HASH_LEN) == 0;
+}
+
+int
+auth_name_ok(const char *v, size_t max)
+{
+	size_t n = v ? strlen(v) : 0;
+
+	if (n == 0 || v[n - 1] == ' ')
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+			return 0;
+	return buf_utf8_len(v, n) <= max;	/* SIZE_MAX if not UTF-8 */
+}
+
+int
+auth_app_trusted(const char *app, const char *whitelist)
+{
+	size_t n = app ? strlen(app) : 0;
+	const char *p = whitelist;
+
+	if (n == 0)
+		return 0;
+	for (int i = 0; default_whitelist[i]; i++)
+		if (strcmp(app, default_whitelist[i]) == 0)
+			return 1;
+	while (p && *p) {
+		const char *end = strchr(p, ',');
+		const char *e = end ? end : p + strlen(p);
+		while (p < e && *p == ' ')
+			p++;
+		while (e > p && e[-1] == ' ')
+			e--;
+		if ((size_t)(e - p) == n && memcmp(p, app, n) == 0)
+			return 1;
+		p = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+/* claims.<obj>.<name>, else claims.<obj>.<alt>, as a string, or NULL. */
+static const char *
+claim_name(struct json_object *who, const char *name, const char *alt)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(who, name, &v) &&
+	    !json_object_object_get_ex(who, alt, &v))
+		return NULL;
+	return json_object_is_type(v, json_type_string) ?
+	    json_object_get_string(v) : NULL;
+}
+
+static int
+claim_verified(struct json_object *who)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(who, "verified", &v) &&
+	    json_object_is_type(v, json_type_boolean) &&
+	    json_object_get_boolean(v);
+}
+
+enum auth_verdict
+auth_jwt_caller(struct json_object *claims, const char **app,
+    const char **user, char *why, size_t whylen)
+{
+	struct json_object *a = NULL, *u = NULL;
+
+	if (!json_object_object_get_ex(claims, "app", &a) ||
+	    !json_object_is_type(a, json_type_object)) {
+		snprintf(why, whylen, "claims have no app object");
+		return AUTH_BAD_APP;
+	}
+	if (!claim_verified(a)) {
+		snprintf(why, whylen, "app.verified is not true");
+		return AUTH_BAD_APP;
+	}
+	*app = claim_name(a, "bk_app_code", "app_code");
+	if (!auth_name_ok(*app, CRED_MAX)) {
+		snprintf(why, whylen, "app code missing or malformed");
+		return AUTH_BAD_APP;
+	}
+	if (!json_object_object_get_ex(claims, "user", &u) ||
+	    !json_object_is_type(u, json_type_object)) {
+		snprintf(why, whylen, "claims have no user object");
+		return AUTH_BAD_USER;
+	}
+	if (!claim_verified(u)) {
+		snprintf(why, whylen, "user.verified is not true");
+		return AUTH_BAD_USER;
+	}
+	*user = claim_name(u, "bk_username", "username");
+	if (!auth_name_ok(*user, USERNAME_MAX)) {
+		snprintf(why, whylen, "username missing or malformed");
+		return AUTH_BAD_USER;
+	}
+	return AUTH_OK;
+}
+
+static enum auth_verdict
+check_app(int mode, const struct auth_caller *c, const struct auth_row *row)
+{
+	if (mode == AUTH_APP) {
+		/* Hash even when the app is unknown: no timing difference. */
+		int ok = auth_secret_ok(c->app_secret ? c->app_secret : "",
+		    row->secret_hash);
+		if (!row->app_found || !row->app_enabled || !ok)
+			return AUTH_BAD_APP;
+	} else if (mode == AUTH_GATEWAY && row->app_found && !row->app_enabled)
+		return AUTH_BAD_APP;
+	return AUTH_OK;
+}
+
+enum auth_verdict
+auth_decide(int mode, const struct auth_caller *c, const struct auth_row *row)
+{
+	enum auth_verdict v;
+	int trusted;
+
+	if ((v = check_app(mode, c, row)) != AUTH_OK)
+		return v;
+	if (c->token && (!row->token_live || (c->username &&
+	    strcmp(c->username, row->token_user) != 0)))
+		return AUTH_BAD_USER;
+	if (!row->project_found)
+		return AUTH_NO_PROJECT;
+	if (row->project_disabled)
+		return AUTH_PROJECT_DISABLED;
+	/* jwt: the app is the gateway's word, so trust is bk-sops' own list,
+	 * not the service's app table. */
+	trusted = mode == AUTH_JWT ? auth_app_trusted(c->app_code,
+	    row->app_whitelist) : row->app_trusted;
+	if (!trusted && !row->permitted)
+		return AUTH_DENIED;
+	return AUTH_OK;
 }

@@ -12,9 +12,10 @@
 
 #include "cfg.h"
 #include "config.h"
+#include "jwt.h"
 #include "log.h"
 
-static const char *const auth_modes[] = { "app", "gateway", NULL };
+static const char *const auth_modes[] = { "app", "gateway", "jwt", NULL };
 static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
 static const char *const log_formats[] = { "text", "json", NULL };
 
@@ -41,6 +42,9 @@ static const struct cfg_key keys[] = {
 	{ "max_body_bytes", CFG_SIZE, N(max_body_bytes), 64, 64 << 20, NULL },
 	{ "max_json_depth", CFG_INT, N(max_json_depth), 2, 512, NULL },
 	{ "auth_mode", CFG_ENUM, N(auth_mode), 0, 0, auth_modes },
+	{ "jwt_public_key_file", CFG_STR, S(jwt_public_key_file), 0, 0, NULL },
+	{ "jwt_gateway_name", CFG_STR, S(jwt_gateway_name), 0, 0, NULL },
+	{ "jwt_key_refresh", CFG_INT, N(jwt_key_refresh), 1, 3600, NULL },
 	{ "replay_retention_days", CFG_INT, N(replay_retention_days), 1, 3650, NULL },
 	{ "log_level", CFG_ENUM, N(log_level), 0, 0, log_levels },
 	{ "log_format", CFG_ENUM, N(log_format), 0, 0, log_formats },
@@ -68,6 +72,7 @@ config_defaults(struct config *c)
 	c->max_body_bytes = 1 << 20;	/* operate-node-api.md §1 */
 	c->max_json_depth = 32;		/* operate-node-api.md §2 */
 	c->auth_mode = AUTH_APP;
+	c->jwt_key_refresh = 60;
 	c->replay_retention_days = 7;
 	c->log_level = LOG_INFO;
 	c->log_format = LOG_TEXT;
@@ -133,13 +138,44 @@ check_listen(const struct config *c, char *err, size_t errlen)
 	return -1;
 }
 
+/*
+ * jwt mode needs exactly one source for the gateway's public key. A key
+ * file is read here, so that -t, a start and a reload all refuse a file
+ * that does not hold one; the key in the database is read by the workers.
+ */
+static int
+check_jwt(const struct config *c, char *err, size_t errlen)
+{
+	int file = c->jwt_public_key_file[0] != '\0';
+	int gw = c->jwt_gateway_name[0] != '\0';
+	struct jwt_key *k;
+	char why[CONF_PATH + 128];
+
+	if (c->auth_mode != AUTH_JWT)
+		return 0;
+	if (file == gw) {
+		snprintf(err, errlen, "%s: auth_mode jwt needs one of "
+		    "jwt_public_key_file and jwt_gateway_name", c->path);
+		return -1;
+	}
+	if (!file)
+		return 0;
+	if ((k = jwt_key_from_file(c->jwt_public_key_file, why,
+	    sizeof(why))) == NULL) {
+		snprintf(err, errlen, "jwt_public_key_file %s", why);
+		return -1;
+	}
+	jwt_key_free(k);
+	return 0;
+}
+
 int
 config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	if (cfg_load(path, keys, c, err, errlen) == -1)
 		return -1;
-	if (check_listen(c, err, errlen) == -1)
+	if (check_listen(c, err, errlen) == -1 || check_jwt(c, err, errlen) == -1)
 		return -1;
 	return read_password(c, err, errlen);
 }

@@ -1,6 +1,7 @@
 /*
  * The service's settings: defaults, the key table for lib/cfg, and the
- * checks that span keys (password file permissions, listen syntax).
+ * checks that span keys (password file permissions, listen syntax, the
+ * jwt key source).
  */
 #ifndef CONFIG_H
 #define CONFIG_H
@@ -11,7 +12,7 @@
 #define CONF_PATH 1024
 #define CONF_PASSWORD 256
 
-enum auth_mode { AUTH_APP, AUTH_GATEWAY };
+enum auth_mode { AUTH_APP, AUTH_GATEWAY, AUTH_JWT };
 
 struct config {
 	char listen[CONF_PATH];		/* unix:/path, 127.0.0.1:port, fd0 */
@@ -34,6 +35,9 @@ struct config {
 	int64_t max_json_depth;
 
 	int auth_mode;
+	char jwt_public_key_file[CONF_PATH];	/* jwt: the gateway's key, or */
+	char jwt_gateway_name[CONF_STR];	/* its apigw_manager_context row */
+	int64_t jwt_key_refresh;		/* seconds between key reloads */
 	int64_t replay_retention_days;
 
 	int log_level;

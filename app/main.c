@@ -45,7 +45,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: operate-node [-t] [--check-db] [-c file]\n"
 	    "  -c file     config file (default " DEFAULT_CONF ")\n"
-	    "  -t          check the config file and exit\n"
+	    "  -t          check the config file (and a jwt key file) and exit\n"
 	    "  --check-db  -t, then connect and check that the database has\n"
 	    "              every table, column and procedure the service needs;\n"
 	    "              lists what is missing and exits 1 (sql/load.sh fixes it)\n"

@@ -349,6 +349,8 @@ pool_worker(const struct config *cfg, int listen_fd, struct metrics *m,
 		return 1;
 	}
 	w.store = store_new(cfg);
+	if (cfg->auth_mode == AUTH_JWT)
+		w.gwkey = gwkey_new(cfg);
 	if (store_ready(w.store, &o) == -1)
 		log_msg(LOG_WARN, "worker starts without a database connection");
 	slot_state(w.slot, W_IDLE);
@@ -378,6 +380,7 @@ pool_worker(const struct config *cfg, int listen_fd, struct metrics *m,
 		linger(&req, &w, listen_fd);
 	slot_state(w.slot, W_EXITED);
 	FCGX_Free(&req, 0);
+	gwkey_free(w.gwkey);
 	store_free(w.store);
 	mysql_thread_end();
 	return 0;

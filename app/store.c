@@ -12,6 +12,7 @@
  *   or grant)                  a check passes again
  *   anything else              500 / 3599999, logged
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,12 +61,17 @@
 	"SELECT action, task_id, node_id FROM `opn$replay` " \
 	"WHERE app_code = ? AND request_id = ? LOCK IN SHARE MODE"
 
+/* apigw-manager's PublicKeyManager: scope public_key, key = gateway name. */
+#define GATEWAY_KEY_SQL "SELECT value FROM apigw_manager_context " \
+	"WHERE scope = 'public_key' AND `key` = ?"
+
 struct store {
 	const struct config *cfg;
 	struct db_params params;
 	struct db *db;
 	int st_resolve_cmdb, st_resolve_project, st_call, st_ping, st_purge;
 	int st_replay, st_version;
+	int st_gateway_key;		/* -1 unless jwt_gateway_name is set */
 	int64_t applied;		/* successful actions since the last purge */
 	struct timespec next_try;	/* the next connect while down */
 	int schema_bad;			/* the last check or statement said so */
@@ -100,6 +106,9 @@ store_new(const struct config *cfg)
 	s->st_purge = db_add_stmt(s->db, "CALL opn_purge_replay(?, ?)");
 	s->st_replay = db_add_stmt(s->db, REPLAY_SQL);
 	s->st_version = db_add_stmt(s->db, "SELECT opn_schema_version()");
+	s->st_gateway_key = -1;
+	if (cfg->auth_mode == AUTH_JWT && cfg->jwt_gateway_name[0] != '\0')
+		s->st_gateway_key = db_add_stmt(s->db, GATEWAY_KEY_SQL);
 	return s;
 }
 
@@ -316,6 +325,25 @@ failed(struct store *s, struct outcome *o)
 		unknown(s, o);
 }
 
+/* A read: run again once on a fresh connection. */
+static int
+read_one(struct store *s, int st, const struct db_val *p, int np,
+    struct db_val *c, int nc, int *found, struct outcome *o)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (store_ready(s, o) == -1)
+			return -1;
+		if (db_exec(s->db, st, p, np, c, nc, found) == 0)
+			return 0;
+		if (!db_lost(s->db)) {
+			failed(s, o);
+			return -1;
+		}
+	}
+	down(s, o);
+	return -1;
+}
+
 int
 store_resolve(struct store *s, enum scope scope, long long biz_id,
     const char *app_code, const char *token, const char *username,
@@ -344,21 +372,8 @@ store_resolve(struct store *s, enum scope scope, long long biz_id,
 	    .cap = sizeof(row->app_whitelist) };
 	st = scope == SCOPE_PROJECT ? s->st_resolve_project : s->st_resolve_cmdb;
 
-	for (int attempt = 0; attempt < 2; attempt++) {
-		if (store_ready(s, o) == -1)
-			return -1;
-		if (db_exec(s->db, st, p, 5, c, 10, &found) == 0)
-			break;
-		/* A read: safe to run again on a fresh connection. */
-		if (!db_lost(s->db)) {
-			failed(s, o);
-			return -1;
-		}
-		if (attempt == 1) {
-			down(s, o);
-			return -1;
-		}
-	}
+	if (read_one(s, st, p, 5, c, 10, &found, o) == -1)
+		return -1;
 	if (!found) {
 		unknown(s, o);
 		return -1;
@@ -373,6 +388,25 @@ store_resolve(struct store *s, enum scope scope, long long biz_id,
 	row->project_disabled = row->project_found && c[6].i != 0;
 	row->permitted = !c[7].is_null && c[7].i > 0;
 	row->project_count = (int)c[8].i;
+	return 0;
+}
+
+int
+store_gateway_key(struct store *s, char *pem, size_t cap, struct outcome *o)
+{
+	struct db_val p = str_val(s->cfg->jwt_gateway_name);
+	struct db_val c = { .type = DB_STR, .str = pem, .cap = cap };
+	int found = 0;
+
+	assert(s->st_gateway_key >= 0);
+	if (read_one(s, s->st_gateway_key, &p, 1, &c, 1, &found, o) == -1)
+		return -1;
+	if (!found || c.is_null) {
+		log_msg(LOG_ERROR, "apigw_manager_context has no public_key "
+		    "row for gateway %s", s->cfg->jwt_gateway_name);
+		set(o, 500, CODE_UNKNOWN, "internal error, see the service log");
+		return -1;
+	}
 	return 0;
 }
 

@@ -38,6 +38,14 @@ int store_resolve(struct store *s, enum scope scope, long long biz_id,
     const char *app_code, const char *token, const char *username,
     struct auth_row *row, struct outcome *o);
 
+/*
+ * jwt mode with jwt_gateway_name: the gateway's PEM public key from bk-sops'
+ * apigw_manager_context into pem[cap]. Returns 0, or -1 with o set (503 if
+ * the database is down, 3599999 if there is no such row).
+ */
+int store_gateway_key(struct store *s, char *pem, size_t cap,
+    struct outcome *o);
+
 /* Applies the action; on refusal o has the procedure's code and message.
  * app and request_id key the replay record. */
 int store_operate(struct store *s, long long project_id, const struct fields *f,

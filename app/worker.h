@@ -8,12 +8,14 @@
 #include <fcgiapp.h>
 
 #include "config.h"
+#include "gwkey.h"
 #include "metrics.h"
 #include "store.h"
 
 struct worker {
 	const struct config *cfg;
 	struct store *store;
+	struct gwkey *gwkey;		/* auth_mode jwt only */
 	struct metrics *metrics;
 	struct metrics_worker *slot;	/* NULL in single-process mode */
 };
