@@ -299,6 +299,7 @@ class Pool:
                         log_file=self.log, shutdown_timeout=10)
         settings.update(conf)
         self.listen = settings["listen"]
+        self.settings = settings
         self.conf = pool_config(os.path.join(self.dir, "operate-node.conf"),
                                 **settings)
         self.proc = None
@@ -314,7 +315,36 @@ class Pool:
                 socket.create_connection((host, int(port)), 0.2).close()
                 return True
             wait_for(up, 10, "pool port")
+        self.wait_workers_started()
         return self
+
+    def wait_workers_started(self, timeout=5.0):
+        """Until every worker has said something in the log (connected to
+        the database, or why not), at most timeout seconds: a worker checks
+        the schema when it connects, and a test that reloads the demo data
+        (TRUNCATE) at that very moment would make it find tables without
+        columns. Without info lines in the log or a fixed worker count it
+        does not wait."""
+        try:
+            n = int(self.settings.get("workers"))
+        except (TypeError, ValueError):
+            return
+        if n <= 0 or self.settings.get("log_level") not in ("info", "debug") \
+                or self.settings.get("log_format") != "json":
+            return
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            try:
+                lines = self.log_lines()
+            except ValueError:          # a line being written
+                lines = []
+            pids = {l.get("pid") for l in lines
+                    if l.get("msg") == "connected to the database"
+                    or (l.get("level") in ("warn", "error")
+                        and "dispatcher" not in l.get("msg", ""))}
+            if len(pids - {self.proc.pid}) >= n:
+                return
+            time.sleep(0.02)
 
     def stop(self, sig=signal.SIGTERM):
         if self.proc is not None:

@@ -1,5 +1,5 @@
 """operate-node-admin against the private MariaDB: every command's effect on
-app_account, user_token and project_permission, its exit status and what it
+opn$app, opn$token and opn$grant, its exit status and what it
 prints (a secret only on the one stdout line of add, rotate and issue).
 """
 import hashlib
@@ -12,7 +12,7 @@ import harness
 
 BIN = os.path.join(harness.BUILD, "operate-node-admin")
 HEX64 = re.compile(r"^[0-9a-f]{64}\n$")
-AUTH_TABLES = ["app_account", "user_token", "project_permission"]
+AUTH_TABLES = ["opn$app", "opn$token", "opn$grant"]
 CONF = None
 PROJECT = None		# a project that exists
 MISSING = None		# an id no project has
@@ -63,10 +63,17 @@ def reset(env):
     else:
         for t in AUTH_TABLES:
             env.db.exec("DELETE FROM `%s`" % t)
-        env.db.exec("DELETE FROM project")
-        env.db.exec("INSERT INTO project (id, name) VALUES (1, 'admin test')")
-    PROJECT = env.db.scalar("SELECT MIN(id) FROM project")
-    MISSING = env.db.scalar("SELECT MAX(id) + 1000 FROM project")
+        env.db.exec("DELETE FROM core_project")
+        add_project(env, 1, "admin test")
+    PROJECT = env.db.scalar("SELECT MIN(id) FROM core_project")
+    MISSING = env.db.scalar("SELECT MAX(id) + 1000 FROM core_project")
+
+
+def add_project(env, pid, name):
+    env.db.exec("INSERT INTO core_project (id, name, time_zone, creator, `desc`, "
+                "create_at, from_cmdb, bk_biz_id, is_disable) VALUES (%s, %s, "
+                "'Asia/Shanghai', 'admin', '', UTC_TIMESTAMP(6), 0, %s, 0)",
+                pid, name, pid)
 
 
 def setup_module(env):
@@ -94,12 +101,12 @@ def test_help(env):
 def test_app_add(env):
     reset(env)
     secret = secret_of(ok("app", "add", "adm_plain"))
-    row = env.db.one("SELECT * FROM app_account WHERE app_code = %s",
+    row = env.db.one("SELECT * FROM `opn$app` WHERE app_code = %s",
                      "adm_plain")
     assert row["secret_hash"] == sha(secret)
     assert row["is_enabled"] == 1 and row["is_trusted"] == 0
     secret2 = secret_of(ok("app", "add", "--trusted", "adm-Trusted_1"))
-    row = env.db.one("SELECT * FROM app_account WHERE app_code = %s",
+    row = env.db.one("SELECT * FROM `opn$app` WHERE app_code = %s",
                      "adm-Trusted_1")
     assert row["secret_hash"] == sha(secret2) and secret2 != secret
     assert row["is_enabled"] == 1 and row["is_trusted"] == 1
@@ -108,7 +115,7 @@ def test_app_add(env):
     # The longest code, and one that looks like an option after "--".
     secret_of(ok("app", "add", "a" * 64))
     secret_of(ok("app", "add", "--", "-dash"))
-    assert env.db.scalar("SELECT is_trusted FROM app_account WHERE "
+    assert env.db.scalar("SELECT is_trusted FROM `opn$app` WHERE "
                          "app_code = '-dash'") == 0
 
 
@@ -120,7 +127,7 @@ def test_app_add_existing(env):
     assert 'app "adm_dup" already exists' in err
     assert secret not in err
     assert auth_rows(env) == before
-    assert env.db.scalar("SELECT secret_hash FROM app_account WHERE "
+    assert env.db.scalar("SELECT secret_hash FROM `opn$app` WHERE "
                          "app_code = 'adm_dup'") == sha(secret)
 
 
@@ -129,9 +136,9 @@ def test_app_disable_enable(env):
     secret_of(ok("app", "add", "adm_flip"))
 
     def enabled():
-        return env.db.scalar("SELECT is_enabled FROM app_account WHERE "
+        return env.db.scalar("SELECT is_enabled FROM `opn$app` WHERE "
                              "app_code = 'adm_flip'")
-    others = env.db.query("SELECT * FROM app_account WHERE app_code <> "
+    others = env.db.query("SELECT * FROM `opn$app` WHERE app_code <> "
                           "'adm_flip' ORDER BY app_code")
     assert ok("app", "disable", "adm_flip") == ""
     assert enabled() == 0
@@ -139,7 +146,7 @@ def test_app_disable_enable(env):
     assert enabled() == 0
     assert ok("app", "enable", "adm_flip") == ""
     assert enabled() == 1
-    assert others == env.db.query("SELECT * FROM app_account WHERE "
+    assert others == env.db.query("SELECT * FROM `opn$app` WHERE "
                                   "app_code <> 'adm_flip' ORDER BY app_code")
     before = auth_rows(env)
     assert 'no such app "adm_nope"' in failed("app", "disable", "adm_nope")
@@ -153,7 +160,7 @@ def test_app_rotate(env):
     ok("app", "disable", "adm_rot")
     new = secret_of(ok("app", "rotate", "adm_rot"))
     assert new != old
-    row = env.db.one("SELECT * FROM app_account WHERE app_code = 'adm_rot'")
+    row = env.db.one("SELECT * FROM `opn$app` WHERE app_code = 'adm_rot'")
     assert row["secret_hash"] == sha(new)
     # Only the secret changes.
     assert row["is_trusted"] == 1 and row["is_enabled"] == 0
@@ -171,7 +178,7 @@ def test_secret_unwritable(env):
                            stdout=full, stderr=subprocess.PIPE, text=True)
     assert p.returncode == 1, p.stderr
     assert "cannot write to stdout" in p.stderr and "app rotate" in p.stderr
-    assert env.db.scalar("SELECT COUNT(*) FROM app_account WHERE "
+    assert env.db.scalar("SELECT COUNT(*) FROM `opn$app` WHERE "
                          "app_code = 'adm_full'") == 1
     with open("/dev/full", "w") as full:
         p = subprocess.run([BIN, "-c", CONF, "app", "list"],
@@ -190,30 +197,30 @@ def test_app_list(env):
     rows = [l.split("\t") for l in lines[1:]]
     codes = [r[0] for r in rows]
     want = [r["app_code"] for r in env.db.query(
-        "SELECT app_code FROM app_account ORDER BY app_code")]
+        "SELECT app_code FROM `opn$app` ORDER BY app_code")]
     assert codes == want, (codes, want)
     assert ["adm_a", "no", "no"] in rows and ["adm_b", "yes", "yes"] in rows
     assert "sha256" not in out and s1 not in out and s2 not in out
-    for h in env.db.query("SELECT secret_hash FROM app_account"):
+    for h in env.db.query("SELECT secret_hash FROM `opn$app`"):
         assert h["secret_hash"] not in out
         assert h["secret_hash"][7:] not in out
 
 
 def test_app_list_empty(env):
     reset(env)
-    env.db.exec("DELETE FROM app_account")
+    env.db.exec("DELETE FROM `opn$app`")
     assert ok("app", "list") == "code\ttrusted\tenabled\n"
 
 
 def seconds_left(env, token):
     return env.db.scalar("SELECT TIMESTAMPDIFF(SECOND, NOW(6), expires_at) "
-                         "FROM user_token WHERE token_hash = %s", sha(token))
+                         "FROM `opn$token` WHERE token_hash = %s", sha(token))
 
 
 def test_token_issue(env):
     reset(env)
     t7 = secret_of(ok("token", "issue", "adm_user"))
-    row = env.db.one("SELECT * FROM user_token WHERE token_hash = %s", sha(t7))
+    row = env.db.one("SELECT * FROM `opn$token` WHERE token_hash = %s", sha(t7))
     assert row["username"] == "adm_user"
     assert abs(seconds_left(env, t7) - 7 * 86400) < 120
     t30 = secret_of(ok("token", "issue", "--days", "30", "adm_user"))
@@ -222,13 +229,13 @@ def test_token_issue(env):
     assert abs(seconds_left(env, t1) - 86400) < 120
     t10y = secret_of(ok("token", "issue", "Zoë Ünïcode", "--days", "3650"))
     assert abs(seconds_left(env, t10y) - 3650 * 86400) < 120
-    assert env.db.scalar("SELECT username FROM user_token WHERE "
+    assert env.db.scalar("SELECT username FROM `opn$token` WHERE "
                          "token_hash = %s", sha(t10y)) == "Zoë Ünïcode"
     assert len({t7, t30, t1, t10y}) == 4
     # The longest username: 128 characters, multi-byte ones included.
     long_user = "é" * 128
     t = secret_of(ok("token", "issue", long_user))
-    assert env.db.scalar("SELECT username FROM user_token WHERE "
+    assert env.db.scalar("SELECT username FROM `opn$token` WHERE "
                          "token_hash = %s", sha(t)) == long_user
 
 
@@ -237,9 +244,9 @@ def test_token_revoke(env):
     keep = secret_of(ok("token", "issue", "adm_user"))
     gone = secret_of(ok("token", "issue", "adm_user"))
     assert ok("token", "revoke", gone) == ""
-    assert env.db.query("SELECT * FROM user_token WHERE token_hash = %s",
+    assert env.db.query("SELECT * FROM `opn$token` WHERE token_hash = %s",
                         sha(gone)) == []
-    assert len(env.db.query("SELECT * FROM user_token WHERE token_hash = %s",
+    assert len(env.db.query("SELECT * FROM `opn$token` WHERE token_hash = %s",
                             sha(keep))) == 1
     before = auth_rows(env)
     err = failed("token", "revoke", gone)
@@ -252,7 +259,7 @@ def test_token_revoke(env):
 
 def grants_of(env, user):
     return env.db.query("SELECT project_id, username, action FROM "
-                        "project_permission WHERE username = %s "
+                        "`opn$grant` WHERE username = %s "
                         "ORDER BY project_id", user)
 
 
@@ -292,17 +299,16 @@ def test_revoke(env):
 
 def test_grants(env):
     reset(env)
-    env.db.exec("DELETE FROM project_permission")
-    env.db.exec("INSERT INTO project (id, name) VALUES (%s, 'adm second')",
-                MISSING + 1)
+    env.db.exec("DELETE FROM `opn$grant`")
+    add_project(env, MISSING + 1, "adm second")
     ok("grant", "adm_b", str(PROJECT))
     ok("grant", "adm_a", str(PROJECT))
     ok("grant", "adm_a", str(MISSING + 1))
     # Written by someone else: another action, and a username that would
     # move a terminal's cursor if printed as it is.
-    env.db.exec("INSERT INTO project_permission VALUES (%s, %s, 'view')",
+    env.db.exec("INSERT INTO `opn$grant` VALUES (%s, %s, 'view')",
                 PROJECT, "adm_a")
-    env.db.exec("INSERT INTO project_permission VALUES (%s, %s, "
+    env.db.exec("INSERT INTO `opn$grant` VALUES (%s, %s, "
                 "'task_operate')", MISSING + 1, "evil\x1b[2Jx")
     out = ok("grants")
     lines = out.splitlines()
@@ -348,7 +354,7 @@ def test_password_file(env):
         p = admin("app", "add", "adm_pw_app", conf=conf)
         assert p.returncode == 0, p.stderr
         secret_of(p.stdout)
-        assert env.db.scalar("SELECT COUNT(*) FROM app_account WHERE "
+        assert env.db.scalar("SELECT COUNT(*) FROM `opn$app` WHERE "
                              "app_code = 'adm_pw_app'") == 1
 
         os.chmod(pw, 0o644)
@@ -399,7 +405,7 @@ def test_no_database_schema(env):
                                    db_socket=env.db.sock, db_user="root",
                                    db_name="adm_empty")
         err = failed("app", "list", conf=conf)
-        assert "app_account" in err, err
+        assert "opn$app" in err, err
     finally:
         env.db.exec("DROP DATABASE IF EXISTS adm_empty")
 

@@ -4,43 +4,40 @@ curl. The service connects as a database account holding only the grants
 the README lists (least privilege), with its password in a 0600 file."""
 import json
 import os
+import re
 import subprocess
 
 import harness
+import rows
 
-GRANTS = """
-CREATE USER IF NOT EXISTS 'operate_node'@'localhost' IDENTIFIED BY 'pw-first-call';
-GRANT SELECT ON {db}.project TO 'operate_node'@'localhost';
-GRANT SELECT ON {db}.app_account TO 'operate_node'@'localhost';
-GRANT SELECT ON {db}.user_token TO 'operate_node'@'localhost';
-GRANT SELECT ON {db}.project_permission TO 'operate_node'@'localhost';
-GRANT EXECUTE ON PROCEDURE {db}.operate_node TO 'operate_node'@'localhost';
-GRANT EXECUTE ON PROCEDURE {db}.purge_request_replay TO 'operate_node'@'localhost';
-"""
+def readme_grants(db):
+    """The README's account and grants, as written there ("needs no more
+    than this"), for this database and password. Each grant names one
+    object and gives SELECT on a table or EXECUTE on a routine: nothing
+    wider."""
+    text = open(os.path.join(harness.ROOT, "README.md")).read()
+    lines = [l.strip() for l in text.splitlines()
+             if re.match(r"\s+(CREATE USER|GRANT) ", l)]
+    assert lines and lines[0].startswith("CREATE USER 'operate_node'@'localhost'"), lines
+    for g in lines[1:]:
+        assert re.fullmatch(r"GRANT (SELECT ON bk_sops\.[`$\w]+|EXECUTE ON (PROCEDURE|FUNCTION) "
+                            r"bk_sops\.opn_\w+) TO 'operate_node'@'localhost';", g), g
+    text = "\n".join(lines).replace("bk_sops.", db + ".")
+    return text.replace("IDENTIFIED BY '...'", "IDENTIFIED BY 'pw-first-call'")
 
 
 def engine_rows(env):
-    """What the pipeline engine, not this service, would have written: a
-    project and a task with one failed node."""
+    """What bk-sops and its engine, not this service, would have written: a
+    project and a task with one failed node; the service's own tables empty."""
     for t in harness.TABLES:
         env.db.exec("DELETE FROM `%s`" % t)
-    env.db.exec("INSERT INTO project (id, name, bk_biz_id, from_cmdb) VALUES (7, 'p', 70, 1)")
-    env.db.exec("INSERT INTO taskflow_instance (id, project_id, pipeline_id) VALUES (77, 7, 'root77')")
-    env.db.exec("INSERT INTO pipeline_state (node_id, root_id, parent_id, name, version) "
-                "VALUES ('root77', 'root77', 'root77', 'RUNNING', 'v0')")
-    env.db.exec("INSERT INTO pipeline_node (node_id, root_pipeline_id, parent_pipeline_id, type) "
-                "VALUES ('n77', 'root77', 'root77', 'ServiceActivity')")
-    env.db.exec("INSERT INTO pipeline_state (node_id, root_id, parent_id, name, version) "
-                "VALUES ('n77', 'root77', 'root77', 'FAILED', 'v1')")
-    env.db.exec("INSERT INTO pipeline_data VALUES ('n77', '{}', '{}')")
-    env.db.exec("INSERT INTO pipeline_process (root_pipeline_id, current_node_id, "
-                "pipeline_stack, asleep) VALUES ('root77', 'n77', '[\"root77\"]', 1)")
+    rows.engine_task(env.db)
 
 
 def test_three_commands_to_a_first_call(env):
     env.db.load()       # sql/load.sh: schema and procedures
     engine_rows(env)
-    env.db.client("-e", GRANTS.format(db=harness.DBNAME), db=None)
+    env.db.client("-e", readme_grants(harness.DBNAME), db=None)
     pw = os.path.join(env.top, "first-call.password")
     with open(pw, "w") as f:
         f.write("pw-first-call\n")
@@ -61,14 +58,16 @@ def test_three_commands_to_a_first_call(env):
                 "bk_username": "alice", "node_id": "n77", "action": "retry"}
         r = svc.post("/operate_node/70/77/", body)
         assert r.json["code"] == 0, r
-        assert env.db.scalar("SELECT name FROM pipeline_state WHERE node_id='n77'") == "READY"
-        assert env.db.scalar("SELECT operator FROM operate_record") == "alice"
+        st = rows.state(env.db, "n77")
+        assert (st["name"], st["retry"]) == ("READY", 1), st
+        assert [x["operator"] for x in rows.records(env.db)] == ["alice"]
+        assert rows.record(env.db, r.json["request_id"])["node_id"] == "n77"
         r = svc.post("/operate_node/70/77/", body)
         assert r.json["code"] == 3545000, r
         # the account can do nothing else than the procedures
         p = subprocess.run(["mariadb", "--no-defaults", "-S", env.db.sock, "-u",
                             "operate_node", "-ppw-first-call", harness.DBNAME, "-e",
-                            "UPDATE pipeline_state SET name='FAILED'"],
+                            "UPDATE eri_state SET name='FAILED'"],
                            capture_output=True, text=True)
         assert p.returncode != 0 and "denied" in p.stderr, p.stderr
     finally:

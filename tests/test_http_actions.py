@@ -7,6 +7,7 @@ import re
 import subprocess
 
 import harness
+import rows
 
 SVC = None
 CRED = {"bk_app_code": "demo_app", "bk_app_secret": "demo-app-secret",
@@ -46,8 +47,7 @@ def changed(before, env):
 
 
 def record(env, request_id):
-    return env.db.one("SELECT * FROM operate_record WHERE request_id = %s",
-                      request_id)
+    return rows.record(env.db, request_id)
 
 
 def check_record(env, j, action, node, task=12, project=1, operator="admin"):
@@ -59,26 +59,36 @@ def check_record(env, j, action, node, task=12, project=1, operator="admin"):
     assert rec["node_id"] == node
 
 
+def one_execute(env):
+    """The only outbox row: a celery execute message; its kwargs."""
+    ob = env.db.one("SELECT * FROM `opn$outbox`")
+    assert (ob["kind"], ob["name"], ob["exchange"]) == (
+        "celery", "pipeline.eri.celery.tasks.execute", "default"), ob
+    assert ob["dispatched_time"] is None
+    return ob, json.loads(ob["body"])
+
+
 def test_retry_path_form(env):
     env.db.reset_demo()
     before = env.db.snapshot()
-    old = env.db.one("SELECT * FROM pipeline_state WHERE node_id='act_failed'")
+    old = rows.state(env.db, "act_failed")
     j = ok(call(node_id="act_failed", action="retry"))
-    st = env.db.one("SELECT * FROM pipeline_state WHERE node_id='act_failed'")
+    st = rows.state(env.db, "act_failed")
     assert st["name"] == "READY" and st["retry"] == old["retry"] + 1
-    assert st["version"] != old["version"] and st["version"].startswith("v")
+    assert st["version"] != old["version"]
+    assert re.fullmatch(r"v[0-9a-f]{32}", st["version"]), st["version"]
     assert st["started_time"] is None and st["archived_time"] is None
-    h = env.db.query("SELECT * FROM pipeline_execution_history WHERE "
-                     "node_id='act_failed' ORDER BY id DESC")
+    h = rows.history(env.db, "act_failed")
     assert h[0]["version"] == old["version"] and h[0]["retry"] == old["retry"]
-    ob = env.db.one("SELECT * FROM engine_outbox")
-    assert (ob["event"], ob["process_id"], ob["node_id"]) == ("execute", 1, "act_failed")
-    assert ob["root_pipeline_id"] == "pipe12" and ob["parent_pipeline_id"] == "pipe12"
-    assert ob["request_id"] == j["request_id"] and ob["dispatched_time"] is None
+    ob, kw = one_execute(env)
+    assert ob["routing_key"] == "er_execute" and ob["priority"] == 100
+    assert (kw["process_id"], kw["node_id"]) == (1, "act_failed")
+    assert kw["root_pipeline_id"] == "pipe12" and kw["parent_pipeline_id"] == "pipe12"
+    assert ob["request_id"] == j["request_id"]
     check_record(env, j, "retry", "act_failed")
     assert changed(before, env) == sorted([
-        "pipeline_state", "pipeline_execution_history", "engine_outbox",
-        "operate_record", "request_replay"])
+        "eri_state", "eri_executionhistory", "opn$outbox",
+        "operate_record_taskoperaterecord", "opn$replay"])
 
 
 def test_retry_with_inputs(env):
@@ -86,8 +96,7 @@ def test_retry_with_inputs(env):
     inputs = {"a": 0.1, "c": {"deep": [1, "二", None]}, "b": 1e2,
               "_escape_render_keys": ["c"]}
     ok(call(node_id="act_failed", action="retry", inputs=inputs))
-    got = json.loads(env.db.scalar(
-        "SELECT inputs FROM pipeline_data WHERE node_id='act_failed'"))
+    got = rows.inputs(env.db, "act_failed")
     assert got["a"] == {"need_render": True, "value": 0.1}
     assert got["c"] == {"need_render": False, "value": {"deep": [1, "二", None]}}
     assert got["b"]["need_render"] is False   # b was need_render false
@@ -101,22 +110,22 @@ def test_skip_legacy_form(env):
     j = ok(call("/api/c/compapi/v2/sops/operate_node/", bk_biz_id="2",
                 task_id="12", node_id="act_failed", action="skip",
                 scope="cmdb_biz"))
-    st = env.db.one("SELECT * FROM pipeline_state WHERE node_id='act_failed'")
+    st = rows.state(env.db, "act_failed")
     assert st["name"] == "FINISHED" and st["skip"] == 1
     assert st["archived_time"] is not None
-    ob = env.db.one("SELECT * FROM engine_outbox")
-    assert (ob["event"], ob["node_id"], ob["process_id"]) == ("execute", "act_not_reached", 1)
+    assert [(e[0], e[2], e[1]) for e in rows.executes(env.db)] == [
+        ("execute", "act_not_reached", 1)]
     check_record(env, j, "skip", "act_failed")
-    assert "pipeline_execution_history" in changed(before, env)
+    assert "eri_executionhistory" in changed(before, env)
 
 
 def test_skip_exg(env):
     env.db.reset_demo()
     j = ok(call(node_id="exg_failed", action="skip_exg", flow_id="f_exg_b"))
-    st = env.db.one("SELECT * FROM pipeline_state WHERE node_id='exg_failed'")
+    st = rows.state(env.db, "exg_failed")
     assert st["name"] == "FINISHED" and st["skip"] == 1
-    ob = env.db.one("SELECT * FROM engine_outbox")
-    assert (ob["event"], ob["node_id"], ob["process_id"]) == ("execute", "exg_b", 10)
+    assert [(e[0], e[2], e[1]) for e in rows.executes(env.db)] == [
+        ("execute", "exg_b", 10)]
     check_record(env, j, "skip_exg", "exg_failed")
 
 
@@ -125,34 +134,41 @@ def test_callback(env):
     data = {"k": [1, 2.5, "x"], "u": "王", "n": None, "t": True, "e": {}}
     before = env.db.snapshot()
     j = ok(call(node_id="cb_wait", action="callback", data=data))
-    cb = env.db.one("SELECT * FROM pipeline_callback_data WHERE node_id='cb_wait'")
-    assert json.loads(cb["data"]) == data and cb["version"] == "v2-cb_wait"
-    ob = env.db.one("SELECT * FROM engine_outbox")
-    assert ob["event"] == "schedule" and ob["schedule_id"] == 1
-    assert ob["callback_data_id"] == cb["id"] and ob["process_id"] == 16
+    cb = rows.callback_data(env.db, "cb_wait")
+    assert json.loads(cb["data"]) == data and cb["version"] == harness.ver("v2-cb_wait")
+    ob = env.db.one("SELECT * FROM `opn$outbox`")
+    assert (ob["kind"], ob["name"], ob["routing_key"]) == (
+        "celery", "pipeline.eri.celery.tasks.schedule", "er_schedule"), ob
+    kw = json.loads(ob["body"])
+    assert kw["schedule_id"] == 1 and kw["node_id"] == "cb_wait"
+    assert kw["callback_data_id"] == cb["id"] and kw["process_id"] == 16
     check_record(env, j, "callback", "cb_wait")
-    assert "pipeline_state" not in changed(before, env)
+    assert "eri_state" not in changed(before, env)
 
 
 def test_callback_without_data_stores_empty_object(env):
     env.db.reset_demo()
     ok(call(node_id="cb_wait", action="callback"))
-    assert json.loads(env.db.scalar(
-        "SELECT data FROM pipeline_callback_data WHERE node_id='cb_wait'")) == {}
+    assert json.loads(rows.callback_data(env.db, "cb_wait")["data"]) == {}
 
 
 def test_pause_and_resume_subproc(env):
     env.db.reset_demo()
     j = ok(call(node_id="sub_running", action="pause_subproc"))
-    assert env.db.scalar("SELECT name FROM pipeline_state WHERE node_id='sub_running'") == "SUSPENDED"
-    assert env.db.query("SELECT * FROM engine_outbox") == []
+    assert rows.state_name(env.db, "sub_running") == "SUSPENDED"
+    ob = rows.outbox(env.db)
+    assert [(r["kind"], r["name"], r["routing_key"], r["kwargs"]) for r in ob] == [
+        ("redis", "ZREM", "sops_executing_node_pool",
+         ["sub_running_" + rows.state(env.db, "sub_running")["version"]])]
     check_record(env, j, "pause_subproc", "sub_running")
+    env.db.exec("DELETE FROM `opn$outbox`")
     j = ok(call(node_id="sub_suspended", action="resume_subproc"))
-    assert env.db.scalar("SELECT name FROM pipeline_state WHERE node_id='sub_suspended'") == "RUNNING"
-    rows = env.db.query("SELECT * FROM engine_outbox ORDER BY id")
-    assert sorted((r["process_id"], r["node_id"]) for r in rows) == [(25, "ss_act1"), (26, "ss_act2")]
-    assert all(r["parent_pipeline_id"] == "sub_suspended" for r in rows)
-    assert env.db.scalar("SELECT COUNT(*) FROM pipeline_process WHERE suspended_by='sub_suspended'") == 0
+    assert rows.state_name(env.db, "sub_suspended") == "RUNNING"
+    ex = rows.executes(env.db)
+    assert sorted((e[1], e[2]) for e in ex) == [(25, "ss_act1"), (26, "ss_act2")]
+    assert all(e[4] == "sub_suspended" for e in ex)
+    assert env.db.scalar("SELECT COUNT(*) FROM eri_process WHERE "
+                         "suspended_by='sub_suspended'") == 0
 
 
 def test_scope_project(env):

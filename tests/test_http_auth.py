@@ -5,6 +5,7 @@ import glob
 import json
 
 import harness
+import rows
 
 SVC = None
 GW = None
@@ -29,7 +30,7 @@ def seed_tokens(env):
     for tok, user, exp in [("tok-bob", "bob", "2099-01-01"),
                            ("tok-alice-old", "alice", "2020-01-01"),
                            ("tok-bob-old", "bob", "2020-01-01")]:
-        env.db.exec("INSERT INTO user_token VALUES "
+        env.db.exec("INSERT INTO `opn$token` VALUES "
                     "(CONCAT('sha256:', SHA2(%s, 256)), %s, %s)", tok, user, exp)
 
 
@@ -104,9 +105,10 @@ def matrix_case(app, user, who):
             assert r.json["result"] is False
             assert harness.diff_snapshots(before, env.db.snapshot()) == []
         else:
-            rec = env.db.one("SELECT * FROM operate_record")
-            assert rec["operator"] == who and rec["request_id"] == r.json["request_id"]
-            assert env.db.scalar("SELECT name FROM pipeline_state WHERE node_id='act_failed'") == "READY"
+            assert len(rows.records(env.db)) == 1
+            rec = rows.record(env.db, r.json["request_id"])
+            assert rec["operator"] == who
+            assert rows.state_name(env.db, "act_failed") == "READY"
     return ("matrix: app %s, user %s, %s (%s)" % (app, user, who, WHO[who]), case)
 
 
@@ -152,7 +154,7 @@ def test_usernames_are_exact(env):
             "app authentication failed")
 
 
-INJECT = ["x' OR '1'='1", "'; DROP TABLE pipeline_state; --", "\\' OR 1=1 #",
+INJECT = ["x' OR '1'='1", "'; DROP TABLE eri_state; --", "\\' OR 1=1 #",
           "a\" OR \"\"=\"", "1; SELECT SLEEP(5)", "%' --", "\u0000x"[1:] + "`x`"]
 
 
@@ -174,7 +176,7 @@ def test_sql_injection_in_ids_and_credentials(env):
         refused(env, "/operate_node/2/12/", dict(tok, bk_token=s,
                 node_id="act_failed", action="retry"), 3540100,
                 "user authentication failed")
-    assert env.db.scalar("SELECT COUNT(*) FROM pipeline_state") > 10
+    assert env.db.scalar("SELECT COUNT(*) FROM eri_state") > 10
 
 
 def test_sql_injection_stored_literally(env):
@@ -184,13 +186,13 @@ def test_sql_injection_stored_literally(env):
     r = SVC.post("/operate_node/2/12/", dict(CRED, node_id="cb_wait",
                  action="callback", data=data))
     assert r.json["code"] == 0, r
-    got = json.loads(env.db.scalar("SELECT data FROM pipeline_callback_data WHERE node_id='cb_wait'"))
+    got = json.loads(rows.callback_data(env.db, "cb_wait")["data"])
     assert got == data
     inputs = {s: s for s in INJECT}
     r = SVC.post("/operate_node/2/12/", dict(CRED, node_id="act_failed",
                  action="retry", inputs=inputs))
     assert r.json["code"] == 0, r
-    got = json.loads(env.db.scalar("SELECT inputs FROM pipeline_data WHERE node_id='act_failed'"))
+    got = rows.inputs(env.db, "act_failed")
     for s in INJECT:
         assert got[s] == {"need_render": True, "value": s}
 
@@ -208,7 +210,7 @@ def test_gateway_mode(env):
     r = gw(h, {"bk_app_code": "demo_app", "bk_app_secret": "wrong",
                "bk_username": "bob"})
     assert r.json["code"] == 0, r
-    assert env.db.scalar("SELECT operator FROM operate_record") == "admin"
+    assert [x["operator"] for x in rows.records(env.db)] == ["admin"]
 
 
 def test_gateway_mode_refusals(env):
@@ -240,11 +242,11 @@ def test_disabling_takes_effect_at_once(env):
     reset(env)
     b = dict(CRED, node_id="no_such_node", action="skip")
     assert SVC.post("/operate_node/2/12/", b).json["code"] == 3540400
-    env.db.exec("UPDATE app_account SET is_enabled = 0 WHERE app_code='demo_app'")
+    env.db.exec("UPDATE `opn$app` SET is_enabled = 0 WHERE app_code='demo_app'")
     for _ in range(4):   # whichever worker answers
         assert SVC.post("/operate_node/2/12/", b).json["code"] == 3540100
-    env.db.exec("UPDATE app_account SET is_enabled = 1 WHERE app_code='demo_app'")
-    env.db.exec("DELETE FROM project_permission WHERE username='admin' AND project_id=1")
+    env.db.exec("UPDATE `opn$app` SET is_enabled = 1 WHERE app_code='demo_app'")
+    env.db.exec("DELETE FROM `opn$grant` WHERE username='admin' AND project_id=1")
     for _ in range(4):
         assert SVC.post("/operate_node/2/12/", b).json["message"] == \
             "permission denied: task_operate on project(1)"

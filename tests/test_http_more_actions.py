@@ -7,6 +7,7 @@ import json
 import re
 
 import harness
+import rows
 
 SVC = None
 CRED = {"bk_app_code": "demo_app", "bk_app_secret": "demo-app-secret",
@@ -58,28 +59,51 @@ def changed(before, env):
 
 
 def state(env, node):
-    return env.db.one("SELECT * FROM pipeline_state WHERE node_id = %s", node)
+    return rows.state(env.db, node)
 
 
 def process(env, pid):
-    return env.db.one("SELECT * FROM pipeline_process WHERE id = %s", pid)
+    return rows.process(env.db, pid)
 
 
 def outbox(env):
-    return [(r["event"], r["process_id"], r["node_id"], r["root_pipeline_id"],
-             r["parent_pipeline_id"], r["request_id"])
-            for r in env.db.query("SELECT * FROM engine_outbox ORDER BY id")]
+    """Every opn$outbox row: celery ones as (task, process, node, root,
+    parent, request id), redis ones as (command, key, args, request id)."""
+    out = []
+    for r in rows.outbox(env.db):
+        k = r["kwargs"]
+        if r["kind"] == "celery" and "process_id" in k:
+            out.append((r["name"].rsplit(".", 1)[1], k["process_id"], k["node_id"],
+                        k["root_pipeline_id"], k["parent_pipeline_id"], r["request_id"]))
+        elif r["kind"] == "celery":
+            out.append((r["name"].rsplit(".", 1)[1], k, r["request_id"]))
+        else:
+            out.append((r["name"], r["routing_key"], k, r["request_id"]))
+    return out
+
+
+class got:
+    """got(x) == expected: an assertion that shows both sides on failure."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __eq__(self, expected):
+        assert self.value == expected, "got %r\nexpected %r" % (self.value, expected)
+        return True
+
+
+def zrem(node, version, rid):
+    return ("ZREM", "sops_executing_node_pool", ["%s_%s" % (node, version)], rid)
 
 
 def check_record(env, j, action, node, operator="admin"):
     """The operation record and the replay record of the reply's request."""
-    rec = env.db.one("SELECT * FROM operate_record WHERE request_id = %s",
-                     j["request_id"])
+    rec = rows.record(env.db, j["request_id"])
     assert (rec["operator"], rec["operate_type"], rec["operate_source"],
             rec["instance_id"], rec["project_id"], rec["node_id"]) == \
         (operator, action, "api", 12, 1, node), rec
-    rep = env.db.one("SELECT * FROM request_replay WHERE request_id = %s",
-                     j["request_id"])
+    rep = rows.replay(env.db, j["request_id"])
     assert (rep["action"], rep["task_id"], rep["node_id"]) == (action, 12, node)
     return json.loads(rec["extra_info"]) if rec["extra_info"] else None
 
@@ -99,7 +123,9 @@ def test_pause(env):
     assert (old["name"], new["name"]) == ("RUNNING", "SUSPENDED")
     assert new["version"] == old["version"]
     assert check_record(env, j, "pause", "act_running") is None
-    assert changed(before, env) == ["operate_record", "pipeline_state", "request_replay"]
+    got(outbox(env)) == [zrem("act_running", old["version"], j["request_id"])]
+    got(changed(before, env)) == sorted(["operate_record_taskoperaterecord", "eri_state",
+                                         "opn$outbox", "opn$replay"])
 
 
 def test_pause_by_appointment(env):
@@ -107,12 +133,15 @@ def test_pause_by_appointment(env):
     before = env.db.snapshot()
     j = ok(call(node_id="srn_end", action="pause"))
     st = state(env, "srn_end")
-    assert (st["root_id"], st["parent_id"], st["name"]) == ("pipe12", "sr_nested", "SUSPENDED")
+    # bamboo creates the row of a node paused by appointment with empty ids
+    assert (st["root_id"], st["parent_id"], st["name"]) == ("", "", "SUSPENDED")
     is_version(st["version"])
     assert (st["retry"], st["skip"], st["started_time"], st["archived_time"]) == (0, 0, None, None)
-    assert check_record(env, j, "pause", "srn_end") == \
+    got(check_record(env, j, "pause", "srn_end")) == \
         {"appointment": True, "new_version": st["version"]}
-    assert changed(before, env) == ["operate_record", "pipeline_state", "request_replay"]
+    got(outbox(env)) == [zrem("srn_end", st["version"], j["request_id"])]
+    got(changed(before, env)) == sorted(["operate_record_taskoperaterecord", "eri_state",
+                                         "opn$outbox", "opn$replay"])
 
 
 def test_resume(env):
@@ -122,19 +151,21 @@ def test_resume(env):
     assert state(env, "sr_paused")["name"] == "READY"
     p = process(env, 40)
     assert (p["suspended"], p["suspended_by"]) == (0, "")
-    assert outbox(env) == [("execute", 40, "sr_paused", "pipe12", "sub_running",
+    got(outbox(env)) == [("execute", 40, "sr_paused", "pipe12", "sub_running",
                             j["request_id"])]
-    assert check_record(env, j, "resume", "sr_paused") == {"resumed_processes": 1}
-    assert changed(before, env) == ["engine_outbox", "operate_record", "pipeline_process",
-                                    "pipeline_state", "request_replay"]
+    got(check_record(env, j, "resume", "sr_paused")) == {"resumed_processes": 1}
+    got(changed(before, env)) == sorted(["opn$outbox", "operate_record_taskoperaterecord", "eri_process",
+                                    "eri_state", "opn$replay"])
 
 
 def test_pause_then_resume_by_appointment(env):
     env.db.reset_demo()
-    ok(call(node_id="act_not_reached", action="pause"))
+    p = ok(call(node_id="act_not_reached", action="pause"))
+    paused = state(env, "act_not_reached")["version"]
     ok(call(node_id="act_not_reached", action="resume"))
     assert state(env, "act_not_reached")["name"] == "READY"
-    assert outbox(env) == []
+    # the pause left the timeout pool; the resume woke no process
+    got(outbox(env)) == [zrem("act_not_reached", paused, p["request_id"])]
 
 
 # forced_fail -----------------------------------------------------------------
@@ -149,21 +180,30 @@ def test_forced_fail(env):
     is_version(new["version"])
     assert new["archived_time"] is not None
     assert process(env, 41)["asleep"] == 1
-    ex = env.db.one("SELECT * FROM pipeline_execution_data WHERE node_id = 'ff_running'")
+    ex = env.db.one("SELECT * FROM eri_executiondata WHERE node_id = 'ff_running'")
     assert json.loads(ex["outputs"]) == {
         "progress": 50, "ex_data": "The node has been terminated by admin.",
         "_forced_failed": True}
-    assert check_record(env, j, "forced_fail", "ff_running") == \
-        {"version": old["version"], "new_version": new["version"], "process_id": 41}
-    assert changed(before, env) == ["operate_record", "pipeline_execution_data",
-                                    "pipeline_process", "pipeline_state", "request_replay"]
+    got(check_record(env, j, "forced_fail", "ff_running")) == \
+        {"version": old["version"], "new_version": new["version"]}
+    # out of the timeout pool, and bk-sops' failure notices: task 12 has a
+    # callback record and is not a child task
+    rid = j["request_id"]
+    got(sorted(outbox(env), key=repr)) == sorted([
+        zrem("ff_running", new["version"], rid),
+        ("task_callback", {"task_id": 12, "task_success": False}, rid),
+        ("send_taskflow_message", {"task_id": 12, "msg_type": "atom_failed",
+                                   "node_name": "running, with execution data"}, rid)],
+        key=repr)
+    got(changed(before, env)) == sorted(["operate_record_taskoperaterecord", "eri_executiondata",
+                                         "eri_process", "eri_state", "opn$replay", "opn$outbox"])
 
 
 def test_forced_fail_names_the_token_user(env):
     env.db.reset_demo()
     j = ok(call(node_id="act_running", action="forced_fail", bk_username=DROP,
                 bk_token="demo-token-admin"))
-    ex = env.db.one("SELECT * FROM pipeline_execution_data WHERE node_id = 'act_running'")
+    ex = env.db.one("SELECT * FROM eri_executiondata WHERE node_id = 'act_running'")
     assert json.loads(ex["inputs"]) == {}
     assert json.loads(ex["outputs"]) == {
         "ex_data": "The node has been terminated by admin.", "_forced_failed": True}
@@ -177,7 +217,7 @@ def test_forced_fail_then_retry(env):
             "node(cb_wait) state is not RUNNING, actual FAILED")
     ok(call(node_id="cb_wait", action="retry"))
     assert state(env, "cb_wait")["name"] == "READY"
-    assert [o[:3] for o in outbox(env)] == [("execute", 16, "cb_wait")]
+    got([o[:3] for o in outbox(env) if o[0] == "execute"]) == [("execute", 16, "cb_wait")]
 
 
 # retry_subprocess ------------------------------------------------------------
@@ -192,21 +232,22 @@ def test_retry_subprocess(env):
     is_version(new["version"])
     assert (new["started_time"], new["archived_time"]) == (None, None)
     assert json.loads(process(env, 45)["pipeline_stack"]) == ["pipe12"]
-    h = env.db.one("SELECT * FROM pipeline_execution_history WHERE node_id = 'sub_failed'")
+    h = env.db.one("SELECT * FROM eri_executionhistory WHERE node_id = 'sub_failed'")
     assert (h["version"], h["retry"]) == (old["version"], old["retry"])
-    assert outbox(env) == [("execute", 45, "sub_failed", "pipe12", "pipe12", j["request_id"])]
-    assert check_record(env, j, "retry_subprocess", "sub_failed") == \
-        {"version": old["version"], "new_version": new["version"], "stack_popped": True}
-    assert changed(before, env) == ["engine_outbox", "operate_record",
-                                    "pipeline_execution_history", "pipeline_process",
-                                    "pipeline_state", "request_replay"]
+    # parent: the stack's top before the pop, as bamboo's retry_subprocess sends it
+    got(outbox(env)) == [("execute", 45, "sub_failed", "pipe12", "sub_failed", j["request_id"])]
+    got(check_record(env, j, "retry_subprocess", "sub_failed")) == \
+        {"version": old["version"], "new_version": new["version"]}
+    got(changed(before, env)) == sorted(["opn$outbox", "operate_record_taskoperaterecord",
+                                    "eri_executionhistory", "eri_process",
+                                    "eri_state", "opn$replay"])
 
 
 def test_retry_nested_subprocess(env):
     env.db.reset_demo()
     j = ok(call(node_id="srs_failed", action="retry_subprocess"))
     assert json.loads(process(env, 46)["pipeline_stack"]) == ["pipe12", "sub_running"]
-    assert outbox(env) == [("execute", 46, "srs_failed", "pipe12", "sub_running",
+    got(outbox(env)) == [("execute", 46, "srs_failed", "pipe12", "sub_running",
                             j["request_id"])]
 
 
@@ -223,20 +264,21 @@ def test_skip_cpg(env):
     is_version(new["version"])
     parent = process(env, 15)
     assert (parent["need_ack"], parent["ack_num"], parent["asleep"]) == (2, 0, 1)
-    kids = env.db.query("SELECT * FROM pipeline_process WHERE parent_id = 15 ORDER BY id")
+    kids = env.db.query("SELECT * FROM eri_process WHERE parent_id = 15 ORDER BY id")
     assert [(k["id"], k["current_node_id"], k["destination_id"], k["asleep"], k["dead"],
              json.loads(k["pipeline_stack"])) for k in kids] == [
-        (53, "exg_a", "cg12", 1, 0, ["pipe12"]), (54, "exg_b", "cg12", 1, 0, ["pipe12"])]
-    assert outbox(env) == [("execute", 53, "exg_a", "pipe12", "pipe12", j["request_id"]),
-                           ("execute", 54, "exg_b", "pipe12", "pipe12", j["request_id"])]
-    h = env.db.one("SELECT * FROM pipeline_execution_history WHERE node_id = 'cpg_failed'")
+        (64, "exg_a", "cg12", 1, 0, ["pipe12"]), (65, "exg_b", "cg12", 1, 0, ["pipe12"])]
+    got(outbox(env)) == [("execute", 64, "exg_a", "pipe12", "pipe12", j["request_id"]),
+                         ("execute", 65, "exg_b", "pipe12", "pipe12", j["request_id"]),
+                         zrem("cpg_failed", new["version"], j["request_id"])]
+    h = env.db.one("SELECT * FROM eri_executionhistory WHERE node_id = 'cpg_failed'")
     assert h["version"] == old["version"]
-    assert check_record(env, j, "skip_cpg", "cpg_failed") == {
+    got(check_record(env, j, "skip_cpg", "cpg_failed")) == {
         "version": old["version"], "new_version": new["version"],
-        "flow_ids": ["f_cpg_a", "f_cpg_b"], "child_processes": [53, 54]}
-    assert changed(before, env) == ["engine_outbox", "operate_record",
-                                    "pipeline_execution_history", "pipeline_process",
-                                    "pipeline_state", "request_replay"]
+        "flow_ids": ["f_cpg_a", "f_cpg_b"], "child_processes": [64, 65]}
+    got(changed(before, env)) == sorted(["opn$outbox", "operate_record_taskoperaterecord",
+                                    "eri_executionhistory", "eri_process",
+                                    "eri_state", "opn$replay"])
 
 
 def test_skip_cpg_legacy_form_in_subprocess(env):
@@ -244,11 +286,12 @@ def test_skip_cpg_legacy_form_in_subprocess(env):
     j = ok(call("/api/c/compapi/v2/sops/operate_node/", bk_biz_id="2", task_id="12",
                 node_id="sr_cpg", action="skip_cpg", flow_ids=["f_srcpg_b"],
                 converge_gateway_id="sr_cg"))
-    kid = env.db.one("SELECT * FROM pipeline_process WHERE parent_id = 49")
+    kid = env.db.one("SELECT * FROM eri_process WHERE parent_id = 49")
     assert (kid["current_node_id"], kid["destination_id"], kid["priority"], kid["queue"]) == \
         ("srcpg_b", "sr_cg", 50, "q_demo")
-    assert outbox(env) == [("execute", kid["id"], "srcpg_b", "pipe12", "sub_running",
-                            j["request_id"])]
+    got(outbox(env)) == [("execute", kid["id"], "srcpg_b", "pipe12", "sub_running",
+                          j["request_id"]),
+                         zrem("sr_cpg", state(env, "sr_cpg")["version"], j["request_id"])]
 
 
 # Fields ----------------------------------------------------------------------
@@ -274,7 +317,7 @@ def test_replay_through_nginx(env):
     assert ok(call(headers=h, **body))["request_id"] == "more-replay-1"
     refused(call(headers=h, node_id="sub_failed", action="retry_subprocess"), 3540000,
             "request_id(more-replay-1) was already used for another operation")
-    assert changed(before, env) == []
+    got(changed(before, env)) == []
 
 
 def test_metrics_count_the_new_actions(env):
@@ -337,8 +380,9 @@ REFUSALS = [
      3545000, "can not find process with current node id: ff_no_proc"),
     ("forced_fail two live processes", dict(node_id="ff_two_procs", action="forced_fail"),
      3545000, "found multiple processes at node(ff_two_procs)"),
-    ("forced_fail called back", dict(node_id="cb_called", action="forced_fail"),
-     3545000, "can not fail node(cb_called): it has already been called back"),
+    ("forced_fail pickled execution data", dict(node_id="ff_pickled", action="forced_fail"),
+     3545000, "can not fail node(ff_pickled): its execution data is pickle, which SQL can "
+              "not edit"),
     # retry_subprocess
     ("retry_subprocess activity", dict(node_id="act_failed", action="retry_subprocess"),
      3545000, "node(act_failed) is not a subprocess, actual ServiceActivity"),
@@ -417,7 +461,7 @@ def _refusal(fields, code, message):
         env.db.reset_demo()
         before = env.db.snapshot()
         refused(call(**fields), code, message)
-        assert changed(before, env) == []
+        got(changed(before, env)) == []
     return run
 
 

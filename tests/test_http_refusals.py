@@ -146,6 +146,9 @@ CATALOGUE = [
     ("token number", "POST", LEGACY, req(bk_token=5), {}, 200, P, "bk_token must be a string"),
     # credentials, scope, task, node
     ("wrong secret", "POST", LEGACY, req(bk_app_secret="nope"), {}, 200, 3540100, "app authentication failed"),
+    # present but wrong, however it is shaped: 3540100, and nothing on how a secret looks
+    ("secret with a trailing space", "POST", LEGACY, req(bk_app_secret="demo-app-secret "), {}, 200, 3540100, "app authentication failed"),
+    ("secret with a leading space", "POST", LEGACY, req(bk_app_secret=" demo-app-secret"), {}, 200, 3540100, "app authentication failed"),
     ("unknown app", "POST", LEGACY, req(bk_app_code="who"), {}, 200, 3540100, "app authentication failed"),
     ("unknown token", "POST", LEGACY, req(bk_username=DROP, bk_token="nope"), {}, 200, 3540100, "user authentication failed"),
     ("unknown cmdb biz", "POST", LEGACY, req(bk_biz_id="999"), {}, 200, 3540400,

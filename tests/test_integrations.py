@@ -13,6 +13,7 @@ import stat
 import subprocess
 
 import harness
+import rows
 
 CRED = {"bk_app_code": "demo_app", "bk_app_secret": "demo-app-secret",
         "bk_username": "admin"}
@@ -59,12 +60,10 @@ def success_and_refusal(env, port, headers=None):
     assert j["result"] is True and j["code"] == 0, r
     assert j["message"] == "success" and j["data"] == "success", r
     assert j["request_id"] == r.headers["x-request-id"], r.headers
-    rec = env.db.one("SELECT * FROM operate_record WHERE request_id = %s",
-                     j["request_id"])
+    rec = rows.record(env.db, j["request_id"])
     assert (rec["operate_type"], rec["node_id"], rec["operator"],
             rec["instance_id"]) == ("retry", "act_failed", "admin", 12), rec
-    assert env.db.scalar("SELECT name FROM pipeline_state WHERE "
-                         "node_id = 'act_failed'") == "READY"
+    assert rows.state_name(env.db, "act_failed") == "READY"
 
     before = env.db.snapshot()
     r = post(port, headers, node_id="act_running", action="retry")
@@ -494,8 +493,7 @@ def test_sigusr1_reopens_log(env):
                          "the second request's log line")
         assert "after-rotate" not in read(rotated)
         assert "before-rotate" in read(rotated)
-        assert env.db.one("SELECT node_id FROM operate_record WHERE "
-                          "request_id = 'after-rotate'")["node_id"] == "act_failed"
+        assert rows.record(env.db, "after-rotate")["node_id"] == "act_failed"
         assert pool.workers() and sorted(pool.workers()) == sorted(procs[1:])
     finally:
         if nginx:

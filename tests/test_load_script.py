@@ -1,5 +1,5 @@
-"""sql/load.sh keeps existing tables and their rows unless --force is given,
-always reloads the procedures, and loads demo data over real data only
+"""sql/load.sh keeps the service's tables and their rows, always reloads
+the procedures, and loads demo data over a database that holds tasks only
 with --force."""
 import os
 import subprocess
@@ -15,34 +15,48 @@ def load(env, *args):
                           capture_output=True, text=True, timeout=120)
 
 
-def test_keeps_data_without_force(env):
+def routines(env, name):
+    return env.db.scalar("SELECT COUNT(*) FROM information_schema.routines WHERE "
+                         "routine_schema = %s AND routine_name = %s",
+                         harness.DBNAME, name)
+
+
+def test_keeps_data(env):
     env.db.reset_demo()
-    env.db.exec("DROP PROCEDURE IF EXISTS operate_node")
+    env.db.exec("DROP PROCEDURE IF EXISTS opn_operate_node")
+    env.db.exec("INSERT INTO `opn$replay` VALUES ('demo_app', 'kept-1', 'retry', 12, "
+                "'act_failed', UTC_TIMESTAMP(6))")
+    before = env.db.snapshot()
     p = load(env)
     assert p.returncode == 0, p.stderr
-    assert "kept (--force drops them)" in p.stderr
-    assert env.db.scalar("SELECT COUNT(*) FROM project") == 5
-    # the procedures came back
-    assert env.db.scalar("SELECT COUNT(*) FROM information_schema.routines WHERE "
-                         "routine_schema = %s AND routine_name = 'operate_node'",
-                         harness.DBNAME) == 1
+    assert "checked: every table, column and procedure" in p.stderr, p.stderr
+    # every row of bk-sops' tables and of the service's own is still there
+    assert harness.diff_snapshots(before, env.db.snapshot()) == []
+    assert env.db.scalar("SELECT COUNT(*) FROM core_project") == 5
+    # the procedure came back
+    assert routines(env, "opn_operate_node") == 1
 
 
 def test_demo_refuses_over_data(env):
     env.db.reset_demo()
-    env.db.exec("UPDATE project SET name = 'mine' WHERE id = 1")
+    env.db.exec("UPDATE core_project SET name = 'mine' WHERE id = 1")
     p = load(env, "--demo")
     assert p.returncode == 1 and "--force" in p.stderr, p.stderr
-    assert env.db.scalar("SELECT name FROM project WHERE id = 1") == "mine"
+    assert env.db.scalar("SELECT name FROM core_project WHERE id = 1") == "mine"
 
 
-def test_force_recreates(env):
+def test_force_reloads_the_demo(env):
     env.db.reset_demo()
+    env.db.exec("UPDATE core_project SET name = 'mine' WHERE id = 1")
+    env.db.exec("INSERT INTO operate_record_taskoperaterecord (operator, operate_type, "
+                "operate_source, instance_id, project_id, operate_date, node_id, "
+                "extra_info) VALUES ('x', 'retry', 'api', 12, 1, UTC_TIMESTAMP(6), "
+                "'act_failed', '')")
     p = load(env, "--force", "--demo")
     assert p.returncode == 0, p.stderr
-    assert "dropping" in p.stderr
-    assert env.db.scalar("SELECT COUNT(*) FROM operate_record") == 0
-    assert env.db.scalar("SELECT name FROM project WHERE id = 1") != "mine"
+    assert "demo data loaded" in p.stderr, p.stderr
+    assert env.db.scalar("SELECT COUNT(*) FROM operate_record_taskoperaterecord") == 0
+    assert env.db.scalar("SELECT name FROM core_project WHERE id = 1") == "demo cmdb biz 2"
 
 
 def test_usage(env):

@@ -17,6 +17,7 @@ import time
 import pymysql
 
 import harness
+import rows
 from test_reliability import CRED, Load, assert_consistent, seed
 
 HOSTS = 3
@@ -425,16 +426,18 @@ def test_failover_under_load(env):
     # given, and nothing else is applied.
     ok = {node: j["request_id"] for node, status, j, raw, _ in replies}
     assert len(ok) == len(replies)
-    rows = env.db.query("SELECT node_id, request_id FROM operate_record "
+    recs = env.db.query("SELECT node_id FROM operate_record_taskoperaterecord "
                         "WHERE node_id LIKE 'lb\\_%%'")
-    assert len(rows) == len({r["node_id"] for r in rows}), "a node applied twice"
-    assert {r["node_id"]: r["request_id"] for r in rows} == ok
-    ready = env.db.scalar("SELECT COUNT(*) FROM pipeline_state WHERE node_id LIKE 'lb\\_%%' "
+    assert len(recs) == len({r["node_id"] for r in recs}), "a node applied twice"
+    # the record of each node joined to the replay row of its request
+    claimed = env.db.query(rows.RECORD_SQL.replace("WHERE p.request_id = %s",
+                           "WHERE r.node_id LIKE 'lb\\_%%'").replace("SELECT r.*",
+                           "SELECT r.node_id, p.request_id"))
+    assert {r["node_id"]: r["request_id"] for r in claimed} == ok
+    ready = env.db.scalar("SELECT COUNT(*) FROM eri_state WHERE node_id LIKE 'lb\\_%%' "
                           "AND name = 'READY'")
-    claimed = env.db.scalar(
-        "SELECT COUNT(*) FROM request_replay p JOIN operate_record r ON "
-        "r.request_id = p.request_id AND r.node_id = p.node_id WHERE r.node_id LIKE 'lb\\_%%'")
-    assert ready == claimed == len(rows) == len(ok), (ready, claimed, len(rows), len(ok))
+    assert ready == len(claimed) == len(recs) == len(ok), (ready, len(claimed), len(recs),
+                                                          len(ok))
     assert_consistent(env, list(ok))
 
     # Service went on in every phase.
@@ -456,7 +459,7 @@ def test_failover_under_load(env):
           "replay record); %d operate_record rows for %d nodes"
           % (len(replies), took, len(retried),
              ", ".join("%s x%d" % kv for kv in sorted(first.items())),
-             len(replays), len(rows), len(ok)))
+             len(replays), len(recs), len(ok)))
     print("     served by: " + ", ".join("%s %d" % kv for kv in sorted(served.items())))
     print("     per phase: " + "; ".join(
         "%s %d" % (name, sum(1 for r in replies if t0 < r[4] <= t1))
@@ -473,7 +476,7 @@ def test_timeout_is_retried_and_replayed(env):
     try:
         with lock.cursor() as c:
             c.execute("BEGIN")
-            c.execute("SELECT * FROM taskflow_instance WHERE id = 12 FOR UPDATE")
+            c.execute("SELECT * FROM taskflow3_taskflowinstance WHERE id = 12 FOR UPDATE")
         t = threading.Thread(target=lambda: out.update(r=FRONT.post(
             "/operate_node/2/12/", dict(CRED, node_id=node, action="retry"))))
         t.start()
@@ -489,8 +492,8 @@ def test_timeout_is_retried_and_replayed(env):
     harness.wait_for(lambda: rid in FRONT.log(), 5, "the access log line")
     status, addrs, statuses = FRONT.log()[rid]
     assert len(addrs) >= 2 and statuses[0] == "504" and statuses[-1] == "200", (addrs, statuses)
-    assert [x["request_id"] for x in env.db.query(
-        "SELECT request_id FROM operate_record WHERE node_id = %s", node)] == [rid]
+    assert len(rows.records(env.db, node)) == 1
+    assert rows.record(env.db, rid)["node_id"] == node
     assert_consistent(env, [node])
     harness.wait_for(lambda: pool_successes({rid})[rid] >= 2, 5,
                      "both pools to log the request")

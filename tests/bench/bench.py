@@ -77,7 +77,7 @@ WRK_THREADS = 2             # one per core: wrk shares the machine too
 
 TASK_BASE = 100000          # bench tasks: above the demo's ids
 FILL_TASK_BASE = 10000000   # filler tasks for the scale workload
-PROC_BASE = 1000000000      # pipeline_process.id of slot s: PROC_BASE + s
+PROC_BASE = 1000000000      # eri_process.id of slot s: PROC_BASE + s
 FILL_PROC_BASE = 3000000000  # and of filler process i: FILL_PROC_BASE + i
 NODES_PER_FILL_TASK = 20
 SLOT_HEADROOM = 2.0         # seed for runs this much faster than any yet
@@ -97,13 +97,14 @@ def log(msg):
 
 
 # SQL for the 33-character ids (success.lua's id33, dbdriver.c's spread).
-def sql_id(prefix, tag, expr):
+def sql_id(prefix, tag, expr, width=27):
     return ("CONCAT('%s', LPAD(LOWER(HEX(MOD((%s) * 40503, 65536))), 4, '0'), "
-            "'%s', LPAD(%s, 27, '0'))" % (prefix, expr, tag, expr))
+            "'%s', LPAD(%s, %d, '0'))" % (prefix, expr, tag, expr, width))
 
 
 def sql_pipe(expr):
-    return sql_id("p", "t", expr)
+    """32 characters: pipeline_pipelineinstance.instance_id is varchar(32)."""
+    return sql_id("p", "t", expr, 26)
 
 
 # Database side -------------------------------------------------------------
@@ -152,7 +153,7 @@ class Control:
             "UNION ALL SELECT 's', VARIABLE_NAME, VARIABLE_VALUE FROM "
             "information_schema.SESSION_STATUS WHERE VARIABLE_NAME IN (%s) "
             "UNION ALL SELECT 'r', 'OPERATE_RECORD', COALESCE(MAX(id), 0) "
-            "FROM operate_record" % (names, names))
+            "FROM operate_record_taskoperaterecord" % (names, names))
         snap = {"g": {}, "s": {}}
         names = {v.upper(): v for v in STATUS_VARS}
         for kind, name, value in rows:
@@ -180,7 +181,7 @@ class Control:
         return d
 
     def applied_since(self, snap):
-        return self.scalar("SELECT COUNT(*) FROM operate_record WHERE id > %d"
+        return self.scalar("SELECT COUNT(*) FROM operate_record_taskoperaterecord WHERE id > %d"
                            % snap["record"])
 
     def wait_idle(self, timeout=10):
@@ -260,66 +261,106 @@ def run_parallel(ctl, batches):
         raise errors[0]
 
 
+# Rows as bk-sops and bamboo write them (tests/fixtures/bk-sops-schema.sql;
+# eri_node.detail is Python's json.dumps text), in bulk.
+T0 = "'2024-05-01 10:00:00.000000'"
+
+
+def sql_detail(node, pipe, typ, targets):
+    """eri_node.detail: targets is a list of (flow SQL, target literal)."""
+    t = ", ".join("\"', %s, '\": \"%s\"" % (f, to) for f, to in targets)
+    return ("CONCAT('{\"id\": \"', %s, '\", \"type\": \"%s\", \"targets\": {%s}, "
+            "\"root_pipeline_id\": \"', %s, '\", \"parent_pipeline_id\": \"', %s, "
+            "'\", \"can_skip\": true, \"can_retry\": true}')"
+            % (node, typ, t, pipe, pipe))
+
+
+def sql_tasks(tid, pipe, seq, root_state):
+    """pipeline_pipelineinstance (same id as the task), the task (project 1,
+    engine v2) and its root pipeline's eri_state row."""
+    return [
+        "INSERT INTO pipeline_pipelineinstance (id, instance_id, name, creator, "
+        "create_time, executor, start_time, finish_time, description, is_started, "
+        "is_finished, is_deleted, execution_snapshot_id, snapshot_id, template_id, "
+        "tree_info_id, is_revoked, is_expired) SELECT %s, %s, 'bench task', 'admin', "
+        "%s, 'admin', %s, NULL, '', 1, 0, 0, NULL, NULL, NULL, NULL, 0, 0 FROM %s"
+        % (tid, pipe, T0, T0, seq),
+        "INSERT INTO taskflow3_taskflowinstance (id, category, template_id, "
+        "create_method, create_info, flow_type, current_flow, is_deleted, "
+        "pipeline_instance_id, template_source, project_id, engine_ver, "
+        "recorded_executor_proxy, is_child_taskflow, extra_info) SELECT %s, "
+        "'Default', '1', 'api', '', 'common', 'execute_task', 0, %s, 'project', 1, "
+        "2, NULL, 0, NULL FROM %s" % (tid, tid, seq),
+        sql_state(pipe, pipe, "'%s'" % root_state, seq, archived="NULL"),
+    ]
+
+
+def sql_state(node, pipe, name, src, archived=T0, where=""):
+    return ("INSERT INTO eri_state (node_id, root_id, parent_id, name, version, "
+            "`loop`, retry, skip, error_ignored, created_time, started_time, "
+            "archived_time, inner_loop) SELECT %s, %s, %s, %s, CONCAT('v', "
+            "SUBSTR(%s, 2)), 1, 0, 0, 0, %s, %s, %s, 1 FROM %s %s"
+            % (node, pipe, pipe, name, node, T0, T0, archived, src, where))
+
+
+def sql_process(pid, node, pipe, src, asleep=1, dead=0):
+    return ("INSERT INTO eri_process (id, parent_id, ack_num, need_ack, asleep, "
+            "suspended, frozen, dead, last_heartbeat, destination_id, current_node_id, "
+            "root_pipeline_id, suspended_by, priority, queue, pipeline_stack) SELECT "
+            "%s, -1, 0, -1, %d, 0, 0, %d, %s, '', %s, %s, '', 100, '', CONCAT('[\"', "
+            "%s, '\"]') FROM %s" % (pid, asleep, dead, T0, node, pipe, pipe, src))
+
+
 def seed_tasks(ctl, n):
     """n running tasks of project 1 (cmdb business 2, where admin may
     operate), each with its root pipeline's state row."""
-    ctl.rows("INSERT INTO taskflow_instance (id, project_id, pipeline_id, name, "
-             "creator) SELECT %d + seq, 1, %s, 'bench task', 'admin' "
-             "FROM seq_0_to_%d" % (TASK_BASE, sql_pipe("%d + seq" % TASK_BASE), n - 1))
-    ctl.rows("INSERT INTO pipeline_state (node_id, root_id, parent_id, name, "
-             "version, started_time) SELECT %s, %s, %s, 'RUNNING', "
-             "CONCAT('v', SUBSTR(%s, 2)), NOW(6) FROM seq_0_to_%d"
-             % ((sql_pipe("%d + seq" % TASK_BASE),) * 4 + (n - 1,)))
+    for sql in sql_tasks("%d + seq" % TASK_BASE, sql_pipe("%d + seq" % TASK_BASE),
+                         "seq_0_to_%d" % (n - 1), "RUNNING"):
+        ctl.rows(sql)
 
 
 def seed_slots(ctl, lo, hi):
     """The nodes of slots lo..hi-1, each ready for its one action (as
-    test_reliability.seed makes them, in bulk)."""
+    tests/rows.py's seed makes them, in bulk)."""
     x = ("(SELECT seq AS s, MOD(seq, 10) AS k, %s AS node, %s AS pipe "
          "FROM seq_%d_to_%d) x" % (sql_id("n", "b", "seq"),
                                    sql_pipe("%d + MOD(seq, %d)" % (TASK_BASE, TASKS)),
                                    lo, hi - 1))
     callback = "k IN (3, 6, 9)"
     exg = "k = 5"
-    inputs = ('{"a":{"need_render":true,"value":"x"},'
-              '"b":{"need_render":false,"value":1},'
-              '"__executor_proxy":{"need_render":true,"value":""}}')
+    inputs = ('{"a": {"need_render": true, "value": "x"}, '
+              '"b": {"need_render": false, "value": 1}, '
+              '"__executor_proxy": {"need_render": true, "value": ""}}')
+    flow_a, flow_z = sql_id("l", "a", "s"), sql_id("l", "z", "s")
     a = [
-        "INSERT INTO pipeline_node (node_id, root_pipeline_id, parent_pipeline_id, "
-        "type, name) SELECT node, pipe, pipe, IF(%s, 'ExclusiveGateway', "
-        "'ServiceActivity'), 'bench node' FROM %s" % (exg, x),
-        "INSERT INTO pipeline_state (node_id, root_id, parent_id, name, version, "
-        "started_time, archived_time) SELECT node, pipe, pipe, IF(%s, 'RUNNING', "
-        "'FAILED'), CONCAT('v', SUBSTR(node, 2)), NOW(6), IF(%s, NULL, NOW(6)) "
-        "FROM %s" % (callback, callback, x),
-        "INSERT INTO pipeline_process (id, root_pipeline_id, current_node_id, "
-        "pipeline_stack, asleep) SELECT %d + s, pipe, node, CONCAT('[\"', pipe, "
-        "'\"]'), 1 FROM %s" % (PROC_BASE, x),
-        "INSERT INTO pipeline_schedule (type, process_id, node_id, version) "
-        "SELECT 1, %d + s, node, CONCAT('v', SUBSTR(node, 2)) FROM %s WHERE %s"
-        % (PROC_BASE, x, callback),
+        "INSERT INTO eri_node (node_id, detail) SELECT node, IF(%s, %s, %s) FROM %s"
+        % (exg, sql_detail("node", "pipe", "ExclusiveGateway",
+                           [(flow_a, "bench_next"), (flow_z, "bench_branch")]),
+           sql_detail("node", "pipe", "ServiceActivity", [(flow_a, "bench_next")]), x),
+        sql_state("node", "pipe", "IF(%s, 'RUNNING', 'FAILED')" % callback, x,
+                  archived="IF(%s, NULL, %s)" % (callback, T0)),
+        sql_process("%d + s" % PROC_BASE, "node", "pipe", x),
+        "INSERT INTO eri_schedule (type, process_id, node_id, finished, expired, "
+        "scheduling, version, schedule_times) SELECT 1, %d + s, node, 0, 0, 0, "
+        "CONCAT('v', SUBSTR(node, 2)), 0 FROM %s WHERE %s" % (PROC_BASE, x, callback),
     ]
     b = [
-        "INSERT INTO pipeline_data (node_id, inputs, outputs) SELECT node, '%s', "
+        "INSERT INTO eri_data (node_id, inputs, outputs) SELECT node, '%s', "
         "'{}' FROM %s WHERE NOT %s" % (inputs, x, exg),
-        "INSERT INTO pipeline_execution_data (node_id, inputs, outputs) SELECT "
-        "node, '{\"a\":\"x\",\"b\":1}', '{\"ex_data\":\"bench failure\","
-        "\"_result\":false}' FROM %s WHERE NOT %s" % (x, callback),
-        "INSERT INTO pipeline_flow (flow_id, source_id, target_id, is_default) "
-        "SELECT %s, node, 'bench_next', 0 FROM %s" % (sql_id("l", "a", "s"), x),
-        "INSERT INTO pipeline_flow (flow_id, source_id, target_id, is_default) "
-        "SELECT %s, node, 'bench_branch', 1 FROM %s WHERE %s"
-        % (sql_id("l", "z", "s"), x, exg),
+        "INSERT INTO eri_executiondata (node_id, inputs_serializer, outputs_serializer, "
+        "inputs, outputs) SELECT node, 'json', 'json', '{\"a\": \"x\", \"b\": 1}', "
+        "'{\"ex_data\": \"bench failure\", \"_result\": false}' FROM %s WHERE NOT %s"
+        % (x, callback),
     ]
     run_parallel(ctl, [a, b])
 
 
 def fill(ctl, n):
     """n nodes more, with what a busy installation keeps around them:
-    finished tasks and states, data, flows, processes, history, outbox,
-    operate records, replay records, schedules and callbacks. Only rows
-    that make the tables big; none is operable. Inserted in key order.
-    Called once per bench."""
+    finished tasks and states, data, processes, history, outbox, operate
+    records, replay records, schedules and callbacks. Only rows that make
+    the tables big; none is operable. Inserted in key order. Called once
+    per bench."""
     start = 0
     lo, hi = start, start + n - 1
     ntask = max(1, n // NODES_PER_FILL_TASK)
@@ -329,56 +370,47 @@ def fill(ctl, n):
     seq = "seq_%d_to_%d" % (lo, hi)
     half = "seq_%d_to_%d" % (lo, lo + n // 2 - 1)
     tenth = "seq_%d_to_%d" % (lo, lo + max(1, n // 10) - 1)
-    inputs = ('{"ip_list":{"need_render":true,"value":"10.0.0.1,10.0.0.2"},'
-              '"script":{"need_render":true,"value":"echo ${bk_biz_id}"},'
-              '"timeout":{"need_render":false,"value":600}}')
+    inputs = ('{"ip_list": {"need_render": true, "value": "10.0.0.1,10.0.0.2"}, '
+              '"script": {"need_render": true, "value": "echo ${bk_biz_id}"}, '
+              '"timeout": {"need_render": false, "value": 600}}')
     rid = "MD5(CONCAT('fill', seq))"
-    a = [
-        "INSERT INTO taskflow_instance (id, project_id, pipeline_id, name, creator) "
-        "SELECT %d + seq, 1, %s, 'old task', 'admin' FROM seq_0_to_%d"
-        % (tlo, sql_pipe("%d + seq" % tlo), ntask - 1),
-        "INSERT INTO pipeline_state (node_id, root_id, parent_id, name, version, "
-        "started_time, archived_time) SELECT %s, %s, %s, 'FINISHED', "
-        "CONCAT('v', SUBSTR(%s, 2)), NOW(6), NOW(6) FROM seq_0_to_%d"
-        % ((sql_pipe("%d + seq" % tlo),) * 4 + (ntask - 1,)),
-        "INSERT INTO pipeline_node (node_id, root_pipeline_id, parent_pipeline_id, "
-        "type, name) SELECT %s AS id, %s, %s, 'ServiceActivity', 'old node' FROM %s "
-        "ORDER BY id" % (node, pipe, pipe, seq),
-        "INSERT INTO pipeline_state (node_id, root_id, parent_id, name, version, "
-        "started_time, archived_time) SELECT %s AS id, %s, %s, 'FINISHED', "
-        "CONCAT('v', SUBSTR(%s, 2)), NOW(6), NOW(6) FROM %s ORDER BY id"
-        % (node, pipe, pipe, node, seq),
-        "INSERT INTO pipeline_data (node_id, inputs, outputs) SELECT %s AS id, "
-        "'%s', '{\"_result\":true}' FROM %s ORDER BY id" % (node, inputs, seq),
-        "INSERT INTO pipeline_flow (flow_id, source_id, target_id, is_default) "
-        "SELECT %s AS id, %s, 'old_next', 0 FROM %s ORDER BY id"
-        % (sql_id("l", "f", "seq"), node, seq),
-        "INSERT INTO pipeline_schedule (type, process_id, node_id, version, "
-        "finished) SELECT 1, seq, %s, CONCAT('v', SUBSTR(%s, 2)), 1 FROM %s"
-        % (node, node, tenth),
+    nodes = "(SELECT seq, %s AS node, %s AS pipe FROM %s ORDER BY node) x" % (node, pipe, seq)
+    a = sql_tasks("%d + seq" % tlo, sql_pipe("%d + seq" % tlo),
+                  "seq_0_to_%d" % (ntask - 1), "FINISHED") + [
+        "INSERT INTO eri_node (node_id, detail) SELECT node, %s FROM %s"
+        % (sql_detail("node", "pipe", "ServiceActivity",
+                      [(sql_id("l", "f", "seq"), "old_next")]), nodes),
+        sql_state("node", "pipe", "'FINISHED'", nodes),
+        "INSERT INTO eri_data (node_id, inputs, outputs) SELECT node, '%s', "
+        "'{\"_result\": true}' FROM %s" % (inputs, nodes),
+        "INSERT INTO eri_schedule (type, process_id, node_id, finished, expired, "
+        "scheduling, version, schedule_times) SELECT 1, seq, %s, 1, 0, 0, "
+        "CONCAT('v', SUBSTR(%s, 2)), 1 FROM %s" % (node, node, tenth),
     ]
     b = [
-        "INSERT INTO pipeline_execution_data (node_id, inputs, outputs) SELECT "
-        "%s AS id, '{\"ip_list\":\"10.0.0.1,10.0.0.2\",\"timeout\":600}', "
-        "'{\"_result\":true,\"_loop\":1}' FROM %s ORDER BY id" % (node, seq),
-        "INSERT INTO pipeline_process (id, root_pipeline_id, current_node_id, "
-        "pipeline_stack, dead) SELECT %d + seq, %s, %s, CONCAT('[\"', %s, '\"]'), 1 "
-        "FROM %s" % (FILL_PROC_BASE, pipe, node, pipe, half),
-        "INSERT INTO pipeline_execution_history (node_id, `loop`, retry, skip, "
-        "version, started_time, archived_time, inputs, outputs) SELECT %s, 1, 0, "
-        "0, CONCAT('v', SUBSTR(%s, 2)), NOW(6), NOW(6), '{}', '{}' FROM %s"
-        % (node, node, half),
-        "INSERT INTO engine_outbox (event, process_id, node_id, root_pipeline_id, "
-        "parent_pipeline_id, request_id, dispatched_time) SELECT 'execute', seq, "
-        "%s, %s, %s, %s, NOW(6) FROM %s" % (node, pipe, pipe, rid, seq),
-        "INSERT INTO operate_record (operator, operate_type, instance_id, "
-        "project_id, node_id, request_id) SELECT 'admin', 'retry', %d + MOD(seq, "
-        "%d), 1, %s, %s FROM %s" % (tlo, ntask, node, rid, seq),
-        "INSERT INTO request_replay (request_id, action, task_id, node_id) "
-        "SELECT %s AS id, 'retry', %d + MOD(seq, %d), %s FROM %s ORDER BY id"
-        % (rid, tlo, ntask, node, seq),
-        "INSERT INTO pipeline_callback_data (node_id, version, data) SELECT %s, "
-        "CONCAT('v', SUBSTR(%s, 2)), '{\"status\":\"done\"}' FROM %s"
+        "INSERT INTO eri_executiondata (node_id, inputs_serializer, outputs_serializer, "
+        "inputs, outputs) SELECT node, 'json', 'json', '{\"ip_list\": "
+        "\"10.0.0.1,10.0.0.2\", \"timeout\": 600}', '{\"_result\": true, \"_loop\": 1}' "
+        "FROM %s" % nodes,
+        sql_process("%d + seq" % FILL_PROC_BASE, node, pipe, half, asleep=0, dead=1),
+        "INSERT INTO eri_executionhistory (node_id, `loop`, retry, skip, version, "
+        "started_time, archived_time, inputs_serializer, outputs_serializer, inputs, "
+        "outputs) SELECT %s, 1, 0, 0, CONCAT('v', SUBSTR(%s, 2)), %s, %s, 'json', "
+        "'json', '{}', '{}' FROM %s" % (node, node, T0, T0, half),
+        "INSERT INTO `opn$outbox` (kind, name, exchange, routing_key, priority, body, "
+        "countdown, request_id, created_time, dispatched_time) SELECT 'celery', "
+        "'pipeline.eri.celery.tasks.execute', 'default', 'er_execute', 100, "
+        "CONCAT('{\"process_id\": ', seq, ', \"node_id\": \"', %s, '\"}'), NULL, %s, "
+        "%s, %s FROM %s" % (node, rid, T0, T0, seq),
+        "INSERT INTO operate_record_taskoperaterecord (operator, operate_type, "
+        "operate_source, instance_id, project_id, operate_date, node_id, extra_info) "
+        "SELECT 'admin', 'retry', 'api', %d + MOD(seq, %d), 1, %s, %s, '{}' FROM %s"
+        % (tlo, ntask, T0, node, seq),
+        "INSERT INTO `opn$replay` (app_code, request_id, action, task_id, node_id, "
+        "created_time) SELECT 'demo_app', %s AS id, 'retry', %d + MOD(seq, %d), %s, "
+        "UTC_TIMESTAMP(6) FROM %s ORDER BY id" % (rid, tlo, ntask, node, seq),
+        "INSERT INTO eri_callbackdata (node_id, version, data) SELECT %s, "
+        "CONCAT('v', SUBSTR(%s, 2)), '{\"status\": \"done\"}' FROM %s"
         % (node, node, tenth),
     ]
     run_parallel(ctl, [a, b])
@@ -388,10 +420,9 @@ def table_sizes(ctl):
     """Rows of the big tables, and the size of all of them on disk (the
     .ibd files: information_schema's figures lag behind bulk inserts)."""
     out = {}
-    for t in ("pipeline_node", "pipeline_state", "pipeline_process",
-              "pipeline_execution_history", "engine_outbox", "operate_record",
-              "request_replay"):
-        out[t] = ctl.scalar("SELECT COUNT(*) FROM %s" % t)
+    for t in ("eri_node", "eri_state", "eri_process", "eri_executionhistory",
+              "opn$outbox", "operate_record_taskoperaterecord", "opn$replay"):
+        out[t] = ctl.scalar("SELECT COUNT(*) FROM `%s`" % t)
     d = os.path.join(ctl.db.datadir, harness.DBNAME)
     out["total_mib"] = sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d)
                            if f.endswith(".ibd")) // 1048576
@@ -404,12 +435,12 @@ def store_resolve_sql(variant):
     """RESOLVE_SQL(...) of app/store.c, expanded as the service does."""
     with open(os.path.join(harness.ROOT, "app", "store.c")) as f:
         text = f.read()
-    m = re.search(r"#define RESOLVE_SQL\(project_match\)((?:.*\\\n)*.*\n)", text)
+    m = re.search(r"#define RESOLVE_SQL\((\w+)\)((?:.*\\\n)*.*\n)", text)
     if not m:
         return None
-    match = "p.cmdb_biz_id = ?" if variant == "cmdb" else "p.id = ?"
+    match = "c.bk_biz_id = ? AND c.from_cmdb = 1" if variant == "cmdb" else "c.id = ?"
     out = []
-    for lit, word in re.findall(r'"((?:[^"\\]|\\.)*)"|(\bproject_match\b)', m.group(1)):
+    for lit, word in re.findall(r'"((?:[^"\\]|\\.)*)"|(\b%s\b)' % m.group(1), m.group(2)):
         out.append(match if word else lit.replace('\\"', '"').replace("\\\\", "\\"))
     return "".join(out)
 
@@ -426,7 +457,7 @@ def explain_resolve(ctl, sql):
         cur.execute("SET @u = 'admin', @a = 'demo_app', @b = 2, @t = CONCAT("
                     "'sha256:', SHA2('demo-token-admin', 256))")
         cur.execute("PREPARE bench_explain FROM %s", ("EXPLAIN " + sql,))
-        cur.execute("EXECUTE bench_explain USING @u, @a, @t, @b")
+        cur.execute("EXECUTE bench_explain USING @u, @b, @a, @t, @b")
         cols = [d[0] for d in cur.description]
         rows = [dict(zip(cols, r)) for r in cur.fetchall()]
         cur.execute("DEALLOCATE PREPARE bench_explain")
@@ -645,7 +676,7 @@ class Bench:
         res["db_applied"] = applied
         base = applied if consuming else res.get("requests", 0)
         if base:
-            # The service's only DELETE is in purge_request_replay (its
+            # The service's only DELETE is in opn_purge_replay (its
             # housekeeping, after a reply): one per purge CALL.
             res["purge_calls"] = delta["Com_delete"]
             res["round_trips_per_req"] = (delta["Questions"] - delta["Com_delete"]) / base
@@ -800,7 +831,7 @@ class Bench:
         faster, and costs nothing in realism: with random ids, a run's
         nodes are spread over more leaf pages than the buffer pool holds,
         however recently they were written."""
-        have = self.ctl.scalar("SELECT COUNT(*) FROM pipeline_node")
+        have = self.ctl.scalar("SELECT COUNT(*) FROM eri_node")
         slots = int((self.top_rate or RATE) * (SECONDS * RUNS * len(CONNS) + WARMUP)
                     * 1.25) + 1000 - (self.seeded_hi - self.next_slot)
         filler = max(0, SCALE_NODES - have - max(0, slots))
@@ -818,7 +849,7 @@ class Bench:
                           "flush_seconds": round(took, 1)}
         self.sizes["e start"] = sz = table_sizes(self.ctl)
         log("scale: %d nodes, %d MiB of tables, in %.1fs + %.1fs flush"
-            % (sz["pipeline_node"], sz["total_mib"], t2 - t0, took))
+            % (sz["eri_node"], sz["total_mib"], t2 - t0, took))
         if WARMUP:
             self.run("e", max(CONNS), WARMUP, record=False)
 
@@ -1051,7 +1082,7 @@ class Bench:
           "  what a stored program runs. Com_stmt_execute agrees, and b, which sends\n"
           "  exactly 2 per request, shows 2.0000. Queries does count every statement\n"
           "  inside the procedures (SET and IF too), Com_call_procedure every nested\n"
-          "  CALL. Housekeeping: CALL purge_request_replay, once per 1000 actions per\n"
+          "  CALL. Housekeeping: CALL opn_purge_replay, once per 1000 actions per\n"
           "  worker after the reply, counted by its DELETE (Com_* count statements\n"
           "  inside procedures; no action deletes). The bench's own statements are\n"
           "  taken off (this connection's session counters).")
@@ -1101,15 +1132,15 @@ class Bench:
              ", adaptive hash index on" if AHI else ""))
         sz = r["table_sizes"]
         P("  tables (nodes, MiB on disk): %s" % "; ".join(
-            "%s %d, %d" % (k, v["pipeline_node"], v["total_mib"]) for k, v in sz.items()))
+            "%s %d, %d" % (k, v["eri_node"], v["total_mib"]) for k, v in sz.items()))
         pe = [p for p in r["points"].values() if p["workload"] == "e"
               and p.get("page_reads_per_req") is not None]
         if pe and "e start" in sz:
             P("  e reads %.2f pages per request from disk (a: %.2f), with %d MiB of\n"
               "  tables against a %d MiB buffer pool: ids are random like bk-sops'\n"
               "  uuids, so each lookup by node id (node, state, data, execution data,\n"
-              "  flow or schedule, process) and each insert by request id (replay,\n"
-              "  operate_record's index) lands on a leaf page of its own."
+              "  schedule, process) and each insert by request id (opn$replay,\n"
+              "  opn$outbox) lands on a leaf page of its own."
               % (max(p["page_reads_per_req"] for p in pe),
                  max((p.get("page_reads_per_req") or 0) for p in r["points"].values()
                      if p["workload"] == "a"),

@@ -1,7 +1,7 @@
 /*
  * make bench, workload b: the database-only ceiling. N threads, each with
  * its own connection, make the service's two round trips per request (the
- * resolve SELECT of app/store.c, then CALL operate_node) as prepared
+ * resolve SELECT of app/store.c, then CALL opn_operate_node) as prepared
  * statements on the same slots, nodes and action mix as tests/bench/
  * success.lua, for a fixed time; prints one JSON line of figures.
  * Connecting is kept out of the measured window (bench.py reads the
@@ -27,20 +27,25 @@
 
 /* Copied from app/store.c (RESOLVE_SQL); bench.py checks that the two
  * texts still match before it runs anything. */
-#define RESOLVE_SQL(project_match) \
+#define RESOLVE_SQL(match) \
 	"SELECT a.secret_hash, a.is_enabled, a.is_trusted, t.username, " \
-	"t.expires_at > NOW(6), p.id, p.is_disable, " \
-	"(SELECT COUNT(*) FROM project_permission pp WHERE pp.project_id = p.id " \
-	"AND pp.username = COALESCE(?, t.username) " \
-	"AND pp.action = 'task_operate') " \
+	"t.expires_at > UTC_TIMESTAMP(6), p.id, p.is_disable, " \
+	"(SELECT COUNT(*) FROM `opn$grant` g WHERE g.project_id = p.id " \
+	"AND g.username = COALESCE(?, t.username) " \
+	"AND g.action = 'task_operate'), " \
+	"(SELECT COUNT(*) FROM core_project c WHERE " match "), " \
+	"(SELECT e.value FROM core_environmentvariables e " \
+	"WHERE e.`key` = 'APP_WHITELIST') " \
 	"FROM (SELECT 1 AS one) AS d " \
-	"LEFT JOIN app_account a ON a.app_code = ? " \
-	"LEFT JOIN user_token t ON t.token_hash = ? " \
-	"LEFT JOIN project p ON " project_match
+	"LEFT JOIN `opn$app` a ON a.app_code = ? " \
+	"LEFT JOIN `opn$token` t ON t.token_hash = ? " \
+	"LEFT JOIN core_project p ON p.id = " \
+	"(SELECT MIN(c.id) FROM core_project c WHERE " match ")"
 
-static const char resolve_cmdb[] = RESOLVE_SQL("p.cmdb_biz_id = ?");
-static const char resolve_project[] = RESOLVE_SQL("p.id = ?");
-static const char call_sql[] = "CALL operate_node(?,?,?,?,?,?,?,?,?,?,?)";
+static const char resolve_cmdb[] =
+    RESOLVE_SQL("c.bk_biz_id = ? AND c.from_cmdb = 1");
+static const char resolve_project[] = RESOLVE_SQL("c.id = ?");
+static const char call_sql[] = "CALL opn_operate_node(?,?,?,?,?,?,?,?,?,?,?,?)";
 
 /* The caller of every request: the demo data's app, user and business
  * (sql/demo.sql: demo_app, admin with task_operate on project 1 = cmdb 2). */
@@ -157,30 +162,34 @@ bind_int(MYSQL_BIND *b, long long *v)
 static int
 resolve(struct thread *t)
 {
-	MYSQL_BIND p[4], r[8];
-	unsigned long plen[4], rlen[8];
-	my_bool rnull[8];
-	char secret[160], user[160];
-	long long biz = BIZ_ID, ints[6];
+	MYSQL_BIND p[5], r[10];
+	unsigned long plen[5], rlen[10];
+	my_bool rnull[10];
+	char secret[160], user[160], whitelist[1024];
+	long long biz = BIZ_ID, ints[7];
 	int rc;
 
+	/* user, business, app, token, business (store_resolve's order) */
 	bind_str(&p[0], &plen[0], USERNAME);
-	bind_str(&p[1], &plen[1], APP_CODE);
-	bind_str(&p[2], &plen[2], NULL);
-	bind_int(&p[3], &biz);
+	bind_int(&p[1], &biz);
+	bind_str(&p[2], &plen[2], APP_CODE);
+	bind_str(&p[3], &plen[3], NULL);
+	bind_int(&p[4], &biz);
 	memset(r, 0, sizeof(r));
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < 10; i++) {
 		r[i].length = &rlen[i];
 		r[i].is_null = &rnull[i];
 	}
-	r[0].buffer_type = r[3].buffer_type = MYSQL_TYPE_STRING;
+	r[0].buffer_type = r[3].buffer_type = r[9].buffer_type = MYSQL_TYPE_STRING;
 	r[0].buffer = secret;
 	r[0].buffer_length = sizeof(secret);
 	r[3].buffer = user;
 	r[3].buffer_length = sizeof(user);
+	r[9].buffer = whitelist;
+	r[9].buffer_length = sizeof(whitelist);
 	long long *ip = ints;
-	for (int i = 0; i < 8; i++)
-		if (i != 0 && i != 3) {
+	for (int i = 0; i < 10; i++)
+		if (i != 0 && i != 3 && i != 9) {
 			r[i].buffer_type = MYSQL_TYPE_LONGLONG;
 			r[i].buffer = ip++;
 		}
@@ -193,26 +202,32 @@ resolve(struct thread *t)
 	}
 	rc = mysql_stmt_fetch(t->resolve);
 	mysql_stmt_free_result(t->resolve);
-	/* ints: is_enabled, is_trusted, token live, p.id, is_disable, count */
-	if (rc != 0 || rnull[5] || ints[5] <= 0) {
-		note_error(t, "resolve", rc != 0 ? "no row" : "not permitted");
+	/* ints: is_enabled, is_trusted, token live, p.id, is_disable, grants,
+	 * projects with that business; rc MYSQL_DATA_TRUNCATED is fine (the
+	 * whitelist) */
+	if ((rc != 0 && rc != MYSQL_DATA_TRUNCATED) || rnull[7] || ints[5] <= 0) {
+		note_error(t, "resolve", rc == 1 || rc == MYSQL_NO_DATA ? "no row" :
+		    "not permitted");
 		return -1;
 	}
 	return 0;
 }
 
-/* Round trip 2: CALL operate_node for slot s, draining every result. */
+/* Round trip 2: CALL opn_operate_node for slot s: its answer row must say
+ * code 0; every result is drained. */
 static int
 operate(struct thread *t, long long s)
 {
-	MYSQL_BIND p[11];
-	unsigned long len[11];
+	MYSQL_BIND p[12], r[3];
+	unsigned long len[12], mlen;
+	my_bool mnull;
 	char node[TEXT_MAX], flow[TEXT_MAX], rid[TEXT_MAX], data[TEXT_MAX],
-	    inputs[TEXT_MAX];
-	long long project = 1, task = t->o->task_base + s % t->o->tasks;
+	    inputs[TEXT_MAX], msg[TEXT_MAX];
+	long long project = 1, task = t->o->task_base + s % t->o->tasks, code = -1,
+	    replayed = 0;
 	enum kind k = kinds[s % 10];
 	const char *action = "retry";
-	int r;
+	int r_, answered = 0;
 
 	snprintf(node, sizeof(node), "n%04xb%027lld", spread(s), s);
 	snprintf(flow, sizeof(flow), "l%04xz%027lld", spread(s), s);
@@ -233,28 +248,54 @@ operate(struct thread *t, long long s)
 	bind_str(&p[2], &len[2], node);
 	bind_str(&p[3], &len[3], action);
 	bind_str(&p[4], &len[4], USERNAME);
-	bind_str(&p[5], &len[5], rid);
-	bind_str(&p[6], &len[6], k == SKIP_EXG ? flow : NULL);
-	bind_str(&p[7], &len[7], k == CALLBACK ? data : NULL);
-	bind_str(&p[8], &len[8], k == RETRY_INPUTS ? inputs : NULL);
-	bind_str(&p[9], &len[9], NULL);
+	bind_str(&p[5], &len[5], APP_CODE);
+	bind_str(&p[6], &len[6], rid);
+	bind_str(&p[7], &len[7], k == SKIP_EXG ? flow : NULL);
+	bind_str(&p[8], &len[8], k == CALLBACK ? data : NULL);
+	bind_str(&p[9], &len[9], k == RETRY_INPUTS ? inputs : NULL);
 	bind_str(&p[10], &len[10], NULL);
+	bind_str(&p[11], &len[11], NULL);
 	if (mysql_stmt_bind_param(t->call, p) != 0 ||
 	    mysql_stmt_execute(t->call) != 0) {
 		note_error(t, "call", mysql_stmt_error(t->call));
 		return -1;
 	}
 	for (;;) {
-		if (mysql_stmt_field_count(t->call) > 0)
+		if (mysql_stmt_field_count(t->call) > 0) {
+			/* the answer row (code, message, replayed) comes first */
+			if (!answered && mysql_stmt_field_count(t->call) == 3) {
+				memset(r, 0, sizeof(r));
+				bind_int(&r[0], &code);
+				r[1].buffer_type = MYSQL_TYPE_STRING;
+				r[1].buffer = msg;
+				r[1].buffer_length = sizeof(msg);
+				r[1].length = &mlen;
+				r[1].is_null = &mnull;
+				bind_int(&r[2], &replayed);
+				msg[0] = '\0';
+				if (mysql_stmt_bind_result(t->call, r) == 0 &&
+				    mysql_stmt_fetch(t->call) != 1)
+					answered = 1;
+				if (answered && mlen < sizeof(msg))
+					msg[mlen] = '\0';
+				else
+					msg[sizeof(msg) - 1] = '\0';
+			}
 			mysql_stmt_free_result(t->call);
-		r = mysql_stmt_next_result(t->call);
-		if (r == -1)
-			return 0;
-		if (r > 0) {
+		}
+		r_ = mysql_stmt_next_result(t->call);
+		if (r_ == -1)
+			break;
+		if (r_ > 0) {
 			note_error(t, "call", mysql_stmt_error(t->call));
 			return -1;
 		}
 	}
+	if (!answered || code != 0) {
+		note_error(t, "call", answered ? msg : "no answer row");
+		return -1;
+	}
+	return 0;
 }
 
 static int
