@@ -50,8 +50,7 @@ store_new(const struct config *cfg)
 
 	memset(s, 0, sizeof(*s));
 	s->cfg = cfg;
-	s->params.host = cfg->db_host;
-	s->params.port = (unsigned)cfg->db_port;
+	s->params.hosts = cfg->db_hosts;
 	s->params.socket = cfg->db_socket;
 	s->params.user = cfg->db_user;
 	s->params.password = cfg->db_password;
@@ -59,6 +58,7 @@ store_new(const struct config *cfg)
 	s->params.connect_timeout = (unsigned)cfg->db_connect_timeout;
 	s->params.read_timeout = (unsigned)cfg->db_read_timeout;
 	s->params.write_timeout = (unsigned)cfg->db_write_timeout;
+	s->params.failback_interval = (unsigned)cfg->db_failback_interval;
 	s->db = db_new(&s->params);
 	s->st_resolve_cmdb = db_add_stmt(s->db, RESOLVE_SQL("p.cmdb_biz_id = ?"));
 	s->st_resolve_project = db_add_stmt(s->db, RESOLVE_SQL("p.id = ?"));
@@ -293,6 +293,8 @@ store_housekeeping(struct store *s)
 {
 	struct db_val p[2];
 
+	if (db_failback(s->db) == 1)
+		log_msg(LOG_INFO, "back on database host %s", db_host(s->db));
 	if (s->applied < PURGE_EVERY || !db_connected(s->db))
 		return;
 	s->applied = 0;
