@@ -270,6 +270,11 @@ store_operate(struct store *s, long long project_id, const struct fields *f,
 			refusal(s, o);
 			return -1;
 		}
+		/* Refused as a whole by a node that is not synced (it can
+		 * commit nothing out of the primary component): the next host
+		 * may run it; the replay record covers a commit that made it. */
+		if (db_refused(s->db) && attempt < TX_ATTEMPTS)
+			continue;
 		if (db_lost(s->db)) {
 			/* It may have committed: never run it again here. */
 			down(s, o);

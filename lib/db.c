@@ -581,6 +581,12 @@ db_lost(const struct db *db)
 }
 
 int
+db_refused(const struct db *db)
+{
+	return db->err == ER_UNKNOWN_COM_ERROR;
+}
+
+int
 db_retryable(const struct db *db)
 {
 	return db->err == ER_LOCK_DEADLOCK || db->err == ER_LOCK_WAIT_TIMEOUT;

@@ -102,6 +102,9 @@ const char *db_errmsg(const struct db *db);	/* valid until the next call */
 /* The last error means the connection is gone (2006, 2013, ...) or the
  * server is no longer a usable Galera node (1047): try another host. */
 int db_lost(const struct db *db);
+/* Among those: the server refused the statement as a whole (a Galera
+ * node that is not synced, 1047), so nothing of it was applied. */
+int db_refused(const struct db *db);
 /* The last error is a deadlock or lock wait timeout: retry the whole
  * transaction. */
 int db_retryable(const struct db *db);
