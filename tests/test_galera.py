@@ -26,7 +26,7 @@ WORKERS = 3                 # per pool
 LOAD_THREADS = 8
 LOAD_SECONDS = 12           # the writer is killed after KILL_AFTER of them
 KILL_AFTER = 4
-MEASURE_SECONDS = 5         # each throughput measurement
+MEASURE_SECONDS = int(os.environ.get("GALERA_MEASURE_SECONDS", "5"))
 CONNECT_TIMEOUT = 2         # db_connect_timeout of the pools
 FAILBACK = 3                # db_failback_interval of the pools
 RECONNECT = 0.25            # store.c's RECONNECT_MS
@@ -179,19 +179,17 @@ class Node(harness.MariaDB):
         ip("netns", "del", self.ns, check=False)
 
     def init(self):
+        """Starts mariadb-install-db; returns its Popen (all three at once)."""
         os.makedirs(self.dir, exist_ok=True)
         shutil.chown(self.dir, "mysql", "mysql")
-        subprocess.run(["mariadb-install-db", "--no-defaults",
-                        "--datadir=" + self.datadir, "--user=mysql",
-                        "--auth-root-authentication-method=normal",
-                        "--skip-test-db"],
-                       check=True, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
+        return subprocess.Popen(["mariadb-install-db", "--no-defaults",
+                                 "--datadir=" + self.datadir, "--user=mysql",
+                                 "--auth-root-authentication-method=normal",
+                                 "--skip-test-db"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def start(self, peers=None):
         """Bootstraps a new cluster without peers, else joins them."""
-        if not os.path.isdir(self.datadir):
-            self.init()
         addr = self.addr
         argv = ["ip", "netns", "exec", self.ns, "mariadbd", "--no-defaults",
                 "--user=mysql", "--datadir=" + self.datadir,
@@ -438,7 +436,7 @@ def success(status, j):
 
 def measure(prefix, secs=MEASURE_SECONDS):
     """Successful actions per second through nginx: (rate, replies)."""
-    nodes = seed_failed(NODES[0], 1500 * secs, prefix)
+    nodes = seed_failed(NODES[0], 800 * secs, prefix)
     with Load(nodes) as load:
         time.sleep(secs)
     bad = [r for r in load.replies if not success(r[2], r[3])]
@@ -458,10 +456,12 @@ def setup_module(env):
         # mysql must reach its node's folder under the run's private one.
         STATE["top_mode"] = os.stat(env.top).st_mode & 0o777
         os.chmod(env.top, 0o711)
+        t0 = time.monotonic()
         for i in (1, 2, 3):
             NODES.append(Node(env, i, net))
             NODES[-1].create_net()
-        t0 = time.monotonic()
+        for p in [n.init() for n in NODES]:
+            assert p.wait(120) == 0, "mariadb-install-db failed"
         NODES[0].start()
         load_database(NODES[0])
         password = secrets.token_hex(16)
@@ -478,9 +478,10 @@ def setup_module(env):
         start_pools(env, [NODES, NODES])
         STATE["front"] = Front(env, POOLS).start()
         STATE["one_node"] = measure("g1_")[0]
+        t1 = time.monotonic()
         for n in NODES[1:]:
             n.start(peers=NODES)
-        STATE["bootstrap"] = time.monotonic() - t0
+        STATE["bootstrap"] = (t1 - t0, time.monotonic() - t1)
     except BaseException:
         teardown_module(env)
         raise
@@ -542,10 +543,11 @@ def test_cluster_and_throughput(env):
     harness.wait_for(lambda: on_node(NODES[0]) == 2 * WORKERS, 5,
                      "every worker on node 1")
     assert on_node(NODES[1]) == on_node(NODES[2]) == 0
-    print("     cluster up in %.1fs; %.0f actions/s on 1 node, %.0f on 3 nodes "
-          "(%d threads through nginx, 2 pools x %d workers, %ds each)"
-          % (STATE["bootstrap"], STATE["one_node"], rate, LOAD_THREADS, WORKERS,
-             MEASURE_SECONDS))
+    print("     node 1 with data and pools in %.1fs, nodes 2 and 3 joined (SST) in "
+          "%.1fs; %.0f actions/s on 1 node, %.0f on 3 nodes (%d threads through "
+          "nginx, 2 pools x %d workers, %ds each)"
+          % (STATE["bootstrap"] + (STATE["one_node"], rate, LOAD_THREADS, WORKERS,
+                                   MEASURE_SECONDS)))
 
 
 def test_split_writers_distinct_actions(env):
@@ -571,6 +573,7 @@ def test_races_across_nodes(env):
     pools on different nodes: exactly one success, every round."""
     assert on_node(NODES[1]) == WORKERS, "pool 2 is not on node 2"
     nodes = seed_failed(NODES[0], RACE_ROUNDS, "gr_")
+    before = sum(p.retries() for p in POOLS)
     outcomes = collections.Counter()
     t0 = time.monotonic()
     for node in nodes:
@@ -593,12 +596,14 @@ def test_races_across_nodes(env):
         wins = sum(1 for r in replies if r == (200, 0))
         assert wins == 1, (node, collections.Counter(replies))
     took = time.monotonic() - t0
+    retries = sum(p.retries() for p in POOLS) - before
     for n in NODES:
         assert sorted(applied(n, "gr_")) == sorted(nodes), n.name
         assert_consistent(On(n), nodes)
-    print("     %d rounds of %d in %.1fs: %s" % (
-        RACE_ROUNDS, RACERS, took, ", ".join(
-            "%s/%s x%d" % (k[0], k[1], v) for k, v in sorted(outcomes.items(), key=str))))
+    print("     %d rounds of %d in %.1fs: %s; %d deadlock retries (%.1f per 1000 "
+          "requests)" % (RACE_ROUNDS, RACERS, took, ", ".join(
+              "%s/%s x%d" % (k[0], k[1], v) for k, v in sorted(outcomes.items(), key=str)),
+              retries, 1000.0 * retries / (RACE_ROUNDS * RACERS)))
 
 
 def test_writer_killed_under_load(env):
@@ -607,7 +612,7 @@ def test_writer_killed_under_load(env):
     on the survivors; a retry with the same id gets the first outcome."""
     start_pools(env, [NODES, NODES])
     harness.wait_for(lambda: on_node(NODES[0]) == 2 * WORKERS, 5, "pools on node 1")
-    nodes = seed_failed(NODES[0], 1500 * LOAD_SECONDS, "gk_")
+    nodes = seed_failed(NODES[0], 800 * LOAD_SECONDS, "gk_")
     with Load(nodes) as load:
         time.sleep(KILL_AFTER)
         t_kill = time.monotonic()
@@ -691,7 +696,7 @@ def test_partition(env):
     one reconnect interval of its refusal, and every request succeeds."""
     n1, rest = NODES[0], NODES[1:]
     assert on_node(n1) == 2 * WORKERS
-    nodes = seed_failed(n1, 1500 * 20, "gp_")
+    nodes = seed_failed(n1, 6000, "gp_")
     probe = nodes.pop()
     with Load(nodes, threads=4) as load:
         time.sleep(1)
@@ -720,7 +725,9 @@ def test_partition(env):
     assert moved <= CONNECT_TIMEOUT + RECONNECT + 0.5, moved
     # Heal: node 1 catches up, nothing applied twice, nothing diverges.
     n1.heal()
+    t_heal = time.monotonic()
     wait_synced(NODES)
+    healed = time.monotonic() - t_heal
     ok = {r[0]: r[1] for r in replies if success(r[2], r[3])}
     for n in NODES:
         got = applied(n, "gp_")
@@ -731,4 +738,5 @@ def test_partition(env):
     slow = max(r[5] - r[4] for r in replies)
     print("     node 1 non-primary %.1fs after the cut; pools off it %.2fs later; "
           "it refused a write with 1047; %d replies, all successes (slowest %.1fs); "
-          "healed and in sync" % (t_minority - t_cut, moved, len(replies), slow))
+          "healed and in sync %.1fs later" % (t_minority - t_cut, moved, len(replies),
+                                               slow, healed))
