@@ -550,29 +550,12 @@ def test_cluster_and_throughput(env):
                                    MEASURE_SECONDS)))
 
 
-def test_split_writers_distinct_actions(env):
-    """Pool 1 writes on node 1, pool 2 on node 2: distinct actions all
-    succeed; certification conflicts are retried by the pools."""
-    start_pools(env, [NODES, [NODES[1], NODES[2], NODES[0]]])
-    before = sum(p.retries() for p in POOLS)
-    rate, replies = measure("gs_")
-    retries = sum(p.retries() for p in POOLS) - before
-    assert on_node(NODES[0]) == WORKERS and on_node(NODES[1]) == WORKERS
-    ok = {r[0]: r[1] for r in replies}
-    for n in NODES:
-        assert {k: v for k, v in applied(n, "gs_").items()} == \
-            {k: [v] for k, v in ok.items()}, n.name
-    assert_consistent(On(NODES[2]), list(ok))
-    STATE["split_retries"] = 1000.0 * retries / len(replies)
-    print("     %d actions at %.0f/s, %d certification retries (%.1f per 1000 actions)"
-          % (len(replies), rate, retries, STATE["split_retries"]))
-
-
-def test_races_across_nodes(env):
-    """RACERS identical retries of one failed node, split over the two
-    pools on different nodes: exactly one success, every round."""
-    assert on_node(NODES[1]) == WORKERS, "pool 2 is not on node 2"
-    nodes = seed_failed(NODES[0], RACE_ROUNDS, "gr_")
+def race(rounds, prefix):
+    """RACERS identical retries of one failed node at once through nginx,
+    round after round: exactly one success each time, applied once on
+    every node. Returns the replies counted, the pools' deadlock retries
+    and the time taken."""
+    nodes = seed_failed(NODES[0], rounds, prefix)
     before = sum(p.retries() for p in POOLS)
     outcomes = collections.Counter()
     t0 = time.monotonic()
@@ -598,12 +581,42 @@ def test_races_across_nodes(env):
     took = time.monotonic() - t0
     retries = sum(p.retries() for p in POOLS) - before
     for n in NODES:
-        assert sorted(applied(n, "gr_")) == sorted(nodes), n.name
+        assert sorted(applied(n, prefix)) == sorted(nodes), n.name
         assert_consistent(On(n), nodes)
     print("     %d rounds of %d in %.1fs: %s; %d deadlock retries (%.1f per 1000 "
-          "requests)" % (RACE_ROUNDS, RACERS, took, ", ".join(
+          "requests)" % (rounds, RACERS, took, ", ".join(
               "%s/%s x%d" % (k[0], k[1], v) for k, v in sorted(outcomes.items(), key=str)),
-              retries, 1000.0 * retries / (RACE_ROUNDS * RACERS)))
+              retries, 1000.0 * retries / (rounds * RACERS)))
+
+
+def test_races_one_writer(env):
+    """The rule: both pools on node 1, the task row lock orders the racers."""
+    assert on_node(NODES[0]) == 2 * WORKERS
+    race(max(1, RACE_ROUNDS // 4), "go_")
+
+
+def test_split_writers_distinct_actions(env):
+    """Pool 1 writes on node 1, pool 2 on node 2: distinct actions all
+    succeed; certification conflicts are retried by the pools."""
+    start_pools(env, [NODES, [NODES[1], NODES[2], NODES[0]]])
+    before = sum(p.retries() for p in POOLS)
+    rate, replies = measure("gs_")
+    retries = sum(p.retries() for p in POOLS) - before
+    assert on_node(NODES[0]) == WORKERS and on_node(NODES[1]) == WORKERS
+    ok = {r[0]: r[1] for r in replies}
+    for n in NODES:
+        assert {k: v for k, v in applied(n, "gs_").items()} == \
+            {k: [v] for k, v in ok.items()}, n.name
+    assert_consistent(On(NODES[2]), list(ok))
+    STATE["split_retries"] = 1000.0 * retries / len(replies)
+    print("     %d actions at %.0f/s, %d certification retries (%.1f per 1000 actions)"
+          % (len(replies), rate, retries, STATE["split_retries"]))
+
+
+def test_races_across_nodes(env):
+    """Pool 1 on node 1, pool 2 on node 2: certification decides."""
+    assert on_node(NODES[1]) == WORKERS, "pool 2 is not on node 2"
+    race(RACE_ROUNDS, "gr_")
 
 
 def test_writer_killed_under_load(env):
@@ -698,7 +711,9 @@ def test_partition(env):
     assert on_node(n1) == 2 * WORKERS
     nodes = seed_failed(n1, 6000, "gp_")
     probe = nodes.pop()
-    with Load(nodes, threads=4) as load:
+    # More threads than workers: every worker gets a request while some
+    # wait for the majority to form its primary component again.
+    with Load(nodes, threads=LOAD_THREADS) as load:
         time.sleep(1)
         t_cut = time.monotonic()
         n1.cut_off(rest)
