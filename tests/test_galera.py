@@ -18,8 +18,9 @@ import pymysql
 import harness
 from test_reliability import CRED, assert_consistent, seed
 
-# Rounds of the race test: the issue asks for 200; 60 keep this module's
-# share of the suite under a minute (a round takes about 0.3 s here).
+# Rounds of the race test across nodes: the issue asks for 200; 60 keep the
+# module near 4 minutes (a round takes 0.15 s on a quiet 2-core machine,
+# 0.3 s on a busy one). GALERA_RACE_ROUNDS=200 runs the full count.
 RACE_ROUNDS = int(os.environ.get("GALERA_RACE_ROUNDS", "60"))
 RACERS = 50
 WORKERS = 3                 # per pool
@@ -182,11 +183,12 @@ class Node(harness.MariaDB):
         """Starts mariadb-install-db; returns its Popen (all three at once)."""
         os.makedirs(self.dir, exist_ok=True)
         shutil.chown(self.dir, "mysql", "mysql")
-        return subprocess.Popen(["mariadb-install-db", "--no-defaults",
-                                 "--datadir=" + self.datadir, "--user=mysql",
-                                 "--auth-root-authentication-method=normal",
-                                 "--skip-test-db"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(os.path.join(self.dir, "install.log"), "ab") as log:
+            return subprocess.Popen(["mariadb-install-db", "--no-defaults",
+                                     "--datadir=" + self.datadir, "--user=mysql",
+                                     "--auth-root-authentication-method=normal",
+                                     "--skip-test-db"],
+                                    stdout=log, stderr=subprocess.STDOUT, cwd=self.dir)
 
     def start(self, peers=None):
         """Bootstraps a new cluster without peers, else joins them."""
@@ -460,8 +462,12 @@ def setup_module(env):
         for i in (1, 2, 3):
             NODES.append(Node(env, i, net))
             NODES[-1].create_net()
-        for p in [n.init() for n in NODES]:
-            assert p.wait(120) == 0, "mariadb-install-db failed"
+        # All three at once; one that fails (it happened once in 20 runs,
+        # with the machine shared) is done again alone.
+        for n, p in [(n, n.init()) for n in NODES]:
+            if p.wait(120) != 0:
+                shutil.rmtree(n.datadir)
+                assert n.init().wait(120) == 0, "mariadb-install-db failed: " + n.dir
         NODES[0].start()
         load_database(NODES[0])
         password = secrets.token_hex(16)
