@@ -729,7 +729,11 @@ def test_partition(env):
         t_minority = time.monotonic()
         harness.wait_for(lambda: on_node(n1) == 0, 30, "the pools to leave node 1")
         t_moved = time.monotonic()
-        time.sleep(1)
+        # Requests wait until nodes 2 and 3 have formed a primary component
+        # without node 1; then one sent after the move succeeds.
+        harness.wait_for(lambda: any(r[4] > t_moved and success(r[2], r[3])
+                                     for r in list(load.replies)), 30,
+                         "a success of a request sent after the move")
     replies = load.replies
     with pymysql.connect(unix_socket=n1.sock, user="root",
                          database=harness.DBNAME) as c:
@@ -742,7 +746,6 @@ def test_partition(env):
     # A refused statement is run again on the next host: no request fails.
     assert all(success(r[2], r[3]) for r in replies), \
         [r for r in replies if not success(r[2], r[3])][:5]
-    assert any(r[4] > t_moved for r in replies)
     moved = t_moved - t_minority
     assert moved <= CONNECT_TIMEOUT + RECONNECT + 0.5, moved
     # Heal: node 1 catches up, nothing applied twice, nothing diverges.
