@@ -290,9 +290,8 @@ db_where(const struct admin *a, char *out, size_t outlen)
 {
 	if (a->params.socket[0])
 		snprintf(out, outlen, "socket %s", a->params.socket);
-	else if (a->params.host[0])
-		snprintf(out, outlen, "%s port %u", a->params.host,
-		    a->params.port);
+	else if (a->params.hosts[0])
+		snprintf(out, outlen, "%s", a->params.hosts);
 	else
 		snprintf(out, outlen, "the client library's default socket");
 	return out;
@@ -323,8 +322,7 @@ admin_open(struct admin *a, const char *const sql[], int n)
 		goto out;
 	}
 	a->params.socket = a->cfg.db_socket;
-	a->params.host = a->cfg.db_socket[0] ? "" : a->cfg.db_host;
-	a->params.port = (unsigned)a->cfg.db_port;
+	a->params.hosts = a->cfg.db_socket[0] ? "" : a->cfg.db_hosts;
 	a->params.user = a->cfg.db_user;
 	a->params.password = a->cfg.db_password;
 	a->params.name = a->cfg.db_name;

@@ -12,6 +12,7 @@
 
 #include "cfg.h"
 #include "config.h"
+#include "db.h"
 #include "jwt.h"
 #include "log.h"
 
@@ -30,6 +31,7 @@ static const struct cfg_key keys[] = {
 	{ "workers", CFG_INT, N(workers), 0, 256, NULL },
 	{ "max_requests", CFG_INT, N(max_requests), 0, INT64_MAX, NULL },
 	{ "shutdown_timeout", CFG_INT, N(shutdown_timeout), 1, 3600, NULL },
+	{ "db_hosts", CFG_STR, S(db_hosts), 0, 0, NULL },
 	{ "db_host", CFG_STR, S(db_host), 0, 0, NULL },
 	{ "db_port", CFG_INT, N(db_port), 1, 65535, NULL },
 	{ "db_socket", CFG_STR, S(db_socket), 0, 0, NULL },
@@ -39,6 +41,7 @@ static const struct cfg_key keys[] = {
 	{ "db_connect_timeout", CFG_INT, N(db_connect_timeout), 1, 3600, NULL },
 	{ "db_read_timeout", CFG_INT, N(db_read_timeout), 1, 3600, NULL },
 	{ "db_write_timeout", CFG_INT, N(db_write_timeout), 1, 3600, NULL },
+	{ "db_failback_interval", CFG_INT, N(db_failback_interval), 0, 86400, NULL },
 	{ "max_body_bytes", CFG_SIZE, N(max_body_bytes), 64, 64 << 20, NULL },
 	{ "max_json_depth", CFG_INT, N(max_json_depth), 2, 512, NULL },
 	{ "auth_mode", CFG_ENUM, N(auth_mode), 0, 0, auth_modes },
@@ -69,6 +72,7 @@ config_defaults(struct config *c)
 	c->db_connect_timeout = 3;
 	c->db_read_timeout = 10;
 	c->db_write_timeout = 10;
+	c->db_failback_interval = 30;
 	c->max_body_bytes = 1 << 20;	/* operate-node-api.md §1 */
 	c->max_json_depth = 32;		/* operate-node-api.md §2 */
 	c->auth_mode = AUTH_APP;
@@ -169,13 +173,50 @@ check_jwt(const struct config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * db_hosts is the list the service uses; db_host and db_port are its
+ * one-element form. A list of hosts means TCP: it wins over db_socket,
+ * whose default would otherwise hide it.
+ */
+static int
+check_db_hosts(struct config *c, char *err, size_t errlen)
+{
+	char why[256];
+	int n;
+
+	if (c->db_hosts[0] && c->db_host[0]) {
+		snprintf(err, errlen, "%s: db_hosts and db_host are both set: "
+		    "keep one", c->path);
+		return -1;
+	}
+	if (c->db_host[0]) {
+		int w = snprintf(c->db_hosts, sizeof(c->db_hosts),
+		    strchr(c->db_host, ':') ? "[%s]:%lld" : "%s:%lld",
+		    c->db_host, (long long)c->db_port);
+		if (w < 0 || (size_t)w >= sizeof(c->db_hosts)) {
+			snprintf(err, errlen, "%s: db_host is too long", c->path);
+			return -1;
+		}
+		return 0;
+	}
+	n = db_hosts_parse(c->db_hosts, NULL, why, sizeof(why));
+	if (n == -1) {
+		snprintf(err, errlen, "%s: db_hosts: %s", c->path, why);
+		return -1;
+	}
+	if (n > 0)
+		c->db_socket[0] = '\0';
+	return 0;
+}
+
 int
 config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	if (cfg_load(path, keys, c, err, errlen) == -1)
 		return -1;
-	if (check_listen(c, err, errlen) == -1 || check_jwt(c, err, errlen) == -1)
+	if (check_listen(c, err, errlen) == -1 || check_jwt(c, err, errlen) == -1 ||
+	    check_db_hosts(c, err, errlen) == -1)
 		return -1;
 	return read_password(c, err, errlen);
 }

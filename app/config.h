@@ -23,6 +23,7 @@ struct config {
 	int64_t max_requests;		/* 0: never recycle */
 	int64_t shutdown_timeout;	/* seconds */
 
+	char db_hosts[CONF_PATH];	/* "host:port, ..."; db_host:db_port if empty */
 	char db_host[CONF_STR];
 	int64_t db_port;
 	char db_socket[CONF_PATH];
@@ -30,6 +31,7 @@ struct config {
 	char db_password_file[CONF_PATH];
 	char db_name[CONF_STR];
 	int64_t db_connect_timeout, db_read_timeout, db_write_timeout;
+	int64_t db_failback_interval;	/* seconds, 0: never */
 
 	int64_t max_body_bytes;
 	int64_t max_json_depth;

@@ -86,8 +86,8 @@ store_new(const struct config *cfg)
 
 	memset(s, 0, sizeof(*s));
 	s->cfg = cfg;
-	s->params.host = cfg->db_host;
-	s->params.port = (unsigned)cfg->db_port;
+	s->params.hosts = cfg->db_hosts;
+	s->params.failback_interval = (unsigned)cfg->db_failback_interval;
 	s->params.socket = cfg->db_socket;
 	s->params.user = cfg->db_user;
 	s->params.password = cfg->db_password;
@@ -512,6 +512,10 @@ store_operate(struct store *s, long long project_id, const struct fields *f,
 				s->applied++;
 			return 0;
 		}
+		/* A Galera node out of the primary component refused the
+		 * statement as a whole: run it on the next host. */
+		if (db_refused(s->db) && attempt < TX_ATTEMPTS)
+			continue;
 		if (db_lost(s->db)) {
 			/* It may have committed: never run it again here. */
 			log_msg(LOG_WARN, "database connection lost during the "
@@ -547,6 +551,8 @@ store_housekeeping(struct store *s)
 {
 	struct db_val p[2];
 
+	if (db_failback(s->db) == 1)
+		log_msg(LOG_INFO, "back on database host %s", db_host(s->db));
 	if (s->applied < PURGE_EVERY || !db_connected(s->db))
 		return;
 	s->applied = 0;

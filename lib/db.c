@@ -1,31 +1,108 @@
 /*
  * The MySQL C API behind a small handle: connect with timeouts and session
- * settings, prepare a fixed list of statements, run one with bound values.
+ * settings to the first usable host of a list, prepare a fixed list of
+ * statements, run one with bound values.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include <errmsg.h>
 #include <mysql.h>
 #include <mysqld_error.h>
 
 #include "db.h"
+#include "num.h"
 #include "xmalloc.h"
 
 #define DB_COLS_MAX 16
-#define DB_ERR_LEN 512
+#define DB_ERR_LEN 1024
+#define DB_SHOW_LEN 64
+/* wsrep_local_state of a node that is part of the primary component and
+ * has applied everything: "Synced" (Galera's gcs node states). */
+#define WSREP_SYNCED "4"
 
 struct db {
 	const struct db_params *p;
+	struct db_host hosts[DB_HOSTS_MAX];
+	int nhosts;		/* -1: the list did not parse (errmsg says why) */
+	int cur;		/* index of the connected host, -1: none or socket */
+	int next;		/* where the next db_connect starts */
+	time_t next_failback;	/* CLOCK_MONOTONIC seconds */
+	char where[DB_HOST_LEN + 8];
 	MYSQL *my;
 	const char *sql[DB_STMT_MAX];
 	MYSQL_STMT *stmt[DB_STMT_MAX];
 	int nstmt;
 	unsigned err;
 	char errmsg[DB_ERR_LEN];
+	char hosts_err[DB_ERR_LEN];
 };
+
+int
+db_hosts_parse(const char *list, struct db_host *out, char *err,
+    size_t errlen)
+{
+	const char *s = list ? list : "";
+	int n = 0;
+
+	for (;;) {
+		char entry[DB_HOST_LEN], nerr[64], *port, *name = entry;
+		int64_t v;
+		size_t len;
+
+		s += strspn(s, " \t");
+		len = strcspn(s, ",");
+		while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+			len--;
+		if (len == 0 && *s == '\0' && n == 0)
+			return 0;	/* an empty list */
+		if (len == 0 || len >= sizeof(entry)) {
+			snprintf(err, errlen, "entry %d is %s", n + 1,
+			    len ? "too long" : "empty");
+			return -1;
+		}
+		if (n == DB_HOSTS_MAX) {
+			snprintf(err, errlen, "more than %d hosts", DB_HOSTS_MAX);
+			return -1;
+		}
+		memcpy(entry, s, len);
+		entry[len] = '\0';
+		if (entry[0] == '[') {	/* [IPv6]:port */
+			char *close = strchr(entry, ']');
+			port = close && close[1] == ':' ? close + 1 : NULL;
+			if (close)
+				*close = '\0';
+			name = entry + 1;
+		} else
+			port = strrchr(entry, ':');
+		if (port == NULL || port == name || strchr(name, ' ') ||
+		    (entry[0] != '[' && strchr(name, ':') != port)) {
+			snprintf(err, errlen, "entry %d \"%s\" is not host:port",
+			    n + 1, entry);
+			return -1;
+		}
+		*port++ = '\0';
+		if (num_parse_i64(port, strlen(port), 1, 65535, &v, nerr,
+		    sizeof(nerr)) == -1) {
+			snprintf(err, errlen, "entry %d: port \"%s\" %s", n + 1,
+			    port, nerr);
+			return -1;
+		}
+		if (out) {
+			snprintf(out[n].name, sizeof(out[n].name), "%s", name);
+			out[n].port = (unsigned)v;
+		}
+		n++;
+		s += strcspn(s, ",");
+		if (*s == '\0')
+			return n;
+		s++;
+	}
+}
 
 struct db *
 db_new(const struct db_params *p)
@@ -33,6 +110,9 @@ db_new(const struct db_params *p)
 	struct db *db = xmalloc(sizeof(*db));
 	memset(db, 0, sizeof(*db));
 	db->p = p;
+	db->cur = -1;
+	db->nhosts = db_hosts_parse(p->hosts, db->hosts, db->hosts_err,
+	    sizeof(db->hosts_err));
 	return db;
 }
 
@@ -70,6 +150,17 @@ disconnect(struct db *db)
 		mysql_close(db->my);
 		db->my = NULL;
 	}
+	db->where[0] = '\0';
+}
+
+/* The connection is gone: the next db_connect starts with the next host. */
+static void
+drop(struct db *db)
+{
+	if (db->cur >= 0)
+		db->next = (db->cur + 1) % db->nhosts;
+	disconnect(db);
+	db->cur = -1;
 }
 
 void
@@ -85,6 +176,128 @@ int
 db_connected(const struct db *db)
 {
 	return db->my != NULL;
+}
+
+const char *
+db_host(const struct db *db)
+{
+	return db->where;
+}
+
+static time_t
+mono_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+struct show_var {
+	const char *name;
+	char value[DB_SHOW_LEN];
+};
+
+/* Runs a SHOW that returns (name, value) rows and picks out vars. */
+static int
+show(struct db *db, MYSQL *my, const char *sql, struct show_var *vars, int n)
+{
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+
+	if (mysql_query(my, sql) != 0 || (r = mysql_store_result(my)) == NULL) {
+		set_err(db, mysql_errno(my), mysql_error(my));
+		return -1;
+	}
+	while (mysql_num_fields(r) == 2 && (row = mysql_fetch_row(r)) != NULL)
+		for (int i = 0; i < n; i++)
+			if (row[0] && row[1] && strcasecmp(row[0], vars[i].name) == 0)
+				snprintf(vars[i].value, sizeof(vars[i].value),
+				    "%s", row[1]);
+	mysql_free_result(r);
+	return 0;
+}
+
+/*
+ * A Galera node takes writes only when it is in the primary component and
+ * synced: not joining, not a donor, not cut off. A server without wsrep
+ * (MySQL, or MariaDB with wsrep_on OFF) is always fine.
+ */
+static int
+check_node(struct db *db, MYSQL *my)
+{
+	struct show_var on[] = { { "wsrep_on", "" } };
+	struct show_var st[] = { { "wsrep_ready", "" },
+	    { "wsrep_local_state", "" } };
+	char msg[256];
+
+	if (show(db, my, "SHOW GLOBAL VARIABLES LIKE 'wsrep\\_on'", on, 1) == -1)
+		return -1;
+	if (strcasecmp(on[0].value, "ON") != 0)
+		return 0;
+	if (show(db, my, "SHOW GLOBAL STATUS WHERE Variable_name IN "
+	    "('wsrep_ready', 'wsrep_local_state')", st, 2) == -1)
+		return -1;
+	if (strcasecmp(st[0].value, "ON") == 0 &&
+	    strcmp(st[1].value, WSREP_SYNCED) == 0)
+		return 0;
+	snprintf(msg, sizeof(msg), "not a synced Galera node (wsrep_ready %s, "
+	    "wsrep_local_state %s)", st[0].value[0] ? st[0].value : "?",
+	    st[1].value[0] ? st[1].value : "?");
+	set_err(db, ER_UNKNOWN_COM_ERROR, msg);	/* what the node says itself */
+	return -1;
+}
+
+/* One connection to host h (NULL: the socket or the library's default),
+ * checked to be usable. */
+static MYSQL *
+open_host(struct db *db, const struct db_host *h)
+{
+	const struct db_params *p = db->p;
+	unsigned ct = p->connect_timeout, rt = p->read_timeout,
+	    wt = p->write_timeout;
+	const char *sock = NULL;
+	MYSQL *my;
+
+	my = mysql_init(NULL);
+	if (my == NULL) {
+		set_err(db, CR_OUT_OF_MEMORY, "mysql_init failed");
+		return NULL;
+	}
+	mysql_options(my, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
+	mysql_options(my, MYSQL_OPT_READ_TIMEOUT, &rt);
+	mysql_options(my, MYSQL_OPT_WRITE_TIMEOUT, &wt);
+	mysql_options(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+	/* Our procedures take their own locks; READ COMMITTED keeps InnoDB
+	 * from taking gap locks that would make concurrent actions wait. */
+	mysql_options(my, MYSQL_INIT_COMMAND,
+	    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+	/* The socket wins when both are set, as the sample config says;
+	 * Connector/C itself would use TCP to the host. */
+	if (h == NULL && p->socket && *p->socket)
+		sock = p->socket;
+	if (mysql_real_connect(my, h ? h->name : NULL, p->user, p->password,
+	    p->name, h ? h->port : 0, sock, 0) == NULL) {
+		set_err(db, mysql_errno(my), mysql_error(my));
+		goto fail;
+	}
+	if (check_node(db, my) == -1)
+		goto fail;
+	return my;
+fail:
+	mysql_close(my);
+	return NULL;
+}
+
+static void
+set_where(struct db *db, const struct db_host *h)
+{
+	if (h == NULL)
+		snprintf(db->where, sizeof(db->where), "%s",
+		    db->p->socket && *db->p->socket ? db->p->socket : "default");
+	else
+		snprintf(db->where, sizeof(db->where),
+		    strchr(h->name, ':') ? "[%s]:%u" : "%s:%u", h->name, h->port);
 }
 
 static int
@@ -105,51 +318,96 @@ prepare(struct db *db, int i)
 	return 0;
 }
 
+/* With lazy_prepare, a statement that does not prepare (a missing table
+ * or procedure) leaves the connection up: db_exec tries it again and
+ * reports the server's error, so that a schema problem is not taken for
+ * an outage, and heals once the schema is fixed. */
+static int
+prepare_all(struct db *db)
+{
+	for (int i = 0; i < db->nstmt; i++)
+		if (prepare(db, i) == -1 && (db_lost(db) || !db->p->lazy_prepare))
+			return -1;
+	db->err = 0;
+	db->errmsg[0] = '\0';
+	return 0;
+}
+
 int
 db_connect(struct db *db)
 {
 	const struct db_params *p = db->p;
-	unsigned ct = p->connect_timeout, rt = p->read_timeout,
-	    wt = p->write_timeout;
+	char why[DB_ERR_LEN] = "";
+	size_t len = 0;
+	int start = db->next;
 
 	disconnect(db);
-	db->my = mysql_init(NULL);
-	if (db->my == NULL) {
-		set_err(db, CR_OUT_OF_MEMORY, "mysql_init failed");
+	db->cur = -1;
+	if (db->nhosts == -1) {
+		set_err(db, CR_UNKNOWN_HOST, db->hosts_err);
 		return -1;
 	}
-	mysql_options(db->my, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
-	mysql_options(db->my, MYSQL_OPT_READ_TIMEOUT, &rt);
-	mysql_options(db->my, MYSQL_OPT_WRITE_TIMEOUT, &wt);
-	mysql_options(db->my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-	/* Our procedures take their own locks; READ COMMITTED keeps InnoDB
-	 * from taking gap locks that would make concurrent actions wait. */
-	mysql_options(db->my, MYSQL_INIT_COMMAND,
-	    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
-	/* The socket wins when both are set, as the sample config says;
-	 * Connector/C itself would use TCP to the host. */
-	const char *sock = p->socket && *p->socket ? p->socket : NULL;
-	const char *host = !sock && p->host && *p->host ? p->host : NULL;
-	if (mysql_real_connect(db->my, host, p->user, p->password, p->name,
-	    p->port, sock, 0) == NULL) {
-		set_err(db, mysql_errno(db->my), mysql_error(db->my));
-		goto fail;
+	if ((p->socket && *p->socket) || db->nhosts == 0) {
+		if ((db->my = open_host(db, NULL)) == NULL)
+			return -1;
+		set_where(db, NULL);
 	}
-	db->err = 0;
-	db->errmsg[0] = '\0';
-	/* With lazy_prepare, a statement that does not prepare (a missing
-	 * table or procedure) leaves the connection up: db_exec tries it
-	 * again and reports the server's error, so that a schema problem is
-	 * not taken for an outage, and heals once the schema is fixed. */
-	for (int i = 0; i < db->nstmt; i++)
-		if (prepare(db, i) == -1 && (db_lost(db) || !p->lazy_prepare))
-			goto fail;
+	/* Round the list once, from where the last connection was lost. */
+	for (int k = 0; db->my == NULL && k < db->nhosts; k++) {
+		int h = (start + k) % db->nhosts;
+		if ((db->my = open_host(db, &db->hosts[h])) != NULL) {
+			db->cur = h;
+			set_where(db, &db->hosts[h]);
+			break;
+		}
+		set_where(db, &db->hosts[h]);
+		if (len < sizeof(why))
+			len += (size_t)snprintf(why + len, sizeof(why) - len,
+			    "%s%s: %s", k ? "; " : "", db->where, db->errmsg);
+	}
+	if (db->my == NULL) {
+		db->next = 0;	/* all down: the next round in list order */
+		db->where[0] = '\0';
+		set_err(db, db->err, why);
+		return -1;
+	}
+	db->next = db->cur >= 0 ? db->cur : 0;
+	db->next_failback = mono_sec() + (time_t)p->failback_interval;
+	if (prepare_all(db) == -1) {
+		drop(db);
+		return -1;
+	}
 	db->err = 0;
 	db->errmsg[0] = '\0';
 	return 0;
-fail:
+}
+
+int
+db_failback(struct db *db)
+{
+	MYSQL *my = NULL;
+	int h;
+
+	if (db->my == NULL || db->cur <= 0 || db->p->failback_interval == 0 ||
+	    mono_sec() < db->next_failback)
+		return 0;
+	db->next_failback = mono_sec() + (time_t)db->p->failback_interval;
+	for (h = 0; h < db->cur; h++)
+		if ((my = open_host(db, &db->hosts[h])) != NULL)
+			break;
+	db->err = 0;
+	db->errmsg[0] = '\0';
+	if (my == NULL)
+		return 0;
 	disconnect(db);
-	return -1;
+	db->my = my;
+	db->cur = db->next = h;
+	set_where(db, &db->hosts[h]);
+	if (prepare_all(db) == -1) {
+		drop(db);
+		return -1;
+	}
+	return 1;
 }
 
 static void
@@ -282,7 +540,7 @@ fail:
 	/* A dead connection is dropped here; the next db_connect starts over
 	 * (never MYSQL_OPT_RECONNECT: it leaves prepared statements broken). */
 	if (db_lost(db))
-		disconnect(db);
+		drop(db);
 	return -1;
 }
 
@@ -296,7 +554,7 @@ db_query(struct db *db, const char *sql)
 	if (mysql_query(db->my, sql) != 0) {
 		set_err(db, mysql_errno(db->my), mysql_error(db->my));
 		if (db_lost(db))
-			disconnect(db);
+			drop(db);
 		return -1;
 	}
 	do {
@@ -321,7 +579,7 @@ db_query_each(struct db *db, const char *sql, db_row_fn fn, void *arg)
 	if (mysql_query(db->my, sql) != 0) {
 		set_err(db, mysql_errno(db->my), mysql_error(db->my));
 		if (db_lost(db))
-			disconnect(db);
+			drop(db);
 		return -1;
 	}
 	if ((r = mysql_store_result(db->my)) != NULL) {
@@ -360,6 +618,8 @@ db_lost(const struct db *db)
 	case ER_CONNECTION_KILLED:	/* 1927, MariaDB: KILL CONNECTION */
 	case ER_SERVER_SHUTDOWN:	/* 1053 */
 	case 4031:	/* ER_CLIENT_INTERACTION_TIMEOUT, MySQL 8.0.24+ */
+	case ER_UNKNOWN_COM_ERROR:	/* 1047, Galera: "WSREP has not yet
+					 * prepared node for application use" */
 		return 1;
 	}
 	return 0;
@@ -386,6 +646,12 @@ db_schema_error(const struct db *db)
 		return 1;
 	}
 	return 0;
+}
+
+int
+db_refused(const struct db *db)
+{
+	return db->err == ER_UNKNOWN_COM_ERROR;
 }
 
 int

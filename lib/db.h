@@ -2,6 +2,8 @@
  * One MySQL/MariaDB connection with its prepared statements, through the
  * MySQL C API (MariaDB Connector/C). No auto-reconnect: a caller that sees
  * db_lost() reconnects with db_connect(), which prepares everything again.
+ * Over TCP it takes an ordered list of hosts (a Galera cluster) and uses
+ * the first one that answers and is a synced node.
  */
 #ifndef DB_H
 #define DB_H
@@ -9,9 +11,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define DB_HOSTS_MAX 16
+#define DB_HOST_LEN 256		/* "host:port", as db_host() shows it */
+
+/*
+ * hosts: "host:port, host:port, ..." in order of preference (an IPv6
+ * address in brackets), checked by db_hosts_parse; used only when socket
+ * is NULL or "". NULL or "": the client library's default.
+ * failback_interval: seconds between looks for an earlier host in the
+ * list while connected to a later one (db_failback); 0: never.
+ */
 struct db_params {
-	const char *host;	/* used only when socket is NULL or "" */
-	unsigned port;
+	const char *hosts;
 	const char *socket;
 	const char *user;
 	const char *password;
@@ -21,7 +32,20 @@ struct db_params {
 	 * the connection up; db_exec prepares it again and reports the
 	 * server's error. Otherwise db_connect fails with that error. */
 	int lazy_prepare;
+	unsigned failback_interval;				/* seconds */
 };
+
+struct db_host {
+	char name[DB_HOST_LEN];	/* without brackets */
+	unsigned port;
+};
+
+/*
+ * Splits a host list into at most DB_HOSTS_MAX entries. Returns their
+ * number, or -1 with err saying which entry is wrong.
+ */
+int db_hosts_parse(const char *list, struct db_host *out, char *err,
+    size_t errlen);
 
 enum db_type { DB_NULL, DB_INT, DB_STR };
 
@@ -46,9 +70,26 @@ struct db;
  * the first db_connect and prepared on every connect. */
 struct db *db_new(const struct db_params *p);
 int db_add_stmt(struct db *db, const char *sql);	/* returns its index */
+/*
+ * Connects to the first host that answers and is a synced Galera node
+ * (wsrep_ready ON, wsrep_local_state 4) or no Galera node at all (wsrep
+ * variables absent or wsrep_on OFF). After a lost connection it starts
+ * with the host after the lost one, then goes round the list once. On
+ * failure db_errmsg() names every host and why it was passed over.
+ */
 int db_connect(struct db *db);
 void db_close(struct db *db);	/* accepts NULL */
 int db_connected(const struct db *db);
+/* "host:port" of the connection, the socket path, or "" (not connected). */
+const char *db_host(const struct db *db);
+/*
+ * Between requests: while connected to a host later in the list than the
+ * first, at most every failback_interval seconds, moves to the earliest
+ * host before it that is up and synced again. Returns 1 when it moved, 0
+ * when it stayed, -1 when the move failed half-way and left the db
+ * disconnected (the next db_connect starts over).
+ */
+int db_failback(struct db *db);
 
 /*
  * Runs statement i. With ncols > 0 it reads at most one row of the first
@@ -67,11 +108,15 @@ int db_query_each(struct db *db, const char *sql, db_row_fn fn, void *arg);
 
 unsigned db_errno(const struct db *db);
 const char *db_errmsg(const struct db *db);	/* valid until the next call */
-/* The last error means the connection is gone (2006, 2013, ...). */
+/* The last error means the connection is gone (2006, 2013, ...) or the
+ * server is no longer a usable Galera node (1047): try another host. */
 int db_lost(const struct db *db);
 /* The last error means the server answered but lacks an object, a column
  * or a privilege the statement needs: a schema or grant problem. */
 int db_schema_error(const struct db *db);
+/* Among those: the server refused the statement as a whole (a Galera
+ * node that is not synced, 1047), so nothing of it was applied. */
+int db_refused(const struct db *db);
 /* The last error is a deadlock or lock wait timeout: retry the whole
  * transaction. */
 int db_retryable(const struct db *db);

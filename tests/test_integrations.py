@@ -450,6 +450,32 @@ def test_config_check(env):
 
 # Log reopen ------------------------------------------------------------------
 
+# db_hosts as -t checks it: (value, the message of a refusal or None).
+DB_HOSTS_CASES = [
+    ("10.0.0.21:3306, 10.0.0.22:3306, 10.0.0.23:3307", None),
+    ("[::1]:3306,db.example:3306", None),
+    ("a:1,,b:2", "db_hosts: entry 2 is empty"),
+    ("a:1, b", 'db_hosts: entry 2 "b" is not host:port'),
+    ("::1:3306", 'db_hosts: entry 1 "::1:3306" is not host:port'),
+    ("a:0", 'db_hosts: entry 1: port "0" is too small'),
+    ("a:65536", 'db_hosts: entry 1: port "65536" is too large'),
+    (",".join(["h%d:1" % i for i in range(17)]), "db_hosts: more than 16 hosts"),
+]
+
+
+def test_config_check_db_hosts(env):
+    for value, refusal in DB_HOSTS_CASES:
+        path = config_file(env, "db-hosts.conf", "db_hosts = %s\n" % value)
+        rc, out = check_config(path)
+        if refusal is None:
+            assert rc == 0 and out.strip().endswith(": ok"), (value, out)
+        else:
+            assert rc == 1 and "%s: %s" % (path, refusal) in out, (value, out)
+    both = config_file(env, "db-both.conf", "db_host = a\ndb_hosts = b:1\n")
+    rc, out = check_config(both)
+    assert rc == 1 and "db_hosts and db_host are both set" in out, out
+
+
 def fds_on(pid, path):
     """How many of the process's open files are this path."""
     n = 0
