@@ -36,12 +36,21 @@ struct config {
 	int auth_mode;
 	int64_t replay_retention_days;
 
+	/* The outbox dispatcher (dispatch.c); off when broker_url is empty. */
+	char broker_url[CONF_PATH];	/* amqp://user:pass@host:port/vhost */
+	char broker_password_file[CONF_PATH];
+	int broker_declare;
+	char redis_url[CONF_PATH];	/* redis://[:pass@]host:port[/db] */
+	char celery_timezone[CONF_STR];
+	int64_t dispatch_batch;
+
 	int log_level;
 	int log_format;
 	char log_file[CONF_PATH];
 
 	/* Derived, not keys. */
 	char db_password[CONF_PASSWORD];
+	char broker_password[CONF_PASSWORD];	/* from the file, else the URL */
 	char path[CONF_PATH];
 };
 
