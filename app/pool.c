@@ -427,8 +427,10 @@ static int
 spawn_dispatcher(struct pool *p)
 {
 	pid_t master = getpid();
-	pid_t pid = fork();
+	pid_t pid;
 
+	p->metrics->d.state = D_STARTING;
+	pid = fork();
 	if (pid == -1) {
 		log_msg(LOG_ERROR, "fork: %s", strerror(errno));
 		return -1;
@@ -491,6 +493,7 @@ static void
 reap_dispatcher(struct pool *p, int status, const struct timespec *now)
 {
 	struct slot *s = &p->dslot;
+	pid_t pid = s->pid;
 	char why[128];
 
 	s->pid = 0;
@@ -506,7 +509,7 @@ reap_dispatcher(struct pool *p, int status, const struct timespec *now)
 	} else
 		s->backoff_ms = 0;
 	log_msg(LOG_ERROR, "dispatcher (pid %ld) %s; restarting it in %d ms",
-	    (long)s->pid, why, s->backoff_ms);
+	    (long)pid, why, s->backoff_ms);
 	s->restart_at = *now;
 	ms_add(&s->restart_at, s->backoff_ms);
 }

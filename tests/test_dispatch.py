@@ -407,25 +407,46 @@ def test_wire_bytes_match_celery_5_2(env):
             "id", ours.properties["correlation_id"])
         assert theirs.delivery_info["routing_key"] == \
             ours.delivery_info["routing_key"] == q
+        # Celery 5.2 sends a direct route to the default exchange; the row
+        # names bk-sops' 'default', to which the queue is bound: same queue.
+        assert theirs.delivery_info["exchange"] == ""
+        assert ours.delivery_info["exchange"] == "default"
     finally:
         ch.queue_delete(q)
         conn.close()
 
 
-def test_kwargsrepr_is_celerys_saferepr(env):
-    """kwargsrepr for a long value is cut as celery.utils.saferepr cuts it."""
+REPR_CASES = [
+    ("long", "x " * 700 + "'quoted'", None),
+    ("floats", "{}", [0.1, 1e16, 1e-05, 123456789.12345679, 5e-324, -0.0,
+                      1.5e300, 100.0, 2.5e-7, True, None, "\u00e9\n"]),
+    ("deep", "{}", {"a": {"b": {"c": [1, {"d": 2}]}}, "z": "y" * 2000}),
+]
+
+
+def test_body_and_kwargsrepr_are_what_python_writes(env):
+    """For odd values (long strings cut by saferepr, floats in every
+    notation, nesting past saferepr's 3 levels) the body is json.dumps' and
+    kwargsrepr is celery.utils.saferepr's, byte for byte."""
     from celery.utils.saferepr import saferepr
     q = "er_execute_repr"
     conn, ch = _capture_queue(S["rabbit"], q)
     try:
-        kw = execute_kwargs("n_repr")
-        kw["recover_point"] = "x " * 700 + "'quoted'"
-        insert_celery(env.db, EXECUTE, q, kw)
-        m = _get(ch, q)
-        ordered = {k: kw[k] for k in EXECUTE_ORDER}
-        assert m.headers["kwargsrepr"] == saferepr(ordered, 1024), \
-            m.headers["kwargsrepr"]
-        assert m.headers["argsrepr"] == saferepr((), 1024)
+        for name, rp, extra in REPR_CASES:
+            kw = execute_kwargs("n_repr_" + name)
+            kw["recover_point"] = rp
+            if extra is not None:
+                kw["extra"] = extra
+            insert_celery(env.db, EXECUTE, q, kw)
+            m = _get(ch, q)
+            ordered = {k: kw[k] for k in EXECUTE_ORDER + ["extra"] if k in kw}
+            assert m.headers["kwargsrepr"] == saferepr(ordered, 1024), \
+                (name, m.headers["kwargsrepr"], saferepr(ordered, 1024))
+            assert m.headers["argsrepr"] == saferepr((), 1024)
+            want = json.dumps([[], ordered, {"callbacks": None, "errbacks":
+                               None, "chain": None, "chord": None}])
+            body = m.body if isinstance(m.body, bytes) else m.body.encode()
+            assert body == want.encode(), (name, body, want)
     finally:
         ch.queue_delete(q)
         conn.close()
@@ -585,6 +606,49 @@ def test_database_stopped_and_started_under_load(env):
     s.join()
     check_stream(env, s, "database restart")
     assert status()["dispatcher"]["state"] == "running"
+
+
+def test_two_pools_share_the_outbox_without_duplicates(env):
+    """A second pool's dispatcher on the same database: SKIP LOCKED hands
+    each row to one of them; with no fault, no row is sent twice."""
+    other = harness.Pool(env, name="pool2", broker_url=S["rabbit"].pool_url,
+                         broker_password_file=S["rabbit"].password_file,
+                         redis_url=S["redis"].url, workers=1).start()
+    try:
+        s = Stream(env, "n_two", 300, every=0.005).start()
+        s.join()
+        assert check_stream(env, s, "two dispatchers") == 0
+        logs = [l for l in other.log_lines() if "row" in l.get("msg", "")]
+        assert not [l for l in logs if l.get("level") == "error"], logs
+    finally:
+        other.stop()
+
+
+def test_broker_declare_yes_declares_what_celery_declares(env):
+    """broker_declare = yes: the queue a row names is declared as bamboo's
+    (durable, x-max-priority 255, bound to 'default' by its name) and the
+    row goes out; without it such a row waits (the test above)."""
+    q = "er_execute_declared"
+    other = harness.Pool(env, name="pool3", broker_url=S["rabbit"].pool_url,
+                         broker_password_file=S["rabbit"].password_file,
+                         broker_declare="yes", workers=1).start()
+    conn = None
+    try:
+        row = insert_celery(env.db, EXECUTE, q, execute_kwargs("n_declared"))
+        wait_for(lambda: dispatched(env.db, row), 20, "the declared row")
+        out = S["rabbit"].ctl("list_queues", "-q", "name", "durable",
+                              "arguments").stdout
+        line = [l for l in out.splitlines() if l.startswith(q + "\t")]
+        assert line and "true" in line[0] and "x-max-priority" in line[0] \
+            and "255" in line[0], out
+        conn, ch = _capture_queue(S["rabbit"], q)   # same arguments: no 406
+        m = _get(ch, q)
+        assert json.loads(m.body)[1]["node_id"] == "n_declared"
+        ch.queue_delete(q)
+    finally:
+        other.stop()
+        if conn is not None:
+            conn.close()
 
 
 # --- Config -----------------------------------------------------------------------
