@@ -155,6 +155,15 @@ check_dispatch(struct config *c, char *err, size_t errlen)
 			return -1;
 		secret |= u.password[0] != '\0';
 	}
+	/* A zone glibc does not know would silently be UTC. */
+	char zone[CONF_PATH + 32];
+	snprintf(zone, sizeof(zone), "/usr/share/zoneinfo/%s", c->celery_timezone);
+	if (c->celery_timezone[0] == '\0' || strstr(c->celery_timezone, "..") ||
+	    stat(zone, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: celery_timezone: no zone \"%s\" in "
+		    "/usr/share/zoneinfo", c->path, c->celery_timezone);
+		return -1;
+	}
 	if (secret && stat(c->path, &st) == 0 && (st.st_mode & S_IROTH)) {
 		snprintf(err, errlen, "%s holds a broker or redis password and is "
 		    "readable by others (mode %04o): chmod o-r it, or use "

@@ -686,6 +686,8 @@ def test_config_check_of_the_dispatcher_keys(env):
         open_file.stderr
     batch = _check(env, "batch", broker_url="amqp://u@h/", dispatch_batch=0)
     assert batch.returncode == 1 and "dispatch_batch" in batch.stderr
+    tz = _check(env, "tz", celery_timezone="Asia/Nowhere")
+    assert tz.returncode == 1 and "celery_timezone" in tz.stderr, tz.stderr
 
 
 # --- End to end (needs the lead's procedures writing `opn$outbox`) -------
