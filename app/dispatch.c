@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -323,6 +324,11 @@ amqp_up(struct dispatcher *d)
 		problem(d, "broker channel: %s", rpc_error(r, why, sizeof(why)));
 		goto fail;
 	}
+	/* rabbitmq-c writes on a blocking socket: a broker that stops
+	 * reading (a memory alarm, a dead peer) must not hang us for ever. */
+	struct timeval wt = { (time_t)cfg->db_write_timeout, 0 };
+	setsockopt(amqp_get_sockfd(d->amqp), SOL_SOCKET, SO_SNDTIMEO, &wt,
+	    sizeof(wt));
 	d->tag = 0;
 	log_msg(LOG_INFO, "dispatcher: connected to broker %s:%d vhost \"%s\"",
 	    u.host, u.port, u.path);
@@ -431,7 +437,8 @@ publish(struct dispatcher *d, struct row *r, const struct celery_msg *m)
 		.headers = { (int)(sizeof(h) / sizeof(*h)), h },
 		.delivery_mode = 2,		/* persistent */
 		/* kombu sends priority 0 when none is given */
-		.priority = (uint8_t)(r->priority < 0 ? 0 : r->priority),
+		.priority = (uint8_t)(r->priority < 0 ? 0 : r->priority >
+		    MAX_PRIORITY ? MAX_PRIORITY : r->priority),
 		.correlation_id = amqp_cstring_bytes(m->id),
 		.reply_to = amqp_cstring_bytes(d->reply_to),
 	};
@@ -981,6 +988,12 @@ dispatch_run(const struct config *cfg, struct metrics *m)
 	    (long long)cfg->dispatch_batch);
 	while (!stop) {
 		int n = -1;
+		/* A SIGTERM that came during the batch is handled here, also
+		 * when the next batch follows without a nap. */
+		sigprocmask(SIG_UNBLOCK, &busy, NULL);
+		sigprocmask(SIG_BLOCK, &busy, NULL);
+		if (stop)
+			break;
 		if (db_connected(d.db) || db_connect(d.db) == 0)
 			n = pass(&d);
 		else

@@ -616,10 +616,16 @@ def test_two_pools_share_the_outbox_without_duplicates(env):
                          redis_url=S["redis"].url, workers=1).start()
     try:
         s = Stream(env, "n_two", 300, every=0.005).start()
+        time.sleep(0.5)
+        other.proc.send_signal(signal.SIGHUP)   # a reload: a new dispatcher
         s.join()
         assert check_stream(env, s, "two dispatchers") == 0
-        logs = [l for l in other.log_lines() if "row" in l.get("msg", "")]
-        assert not [l for l in logs if l.get("level") == "error"], logs
+        # SIGTERM: the dispatcher ends its batch and the master exits 0.
+        other.proc.send_signal(signal.SIGTERM)
+        assert other.proc.wait(20) == 0
+        msgs = [l.get("msg", "") for l in other.log_lines()]
+        assert msgs.count("dispatcher started (batch 100)") == 2, msgs
+        assert msgs.count("dispatcher stopped") == 2, msgs
     finally:
         other.stop()
 
