@@ -16,26 +16,42 @@
 #define REPR_LEVELS 3		/* saferepr's maxlevels */
 
 /*
- * The key order of each object bamboo builds: the kwargs of its publisher
- * (bamboo-pipeline eri/imp/task.py), the headers kwarg it fills in
- * _standardize_headers, and bk-sops' auto-retry call. Keys not listed
- * follow in the stored order.
+ * The key order of each object bamboo and bk-sops build: the kwargs of
+ * bamboo's publisher (bamboo-pipeline eri/imp/task.py), the headers kwarg
+ * it fills in _standardize_headers, and bk-sops' calls in
+ * gcloud/taskflow3/signals/handlers.py. Keys not listed follow in the
+ * stored order. ignore_result is the task's own (bamboo's tasks set it;
+ * bk-sops' do not, and nothing sets task_ignore_result).
  */
 static const struct key_order {
 	const char *parent;		/* task name, or the key holding it */
+	int ignore_result;
 	const char *keys[8];
 } orders[] = {
-	{ "pipeline.eri.celery.tasks.execute", { "process_id", "node_id",
+	{ "pipeline.eri.celery.tasks.execute", 1, { "process_id", "node_id",
 	    "root_pipeline_id", "parent_pipeline_id", "recover_point",
 	    "headers" } },
-	{ "pipeline.eri.celery.tasks.schedule", { "process_id", "node_id",
+	{ "pipeline.eri.celery.tasks.schedule", 1, { "process_id", "node_id",
 	    "schedule_id", "callback_data_id", "recover_point", "headers" } },
-	{ "gcloud.taskflow3.celery.tasks.auto_retry_node", { "taskflow_id",
+	{ "gcloud.taskflow3.celery.tasks.auto_retry_node", 0, { "taskflow_id",
 	    "root_pipeline_id", "node_id", "retry_times", "engine_ver" } },
-	{ "headers", { "route_info", "timestamp" } },
-	{ "route_info", { "queue", "priority" } },
-	{ NULL, { NULL } },
+	{ "gcloud.taskflow3.celery.tasks.task_callback", 0, { "task_id",
+	    "task_success", "task_outputs" } },
+	{ "gcloud.taskflow3.celery.tasks.send_taskflow_message", 0, {
+	    "task_id", "msg_type", "node_name" } },
+	{ "headers", 0, { "route_info", "timestamp" } },
+	{ "route_info", 0, { "queue", "priority" } },
+	{ NULL, 0, { NULL } },
 };
+
+int
+celery_ignore_result(const char *name)
+{
+	for (int i = 0; orders[i].parent; i++)
+		if (strcmp(orders[i].parent, name) == 0)
+			return orders[i].ignore_result;
+	return 0;	/* Celery's default */
+}
 
 /* The keys of o in bamboo's order; returns how many (at most max). */
 static int

@@ -33,6 +33,9 @@ struct celery_msg {
 int celery_build(struct celery_msg *m, const char *name,
     struct json_object *kwargs, int64_t eta_us, char *err, size_t errlen);
 void celery_free(struct celery_msg *m);	/* accepts a zeroed one */
+/* The task's ignore_result (the header of that name): 1 for bamboo's
+ * execute and schedule, 0 for others, as Celery's default. */
+int celery_ignore_result(const char *name);
 /* A fresh uuid4, as Celery's uuid() makes task ids. */
 void celery_new_id(char out[CELERY_ID_LEN + 1]);
 

@@ -407,7 +407,8 @@ publish(struct dispatcher *d, struct row *r, const struct celery_msg *m)
 	amqp_field_value_t nulls[2] = { void_value(), void_value() };
 	amqp_field_value_t timelimit = { AMQP_FIELD_KIND_ARRAY,
 		{ .array = { 2, nulls } } };
-	amqp_field_value_t yes = { AMQP_FIELD_KIND_BOOLEAN, { .boolean = 1 } };
+	amqp_field_value_t ignore = { AMQP_FIELD_KIND_BOOLEAN,
+		{ .boolean = (amqp_boolean_t)celery_ignore_result(r->name) } };
 	amqp_field_value_t zero = { AMQP_FIELD_KIND_I32, { .i32 = 0 } };
 	amqp_table_entry_t h[] = {
 		entry("lang", str_value("py")),
@@ -425,18 +426,19 @@ publish(struct dispatcher *d, struct row *r, const struct celery_msg *m)
 		entry("argsrepr", str_value("()")),
 		entry("kwargsrepr", str_value(m->kwargsrepr.data)),
 		entry("origin", str_value(d->origin)),
-		entry("ignore_result", yes),
+		entry("ignore_result", ignore),
 	};
 	amqp_basic_properties_t p = {
 		._flags = AMQP_BASIC_CONTENT_TYPE_FLAG |
 		    AMQP_BASIC_CONTENT_ENCODING_FLAG | AMQP_BASIC_HEADERS_FLAG |
-		    AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_PRIORITY_FLAG |
-		    AMQP_BASIC_CORRELATION_ID_FLAG | AMQP_BASIC_REPLY_TO_FLAG,
+		    AMQP_BASIC_DELIVERY_MODE_FLAG |
+		    AMQP_BASIC_CORRELATION_ID_FLAG | AMQP_BASIC_REPLY_TO_FLAG |
+		    /* no priority: Celery passes None and kombu sends none */
+		    (r->priority < 0 ? 0 : AMQP_BASIC_PRIORITY_FLAG),
 		.content_type = amqp_cstring_bytes("application/json"),
 		.content_encoding = amqp_cstring_bytes("utf-8"),
 		.headers = { (int)(sizeof(h) / sizeof(*h)), h },
 		.delivery_mode = 2,		/* persistent */
-		/* kombu sends priority 0 when none is given */
 		.priority = (uint8_t)(r->priority < 0 ? 0 : r->priority >
 		    MAX_PRIORITY ? MAX_PRIORITY : r->priority),
 		.correlation_id = amqp_cstring_bytes(m->id),

@@ -368,52 +368,98 @@ def _get(ch, name, timeout=10):
     raise AssertionError("no message on " + name)
 
 
+WIRE_CASES = [
+    # (task, kwargs, priority, countdown, the task's ignore_result)
+    (EXECUTE, dict(execute_kwargs("n_cmp_\u00e9", process_id=123456,
+                                  queue="cmp"), recover_point="{}"),
+     100, None, True),
+    (SCHEDULE, {"process_id": 5, "node_id": "n_cmp_s", "schedule_id": 77,
+                "callback_data_id": None, "recover_point": "{}",
+                "headers": {"route_info": {"queue": "", "priority": 100},
+                            "timestamp": 1764655200.25}}, 100, None, True),
+    ("gcloud.taskflow3.celery.tasks.auto_retry_node",
+     {"taskflow_id": 12, "root_pipeline_id": "pipe12", "node_id": "n_cmp_a",
+      "retry_times": 0, "engine_ver": 2}, None, 3, False),
+    ("gcloud.taskflow3.celery.tasks.task_callback",
+     {"task_id": 12, "task_success": False}, None, None, False),
+    ("gcloud.taskflow3.celery.tasks.send_taskflow_message",
+     {"task_id": 12, "msg_type": "atom_failed",
+      "node_name": "\u8282\u70b9 'x'"}, None, None, False),
+]
+
+
 def test_wire_bytes_match_celery_5_2(env):
     """The same apply_async published by Celery itself and by the
-    dispatcher: same properties, same headers in the same order, same body
-    bytes; only the ids, origin and reply_to (per process) differ."""
+    dispatcher, for bamboo's tasks and bk-sops' own: same properties, same
+    headers in the same order, same body bytes; only the task ids, origin
+    and reply_to (per process) differ, and the eta by the moment each was
+    computed (Celery: at publish; the dispatcher: the row's created_time)."""
     from celery import Celery
     from kombu import Exchange, Queue
     q = "er_execute_cmp"
     conn, ch = _capture_queue(S["rabbit"], q)
+    old_tz = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Shanghai"     # bk-sops' hosts; Celery's now()
+    time.tzset()                           # is naive local time
     try:
         app = Celery("bksops", broker=S["rabbit"].url, set_as_current=False)
         app.conf.update(task_queues=[Queue(q, Exchange("default", "direct"),
                                            routing_key=q, max_priority=255)],
                         task_serializer="json", timezone="Asia/Shanghai",
                         enable_utc=False)
-        def execute(**kwargs):
-            pass
-        task = app.task(name=EXECUTE, ignore_result=True)(execute)
-        kw = execute_kwargs("n_cmp_\u00e9", process_id=123456, queue="cmp")
-        kw["headers"]["timestamp"] = 1764655200.5
-        task.apply_async(kwargs=kw, queue=q, routing_key=q, priority=100)
-        theirs = _get(ch, q)
-        insert_celery(env.db, EXECUTE, q, kw)
-        ours = _get(ch, q)
+        for name, kw, prio, countdown, ignore in WIRE_CASES:
+            def fn(**kwargs):
+                pass
+            task = app.task(name=name, ignore_result=ignore)(fn)
+            opts = dict(queue=q, routing_key=q)
+            if prio is not None:
+                opts["priority"] = prio
+            if countdown:
+                opts["countdown"] = countdown
+            task.apply_async(kwargs=kw, **opts)
+            theirs = _get(ch, q)
+            insert_celery(env.db, name, q, kw, priority=prio,
+                          countdown=countdown)
+            ours = _get(ch, q)
+            compare_messages(name, theirs, ours, q)
         app.close()
-        skip = {"correlation_id", "reply_to", "application_headers",
-                "delivery_info"}
-        tp = {k: v for k, v in theirs.properties.items() if k not in skip}
-        op = {k: v for k, v in ours.properties.items() if k not in skip}
-        assert tp == op, (tp, op)
-        th, oh = theirs.headers, ours.headers
-        assert list(th) == list(oh), (list(th), list(oh))
-        for k in ("id", "root_id", "origin"):
-            th.pop(k), oh.pop(k)
-        assert th == oh, (th, oh)
-        assert theirs.body == ours.body, (theirs.body, ours.body)
-        assert ours.properties["correlation_id"] == ours.headers.get(
-            "id", ours.properties["correlation_id"])
-        assert theirs.delivery_info["routing_key"] == \
-            ours.delivery_info["routing_key"] == q
-        # Celery 5.2 sends a direct route to the default exchange; the row
-        # names bk-sops' 'default', to which the queue is bound: same queue.
-        assert theirs.delivery_info["exchange"] == ""
-        assert ours.delivery_info["exchange"] == "default"
     finally:
+        if old_tz is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = old_tz
+        time.tzset()
         ch.queue_delete(q)
         conn.close()
+
+
+def compare_messages(name, theirs, ours, q):
+    import datetime
+    skip = {"correlation_id", "reply_to", "application_headers",
+            "delivery_info"}
+    tp = {k: v for k, v in theirs.properties.items() if k not in skip}
+    op = {k: v for k, v in ours.properties.items() if k not in skip}
+    assert tp == op, (name, tp, op)
+    assert ours.properties["reply_to"]
+    th, oh = dict(theirs.headers), dict(ours.headers)
+    assert list(th) == list(oh), (name, list(th), list(oh))
+    assert oh["id"] == oh["root_id"] == ours.properties["correlation_id"]
+    assert re.fullmatch(r"gen\d+@.+", oh["origin"]), oh["origin"]
+    for k in ("id", "root_id", "origin"):
+        th.pop(k), oh.pop(k)
+    if th["eta"] is not None:
+        te = datetime.datetime.fromisoformat(th.pop("eta"))
+        oe = datetime.datetime.fromisoformat(oh.pop("eta"))
+        assert te.utcoffset() == oe.utcoffset() == datetime.timedelta(hours=8)
+        assert abs((te - oe).total_seconds()) < 2, (te, oe)
+    assert th == oh, (name, th, oh)
+    assert theirs.body == ours.body, (name, theirs.body, ours.body)
+    assert theirs.delivery_info["routing_key"] == \
+        ours.delivery_info["routing_key"] == q
+    # Celery 5.2 sends a direct route to the default exchange; the row
+    # names bk-sops' 'default', to which the queue is bound: same queue.
+    assert theirs.delivery_info["exchange"] == ""
+    assert ours.delivery_info["exchange"] == "default"
 
 
 REPR_CASES = [
