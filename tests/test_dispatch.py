@@ -337,6 +337,19 @@ def test_redis_zrem_takes_the_node_out_of_the_timeout_pool(env):
     assert r.cli("ZSCORE", POOL_KEY, "n_other_1") == "1764655300"
 
 
+def test_redis_zadd_nx_puts_a_node_back_only_if_absent(env):
+    r = S["redis"]
+    r.cli("ZADD", POOL_KEY, "100", "n_res_kept_2")
+    a = insert_redis(env.db, "ZADD", POOL_KEY, ["NX", 1764655300.5,
+                                                "n_res_new_2"])
+    b = insert_redis(env.db, "ZADD", POOL_KEY, ["NX", 1764655300.5,
+                                                "n_res_kept_2"])
+    wait_for(lambda: dispatched(env.db, a) and dispatched(env.db, b), 10,
+             "the redis rows")
+    assert r.cli("ZSCORE", POOL_KEY, "n_res_new_2") == "1764655300.5"
+    assert r.cli("ZSCORE", POOL_KEY, "n_res_kept_2") == "100"
+
+
 def test_non_ascii_and_quotes_survive_as_python_would_send_them(env):
     kw = execute_kwargs("n_\u8282\u70b9'\"\\x")
     kw["root_pipeline_id"] = "p\U0001F600 tab\there"
