@@ -936,10 +936,13 @@ setup(struct dispatcher *d, const struct config *cfg, struct metrics *m)
 	memset(d, 0, sizeof(*d));
 	d->cfg = cfg;
 	d->md = m ? &m->d : NULL;
-	d->dbp = (struct db_params){ cfg->db_host, (unsigned)cfg->db_port,
-		cfg->db_socket, cfg->db_user, cfg->db_password, cfg->db_name,
-		(unsigned)cfg->db_connect_timeout, (unsigned)cfg->db_read_timeout,
-		(unsigned)cfg->db_write_timeout };
+	d->dbp = (struct db_params){ .host = cfg->db_host,
+		.port = (unsigned)cfg->db_port, .socket = cfg->db_socket,
+		.user = cfg->db_user, .password = cfg->db_password,
+		.name = cfg->db_name,
+		.connect_timeout = (unsigned)cfg->db_connect_timeout,
+		.read_timeout = (unsigned)cfg->db_read_timeout,
+		.write_timeout = (unsigned)cfg->db_write_timeout };
 	d->db = db_new(&d->dbp);
 	d->s_claim = db_add_stmt(d->db, "SELECT id, kind, name, exchange, "
 	    "routing_key, priority, body, countdown, TIMESTAMPDIFF(MICROSECOND, "
