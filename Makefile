@@ -10,7 +10,7 @@
 #   SANITIZE=address,undefined make    a sanitized build (in build-san/)
 
 CC      ?= cc
-PKGS     = json-c libmariadb fcgi
+PKGS     = json-c libmariadb fcgi librabbitmq hiredis
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
            -Wstrict-prototypes -Wmissing-prototypes -MMD -MP \

@@ -321,14 +321,7 @@ admin_open(struct admin *a, const char *const sql[], int n)
 		fail("%s", err);
 		goto out;
 	}
-	a->params.socket = a->cfg.db_socket;
-	a->params.hosts = a->cfg.db_socket[0] ? "" : a->cfg.db_hosts;
-	a->params.user = a->cfg.db_user;
-	a->params.password = a->cfg.db_password;
-	a->params.name = a->cfg.db_name;
-	a->params.connect_timeout = (unsigned)a->cfg.db_connect_timeout;
-	a->params.read_timeout = (unsigned)a->cfg.db_read_timeout;
-	a->params.write_timeout = (unsigned)a->cfg.db_write_timeout;
+	config_db_params(&a->cfg, &a->params);
 	a->db = db_new(&a->params);
 	for (int i = 0; i < n; i++) {
 		int st = db_add_stmt(a->db, sql[i]);

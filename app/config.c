@@ -13,12 +13,14 @@
 #include "cfg.h"
 #include "config.h"
 #include "db.h"
+#include "dispatch.h"
 #include "jwt.h"
 #include "log.h"
 
 static const char *const auth_modes[] = { "app", "gateway", "jwt", NULL };
 static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
 static const char *const log_formats[] = { "text", "json", NULL };
+static const char *const yes_no[] = { "no", "yes", NULL };
 
 #define S(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
 #define N(f) offsetof(struct config, f), 0
@@ -49,6 +51,12 @@ static const struct cfg_key keys[] = {
 	{ "jwt_gateway_name", CFG_STR, S(jwt_gateway_name), 0, 0, NULL },
 	{ "jwt_key_refresh", CFG_INT, N(jwt_key_refresh), 1, 3600, NULL },
 	{ "replay_retention_days", CFG_INT, N(replay_retention_days), 1, 3650, NULL },
+	{ "broker_url", CFG_STR, S(broker_url), 0, 0, NULL },
+	{ "broker_password_file", CFG_STR, S(broker_password_file), 0, 0, NULL },
+	{ "broker_declare", CFG_ENUM, N(broker_declare), 0, 0, yes_no },
+	{ "redis_url", CFG_STR, S(redis_url), 0, 0, NULL },
+	{ "celery_timezone", CFG_STR, S(celery_timezone), 0, 0, NULL },
+	{ "dispatch_batch", CFG_INT, N(dispatch_batch), 1, 1000, NULL },
 	{ "log_level", CFG_ENUM, N(log_level), 0, 0, log_levels },
 	{ "log_format", CFG_ENUM, N(log_format), 0, 0, log_formats },
 	{ "log_file", CFG_STR, S(log_file), 0, 0, NULL },
@@ -78,51 +86,101 @@ config_defaults(struct config *c)
 	c->auth_mode = AUTH_APP;
 	c->jwt_key_refresh = 60;
 	c->replay_retention_days = 7;
+	/* bk-sops: TIME_ZONE Asia/Shanghai with CELERY_ENABLE_UTC = False. */
+	snprintf(c->celery_timezone, sizeof(c->celery_timezone), "Asia/Shanghai");
+	c->dispatch_batch = 100;
 	c->log_level = LOG_INFO;
 	c->log_format = LOG_TEXT;
 }
 
-/* The password file must not be readable by others: it is a secret. */
+/* A password file must not be readable by others: it is a secret. */
 static int
-read_password(struct config *c, char *err, size_t errlen)
+read_secret(const char *key, const char *path, char *out, size_t outlen,
+    char *err, size_t errlen)
 {
 	struct stat st;
 	int rc = -1;
 	ssize_t n;
 	int fd;
 
-	if (c->db_password_file[0] == '\0')
+	if (path[0] == '\0')
 		return 0;
-	fd = open(c->db_password_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd == -1) {
-		snprintf(err, errlen, "db_password_file %s: %s",
-		    c->db_password_file, strerror(errno));
+		snprintf(err, errlen, "%s %s: %s", key, path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "db_password_file %s: not a regular file",
-		    c->db_password_file);
+		snprintf(err, errlen, "%s %s: not a regular file", key, path);
 		goto out;
 	}
 	if (st.st_mode & S_IROTH) {
-		snprintf(err, errlen, "db_password_file %s is readable by "
-		    "others (mode %04o): chmod o-r it", c->db_password_file,
-		    (unsigned)(st.st_mode & 07777));
+		snprintf(err, errlen, "%s %s is readable by others (mode %04o): "
+		    "chmod o-r it", key, path, (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
-	n = read(fd, c->db_password, sizeof(c->db_password) - 1);
-	if (n < 0 || n == (ssize_t)sizeof(c->db_password) - 1) {
-		snprintf(err, errlen, "db_password_file %s: %s",
-		    c->db_password_file, n < 0 ? strerror(errno) : "too long");
+	n = read(fd, out, outlen - 1);
+	if (n < 0 || n == (ssize_t)outlen - 1) {
+		snprintf(err, errlen, "%s %s: %s", key, path,
+		    n < 0 ? strerror(errno) : "too long");
 		goto out;
 	}
-	c->db_password[n] = '\0';
+	out[n] = '\0';
 	/* One line; the trailing newline an editor adds is not part of it. */
-	c->db_password[strcspn(c->db_password, "\r\n")] = '\0';
+	out[strcspn(out, "\r\n")] = '\0';
 	rc = 0;
 out:
 	close(fd);
 	return rc;
+}
+
+static int
+read_password(struct config *c, char *err, size_t errlen)
+{
+	return read_secret("db_password_file", c->db_password_file,
+	    c->db_password, sizeof(c->db_password), err, errlen);
+}
+
+/* The broker and redis URLs parse, and a password written into the config
+ * itself is allowed only when the config is not readable by others. */
+static int
+check_dispatch(struct config *c, char *err, size_t errlen)
+{
+	struct dispatch_url u;
+	struct stat st;
+	int secret = 0;
+
+	if (c->broker_url[0]) {
+		if (dispatch_parse_url(c->broker_url, "amqp", &u, err,
+		    errlen) == -1)
+			return -1;
+		secret |= u.password[0] != '\0';
+		snprintf(c->broker_password, sizeof(c->broker_password), "%s",
+		    u.password);
+	}
+	if (c->redis_url[0]) {
+		if (dispatch_parse_url(c->redis_url, "redis", &u, err,
+		    errlen) == -1)
+			return -1;
+		secret |= u.password[0] != '\0';
+	}
+	/* A zone glibc does not know would silently be UTC. */
+	char zone[CONF_PATH + 32];
+	snprintf(zone, sizeof(zone), "/usr/share/zoneinfo/%s", c->celery_timezone);
+	if (c->celery_timezone[0] == '\0' || strstr(c->celery_timezone, "..") ||
+	    stat(zone, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: celery_timezone: no zone \"%s\" in "
+		    "/usr/share/zoneinfo", c->path, c->celery_timezone);
+		return -1;
+	}
+	if (secret && stat(c->path, &st) == 0 && (st.st_mode & S_IROTH)) {
+		snprintf(err, errlen, "%s holds a broker or redis password and is "
+		    "readable by others (mode %04o): chmod o-r it, or use "
+		    "broker_password_file", c->path, (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	return read_secret("broker_password_file", c->broker_password_file,
+	    c->broker_password, sizeof(c->broker_password), err, errlen);
 }
 
 static int
@@ -218,5 +276,23 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 	if (check_listen(c, err, errlen) == -1 || check_jwt(c, err, errlen) == -1 ||
 	    check_db_hosts(c, err, errlen) == -1)
 		return -1;
+	if (check_dispatch(c, err, errlen) == -1)
+		return -1;
 	return read_password(c, err, errlen);
+}
+
+void
+config_db_params(const struct config *c, struct db_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	/* check_db_hosts empties db_socket when a host list is given */
+	p->socket = c->db_socket;
+	p->hosts = c->db_socket[0] ? "" : c->db_hosts;
+	p->failback_interval = (unsigned)c->db_failback_interval;
+	p->user = c->db_user;
+	p->password = c->db_password;
+	p->name = c->db_name;
+	p->connect_timeout = (unsigned)c->db_connect_timeout;
+	p->read_timeout = (unsigned)c->db_read_timeout;
+	p->write_timeout = (unsigned)c->db_write_timeout;
 }

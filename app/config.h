@@ -42,17 +42,30 @@ struct config {
 	int64_t jwt_key_refresh;		/* seconds between key reloads */
 	int64_t replay_retention_days;
 
+	/* The outbox dispatcher (dispatch.c); off when broker_url is empty. */
+	char broker_url[CONF_PATH];	/* amqp://user:pass@host:port/vhost */
+	char broker_password_file[CONF_PATH];
+	int broker_declare;
+	char redis_url[CONF_PATH];	/* redis://[:pass@]host:port[/db] */
+	char celery_timezone[CONF_STR];
+	int64_t dispatch_batch;
+
 	int log_level;
 	int log_format;
 	char log_file[CONF_PATH];
 
 	/* Derived, not keys. */
 	char db_password[CONF_PASSWORD];
+	char broker_password[CONF_PASSWORD];	/* from the file, else the URL */
 	char path[CONF_PATH];
 };
 
 void config_defaults(struct config *c);
 /* Reads and checks the file, and the password file it names. */
 int config_load(struct config *c, const char *path, char *err, size_t errlen);
+
+/* The connection parameters the config names (strings point into c). */
+struct db_params;
+void config_db_params(const struct config *c, struct db_params *p);
 
 #endif

@@ -17,6 +17,8 @@ static const uint64_t bounds[METRICS_BUCKETS - 1] = { 1000, 2000, 5000,
 	10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000 };
 static const char *const state_names[] = { "starting", "idle", "busy",
 	"exited" };
+static const char *const dispatch_states[] = { "off", "starting",
+	"connecting", "running", "backoff", "exited" };
 
 struct metrics *
 metrics_map(void)
@@ -150,12 +152,90 @@ render_pool(const struct metrics *m, struct buf *out)
 	}
 }
 
+static void
+render_dispatch(const struct metrics *m, struct buf *out)
+{
+	const struct metrics_dispatch *d = &m->d;
+	int st = __atomic_load_n(&d->state, __ATOMIC_RELAXED);
+
+	if (st == D_OFF)
+		return;
+	buf_printf(out, "# HELP operate_node_dispatcher_up 1 while the outbox "
+	    "dispatcher is connected and sending.\n"
+	    "# TYPE operate_node_dispatcher_up gauge\n"
+	    "operate_node_dispatcher_up %d\n"
+	    "# HELP operate_node_dispatcher_restarts_total Dispatchers replaced "
+	    "after they died.\n"
+	    "# TYPE operate_node_dispatcher_restarts_total counter\n"
+	    "operate_node_dispatcher_restarts_total %llu\n"
+	    "# HELP operate_node_outbox_sent_total Outbox rows done, by kind "
+	    "(celery: confirmed by the broker).\n"
+	    "# TYPE operate_node_outbox_sent_total counter\n"
+	    "operate_node_outbox_sent_total{kind=\"celery\"} %llu\n"
+	    "operate_node_outbox_sent_total{kind=\"redis\"} %llu\n"
+	    "# HELP operate_node_outbox_rejected_total Outbox rows that can "
+	    "never be sent (logged, marked dispatched).\n"
+	    "# TYPE operate_node_outbox_rejected_total counter\n"
+	    "operate_node_outbox_rejected_total %llu\n"
+	    "# HELP operate_node_outbox_failed_total Sends that failed and were "
+	    "left for a later pass.\n"
+	    "# TYPE operate_node_outbox_failed_total counter\n"
+	    "operate_node_outbox_failed_total %llu\n",
+	    st == D_RUNNING, (unsigned long long)get(&d->restarts),
+	    (unsigned long long)get(&d->published),
+	    (unsigned long long)get(&d->redis),
+	    (unsigned long long)get(&d->rejected),
+	    (unsigned long long)get(&d->failed));
+	int64_t backlog = __atomic_load_n(&d->backlog, __ATOMIC_RELAXED);
+	if (backlog < 0)
+		return;		/* not measured yet: no value beats a wrong one */
+	buf_printf(out, "# HELP operate_node_outbox_backlog Outbox rows not "
+	    "dispatched yet (all pools on the database).\n"
+	    "# TYPE operate_node_outbox_backlog gauge\n"
+	    "operate_node_outbox_backlog %lld\n"
+	    "# HELP operate_node_outbox_oldest_age_seconds Age of the oldest "
+	    "undispatched row; 0 when there is none.\n"
+	    "# TYPE operate_node_outbox_oldest_age_seconds gauge\n"
+	    "operate_node_outbox_oldest_age_seconds %.6f\n", (long long)backlog,
+	    __atomic_load_n(&d->oldest_us, __ATOMIC_RELAXED) / 1e6);
+}
+
 void
 metrics_render(const struct metrics *m, struct buf *out)
 {
 	render_requests(m, out);
 	render_latency(m, out);
 	render_pool(m, out);
+	render_dispatch(m, out);
+}
+
+/* The dispatcher as a JSON member of the status object ("" when off). */
+static void
+status_dispatch(const struct metrics *m, struct buf *out)
+{
+	const struct metrics_dispatch *d = &m->d;
+	int st = __atomic_load_n(&d->state, __ATOMIC_RELAXED);
+	char errbuf[sizeof(d->last_error)];
+
+	if (st == D_OFF)
+		return;
+	memcpy(errbuf, d->last_error, sizeof(errbuf));
+	errbuf[sizeof(errbuf) - 1] = '\0';
+	buf_printf(out, ",\"dispatcher\":{\"pid\":%ld,\"state\":\"%s\","
+	    "\"starts\":%llu,\"restarts\":%llu,\"published\":%llu,"
+	    "\"redis\":%llu,\"rejected\":%llu,\"failed\":%llu,"
+	    "\"backlog\":%lld,\"oldest_seconds\":%.3f,\"last_error\":",
+	    (long)d->pid, st >= 0 && st <= D_EXITED ? dispatch_states[st] :
+	    "exited", (unsigned long long)get(&d->starts),
+	    (unsigned long long)get(&d->restarts),
+	    (unsigned long long)get(&d->published),
+	    (unsigned long long)get(&d->redis),
+	    (unsigned long long)get(&d->rejected),
+	    (unsigned long long)get(&d->failed),
+	    (long long)__atomic_load_n(&d->backlog, __ATOMIC_RELAXED),
+	    __atomic_load_n(&d->oldest_us, __ATOMIC_RELAXED) / 1e6);
+	buf_add_json_str(out, errbuf, strlen(errbuf));
+	buf_adds(out, "}");
 }
 
 void
@@ -193,5 +273,7 @@ metrics_status(const struct metrics *m, struct buf *out)
 		    strlen(rid) : 0);
 		buf_adds(out, "}");
 	}
-	buf_adds(out, "]}\n");
+	buf_adds(out, "]");
+	status_dispatch(m, out);
+	buf_adds(out, "}\n");
 }

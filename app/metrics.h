@@ -30,12 +30,31 @@ struct metrics_worker {
 	uint64_t http_4xx, http_5xx;
 };
 
+enum dispatch_state { D_OFF, D_STARTING, D_CONNECTING, D_RUNNING,
+	D_BACKOFF, D_EXITED };
+
+/* The outbox dispatcher's slot: written by it (and its pid and starts by
+ * the master), read by /metrics and /status. */
+struct metrics_dispatch {
+	pid_t pid;
+	int state;
+	uint64_t starts, restarts;
+	uint64_t published;		/* celery messages the broker confirmed */
+	uint64_t redis;			/* redis commands done */
+	uint64_t rejected;		/* rows that can never be sent, logged */
+	uint64_t failed;		/* rows left for a later pass */
+	int64_t backlog;		/* undispatched rows, -1 unknown */
+	int64_t oldest_us;		/* age of the oldest of them */
+	char last_error[160];
+};
+
 struct metrics {
 	uint64_t restarts;		/* workers replaced after dying */
 	uint64_t recycled;		/* workers replaced after max_requests */
 	int workers;			/* configured */
 	int64_t started;		/* the master's start, unix seconds */
 	struct metrics_worker w[METRICS_WORKERS_MAX];
+	struct metrics_dispatch d;
 };
 
 struct metrics *metrics_map(void);	/* NULL if mmap fails */

@@ -1,7 +1,8 @@
 /*
  * The prefork pool: the master opens the socket, forks the workers and
  * supervises them (restart with backoff, recycle, drain on SIGTERM, rolling
- * replacement on SIGHUP). Each worker accepts on the shared socket.
+ * replacement on SIGHUP). Each worker accepts on the shared socket. The
+ * outbox dispatcher, when configured, is one more supervised child.
  */
 #include <errno.h>
 #include <grp.h>
@@ -24,6 +25,7 @@
 #include <fcgiapp.h>
 #include <mysql.h>
 
+#include "dispatch.h"
 #include "log.h"
 #include "pool.h"
 #include "worker.h"
@@ -48,6 +50,8 @@ struct pool {
 	int nworkers;
 	struct metrics *metrics;
 	struct slot slots[METRICS_WORKERS_MAX];
+	struct slot dslot;		/* the dispatcher */
+	int dispatch_on;
 	pid_t retired[RETIRED_MAX];
 	int nretired;
 	int stopping;
@@ -422,6 +426,41 @@ spawn(struct pool *p, int i)
 	return 0;
 }
 
+static int
+spawn_dispatcher(struct pool *p)
+{
+	pid_t master = getpid();
+	pid_t pid;
+
+	p->metrics->d.state = D_STARTING;
+	pid = fork();
+	if (pid == -1) {
+		log_msg(LOG_ERROR, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		sigset_t none;
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != master)
+			_exit(0);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* It serves no requests: a drained socket must not stay open
+		 * in it. */
+		if (p->listen_fd > 0)
+			close(p->listen_fd);
+		int rc = dispatch_run(p->cfg, p->metrics);
+		mysql_library_end();
+		exit(rc);
+	}
+	p->dslot.pid = pid;
+	p->metrics->d.pid = pid;
+	__atomic_fetch_add(&p->metrics->d.starts, 1, __ATOMIC_RELAXED);
+	clock_gettime(CLOCK_MONOTONIC, &p->dslot.started);
+	log_msg(LOG_DEBUG, "dispatcher started, pid %ld", (long)pid);
+	return 0;
+}
+
 static void
 describe(int status, char *out, size_t n)
 {
@@ -452,6 +491,32 @@ was_retired(struct pool *p, pid_t pid)
 	return 0;
 }
 
+/* The dispatcher died: start another, slower if it keeps dying at once. */
+static void
+reap_dispatcher(struct pool *p, int status, const struct timespec *now)
+{
+	struct slot *s = &p->dslot;
+	pid_t pid = s->pid;
+	char why[128];
+
+	s->pid = 0;
+	__atomic_store_n(&p->metrics->d.state, D_EXITED, __ATOMIC_RELAXED);
+	if (p->stopping)
+		return;
+	describe(status, why, sizeof(why));
+	__atomic_fetch_add(&p->metrics->d.restarts, 1, __ATOMIC_RELAXED);
+	if (ms_between(&s->started, now) < EARLY_DEATH_MS) {
+		s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 : BACKOFF_MIN_MS;
+		if (s->backoff_ms > BACKOFF_MAX_MS)
+			s->backoff_ms = BACKOFF_MAX_MS;
+	} else
+		s->backoff_ms = 0;
+	log_msg(LOG_ERROR, "dispatcher (pid %ld) %s; restarting it in %d ms",
+	    (long)pid, why, s->backoff_ms);
+	s->restart_at = *now;
+	ms_add(&s->restart_at, s->backoff_ms);
+}
+
 static void
 reap(struct pool *p)
 {
@@ -464,6 +529,10 @@ reap(struct pool *p)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (was_retired(p, pid))
 			continue;
+		if (pid == p->dslot.pid) {
+			reap_dispatcher(p, status, &now);
+			continue;
+		}
 		int i;
 		for (i = 0; i < p->nworkers; i++)
 			if (p->slots[i].pid == pid)
@@ -523,13 +592,20 @@ fill(struct pool *p)
 		else if (due < next)
 			next = due;
 	}
+	if (p->dispatch_on && p->dslot.pid == 0 && !p->stopping) {
+		long due = ms_between(&now, &p->dslot.restart_at);
+		if (due <= 0)
+			spawn_dispatcher(p);
+		else if (due < next)
+			next = due;
+	}
 	return next;
 }
 
 static int
 alive(struct pool *p)
 {
-	int n = p->nretired;
+	int n = p->nretired + (p->dslot.pid != 0);
 	for (int i = 0; i < p->nworkers; i++)
 		n += p->slots[i].pid != 0;
 	return n;
@@ -543,6 +619,8 @@ signal_all(struct pool *p, int sig)
 			kill(p->slots[i].pid, sig);
 	for (int i = 0; i < p->nretired; i++)
 		kill(p->retired[i], sig);
+	if (p->dslot.pid)
+		kill(p->dslot.pid, sig);
 }
 
 /* SIGTERM: workers finish what they are serving, within the timeout. */
@@ -610,6 +688,18 @@ reload(struct pool *p)
 		}
 	p->nworkers = n;
 	p->metrics->workers = n;
+	/* The new dispatcher starts beside the old one's last batch: SKIP
+	 * LOCKED keeps them off each other's rows. */
+	if (p->dslot.pid) {
+		retire(p, p->dslot.pid);
+		kill(p->dslot.pid, SIGTERM);
+		p->dslot.pid = 0;
+	}
+	p->dispatch_on = p->cfg->broker_url[0] != '\0';
+	memset(&p->dslot.restart_at, 0, sizeof(struct timespec));
+	p->dslot.backoff_ms = 0;
+	if (!p->dispatch_on)
+		p->metrics->d.state = D_OFF;
 	for (int i = 0; i < n; i++) {
 		memset(&p->slots[i].restart_at, 0, sizeof(struct timespec));
 		p->slots[i].backoff_ms = 0;
@@ -639,6 +729,14 @@ pool_run(struct config *cfg, int listen_fd)
 		return 1;
 	}
 	p.metrics->workers = p.nworkers;
+	p.dispatch_on = cfg->broker_url[0] != '\0';
+	p.metrics->d.state = p.dispatch_on ? D_STARTING : D_OFF;
+	p.metrics->d.backlog = -1;
+	char err[256];
+	if (dispatch_wake_init(err, sizeof(err)) == -1) {
+		log_msg(LOG_ERROR, "%s", err);
+		return 1;
+	}
 
 	/* The master handles its signals synchronously. */
 	sigemptyset(&set);

@@ -12,6 +12,7 @@
 #include "actions.h"
 #include "auth.h"
 #include "buf.h"
+#include "dispatch.h"
 #include "gwkey.h"
 #include "ids.h"
 #include "jwt.h"
@@ -380,6 +381,8 @@ operate(struct ctx *c, const struct route *r)
 		goto out;
 	store_operate(c->w->store, project_id, &f, c->operator, c->app,
 	    c->request_id, &c->out);
+	if (c->out.code == CODE_OK)
+		dispatch_wake();	/* the action's outbox rows are committed */
 out:
 	reply_json(c, NULL);
 	fields_free(&f);

@@ -86,15 +86,7 @@ store_new(const struct config *cfg)
 
 	memset(s, 0, sizeof(*s));
 	s->cfg = cfg;
-	s->params.hosts = cfg->db_hosts;
-	s->params.failback_interval = (unsigned)cfg->db_failback_interval;
-	s->params.socket = cfg->db_socket;
-	s->params.user = cfg->db_user;
-	s->params.password = cfg->db_password;
-	s->params.name = cfg->db_name;
-	s->params.connect_timeout = (unsigned)cfg->db_connect_timeout;
-	s->params.read_timeout = (unsigned)cfg->db_read_timeout;
-	s->params.write_timeout = (unsigned)cfg->db_write_timeout;
+	config_db_params(cfg, &s->params);
 	s->params.lazy_prepare = 1;	/* a schema problem is not an outage */
 	s->db = db_new(&s->params);
 	s->st_resolve_cmdb = db_add_stmt(s->db,

@@ -438,6 +438,103 @@ bind_params(MYSQL_BIND *b, const struct db_val *v, int n, unsigned long *lens)
 	}
 }
 
+struct row_bind {
+	MYSQL_BIND b[DB_COLS_MAX];
+	unsigned long lens[DB_COLS_MAX];
+	my_bool nulls[DB_COLS_MAX], errs[DB_COLS_MAX];
+};
+
+static int
+bind_cols(struct db *db, MYSQL_STMT *st, struct row_bind *rb,
+    struct db_val *cols, int ncols)
+{
+	MYSQL_BIND *b = rb->b;
+
+	if (ncols > DB_COLS_MAX || mysql_stmt_field_count(st) != (unsigned)ncols) {
+		set_err(db, CR_UNKNOWN_ERROR, "result has an unexpected shape");
+		return -1;
+	}
+	memset(b, 0, sizeof(rb->b));
+	for (int i = 0; i < ncols; i++) {
+		if (cols[i].type == DB_INT) {
+			b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+			b[i].buffer = &cols[i].i;
+		} else {
+			b[i].buffer_type = MYSQL_TYPE_STRING;
+			b[i].buffer = cols[i].str;
+			b[i].buffer_length = cols[i].cap ? cols[i].cap - 1 : 0;
+		}
+		b[i].length = &rb->lens[i];
+		b[i].is_null = &rb->nulls[i];
+		b[i].error = &rb->errs[i];
+	}
+	if (mysql_stmt_bind_result(st, b) != 0) {
+		stmt_err(db, st);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+copy_row(struct row_bind *rb, struct db_val *cols, int ncols)
+{
+	for (int i = 0; i < ncols; i++) {
+		cols[i].is_null = rb->nulls[i];
+		cols[i].len = rb->lens[i];
+		if (cols[i].type == DB_STR && cols[i].cap)
+			cols[i].str[rb->nulls[i] ? 0 : rb->lens[i]] = '\0';
+	}
+}
+
+int
+db_exec_rows(struct db *db, int i, const struct db_val *params, int nparams,
+    struct db_val *cols, int ncols,
+    int (*row)(void *arg, const struct db_val *cols), void *arg)
+{
+	MYSQL_BIND b[DB_COLS_MAX];
+	unsigned long lens[DB_COLS_MAX];
+	struct row_bind rb;
+	MYSQL_STMT *st;
+	int rc = -1, r;
+
+	if (db->my == NULL) {
+		set_err(db, CR_SERVER_GONE_ERROR, "not connected");
+		return -1;
+	}
+	st = db->stmt[i];
+	if (nparams > DB_COLS_MAX ||
+	    mysql_stmt_param_count(st) != (unsigned long)nparams) {
+		set_err(db, CR_UNKNOWN_ERROR, "parameter count mismatch");
+		return -1;
+	}
+	bind_params(b, params, nparams, lens);
+	if (mysql_stmt_bind_param(st, b) != 0 || mysql_stmt_execute(st) != 0) {
+		stmt_err(db, st);
+		goto out;
+	}
+	if (bind_cols(db, st, &rb, cols, ncols) == -1)
+		goto out;
+	while ((r = mysql_stmt_fetch(st)) == 0) {
+		copy_row(&rb, cols, ncols);
+		if (row(arg, cols) == -1)
+			goto out;
+	}
+	if (r == 1) {
+		stmt_err(db, st);
+		goto out;
+	}
+	if (r == MYSQL_DATA_TRUNCATED) {
+		set_err(db, CR_UNKNOWN_ERROR, "a result column is too long");
+		goto out;
+	}
+	rc = 0;
+out:
+	mysql_stmt_free_result(st);
+	if (rc == -1 && db_lost(db))
+		disconnect(db);
+	return rc;
+}
+
 /* Fetches the first row into cols, then drains the rest. */
 static int
 fetch_row(struct db *db, MYSQL_STMT *st, struct db_val *cols, int ncols,

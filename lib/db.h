@@ -98,6 +98,14 @@ int db_failback(struct db *db);
  */
 int db_exec(struct db *db, int i, const struct db_val *params, int nparams,
     struct db_val *cols, int ncols, int *found);
+/*
+ * Runs statement i and calls row() for every row of its result, with cols
+ * filled as db_exec does for one. row() returns 0 to go on, -1 to stop
+ * (then db_exec_rows returns -1 with the error row() left, if any).
+ */
+int db_exec_rows(struct db *db, int i, const struct db_val *params,
+    int nparams, struct db_val *cols, int ncols,
+    int (*row)(void *arg, const struct db_val *cols), void *arg);
 /* Runs plain SQL text without parameters (session settings, ROLLBACK). */
 int db_query(struct db *db, const char *sql);
 

@@ -6,7 +6,8 @@ set -eu
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libfcgi-dev libfcgi-bin libjson-c-dev libmariadb-dev libssl-dev
 mariadb-server mariadb-client galera-4 rsync nginx apache2 spawn-fcgi libapache2-mod-fcgid
-libcmocka-dev python3 python3-pymysql python3-cryptography curl wrk iproute2 procps psmisc"
+libcmocka-dev python3 python3-pymysql python3-cryptography curl wrk iproute2 procps psmisc
+librabbitmq-dev libhiredis-dev rabbitmq-server redis-server python3-celery"
 
 missing=""
 for p in $PKGS; do
