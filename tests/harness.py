@@ -262,12 +262,14 @@ class Pool:
         self.dir = os.path.join(env.top, name)
         os.makedirs(self.dir, exist_ok=True)
         self.sock = os.path.join(self.dir, "fcgi.sock")
+        self.status_sock = os.path.join(self.dir, "status.sock")
         self.log = os.path.join(self.dir, "pool.log")
         self.binary = binary or os.path.join(BUILD, "operate-node")
         settings = dict(listen="unix:" + self.sock, workers=2,
                         db_socket=env.db.sock, db_user="root",
                         db_name=DBNAME, log_level="info", log_format="json",
-                        log_file=self.log, shutdown_timeout=10)
+                        log_file=self.log, shutdown_timeout=10,
+                        status_listen="unix:" + self.status_sock)
         settings.update(conf)
         self.listen = settings["listen"]
         self.conf = pool_config(os.path.join(self.dir, "operate-node.conf"),
@@ -322,7 +324,13 @@ http {{
     scgi_temp_path {dir}/scgi;
     {upstream}
     server {{
+        listen 127.0.0.1:{status_port};
+        location / {{ include {root}/conf/nginx/status.conf; }}
+    }}
+    server {{
         listen 127.0.0.1:{port};
+        include {root}/conf/nginx/errors.conf;
+        location /pools/ {{ include {root}/conf/nginx/fastcgi-pools.conf; }}
         location /api/c/compapi/v2/sops/ {{ include {root}/conf/nginx/fastcgi.conf; }}
         location /prod/ {{ include {root}/conf/nginx/fastcgi.conf; }}
         location / {{ include {root}/conf/nginx/fastcgi.conf; }}
@@ -339,18 +347,22 @@ class Nginx:
         self.dir = os.path.join(env.top, name)
         os.makedirs(self.dir, exist_ok=True)
         self.port = port or free_port()
+        self.status_port = free_port()
         shutil.copy("/etc/nginx/fastcgi_params", self.dir)
         if pool.listen.startswith("unix:"):
             with open(os.path.join(ROOT, "conf/nginx/upstream-unix.conf")) as f:
                 up = f.read().replace("/run/operate-node/operate-node.sock",
                                       pool.sock)
+                up = up.replace("/run/operate-node/status.sock",
+                                pool.status_sock)
         else:
             with open(os.path.join(ROOT, "conf/nginx/upstream-tcp.conf")) as f:
                 up = f.read().replace("127.0.0.1:9000", pool.listen)
+                up = up.replace("127.0.0.1:9001", "unix:" + pool.status_sock)
         self.conf = os.path.join(self.dir, "nginx.conf")
         with open(self.conf, "w") as f:
             f.write(NGINX_CONF.format(dir=self.dir, port=self.port, root=ROOT,
-                                      upstream=up))
+                                      upstream=up, status_port=self.status_port))
         self.proc = None
 
     def start(self):
@@ -369,6 +381,10 @@ class Nginx:
 
     def url(self, path):
         return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def status(self, path):
+        """GET a status route through the shipped private server."""
+        return http_request(self.status_port, "GET", path)
 
 
 class Reply:
@@ -417,3 +433,6 @@ class Service:
 
     def post(self, path, body=None, headers=None, method="POST"):
         return http_request(self.nginx.port, method, path, body, headers)
+
+    def status(self, path):
+        return self.nginx.status(path)
