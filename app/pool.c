@@ -37,6 +37,7 @@
 #define LINGER_ACCEPT_MS 50	/* an accept another worker won is given up */
 #define LOG_LIMIT_S 10		/* repeatable events: one line per this long */
 #define STATUS_SLOT (-1)	/* spawn(): the status process */
+#define STATUS_COMM "operate-status"	/* its name in ps (15 bytes at most) */
 
 struct slot {
 	pid_t pid;
@@ -494,6 +495,8 @@ spawn(struct pool *p, int i)
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		int rc;
 		if (i == STATUS_SLOT) {
+			/* ps and pgrep tell it from the workers. */
+			prctl(PR_SET_NAME, STATUS_COMM);
 			close(p->listen_fd);
 			rc = pool_worker(p->cfg, p->status_fd, p->metrics, -1, 1);
 		} else {

@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import time
@@ -294,11 +295,27 @@ class Pool:
             Procs.stop(self.proc, sig, timeout=30)
             self.proc = None
 
-    def workers(self):
-        """pids of the master's children."""
+    def children(self):
         out = subprocess.run(["pgrep", "-P", str(self.proc.pid)],
                              capture_output=True, text=True).stdout
         return [int(x) for x in out.split()]
+
+    @staticmethod
+    def _comm(pid):
+        try:
+            with open("/proc/%d/comm" % pid) as f:
+                return f.read().strip()
+        except OSError:
+            return ""
+
+    def workers(self):
+        """pids of the master's workers (not its status process)."""
+        return [p for p in self.children() if self._comm(p) != "operate-status"]
+
+    def status_process(self):
+        """pid of the process serving status_listen, or None."""
+        ps = [p for p in self.children() if self._comm(p) == "operate-status"]
+        return ps[0] if ps else None
 
     def log_lines(self):
         try:
@@ -385,6 +402,35 @@ class Nginx:
     def status(self, path):
         """GET a status route through the shipped private server."""
         return http_request(self.status_port, "GET", path)
+
+
+def fcgi_get(sock_path, path, timeout=10):
+    """GET path straight from a pool's unix socket over FastCGI (no web
+    server); returns the reply's body."""
+    def rec(t, c=b""):
+        return struct.pack(">BBHHBB", 1, t, 1, len(c), 0, 0) + c
+    params = b"".join(bytes([len(k), len(v)]) + k + v for k, v in (
+        (b"REQUEST_METHOD", b"GET"), (b"DOCUMENT_URI", path.encode())))
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(timeout)
+    try:
+        s.connect(sock_path)
+        s.sendall(rec(1, struct.pack(">HB5x", 1, 0)) + rec(4, params) + rec(4) + rec(5))
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        s.close()
+    out = b""
+    while len(data) >= 8:
+        _, t, _, n, pad = struct.unpack(">BBHHB", data[:7])
+        if t == 6:
+            out += data[8:8 + n]
+        data = data[8 + n + pad:]
+    return out.split(b"\r\n\r\n", 1)[-1]
 
 
 class Reply:
