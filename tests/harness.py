@@ -365,17 +365,18 @@ class Nginx:
         os.makedirs(self.dir, exist_ok=True)
         self.port = port or free_port()
         self.status_port = free_port()
+        # a pool's status socket; a bare upstream (spawn-fcgi) has none
+        status_sock = getattr(pool, "status_sock", os.path.join(self.dir, "none.sock"))
         shutil.copy("/etc/nginx/fastcgi_params", self.dir)
         if pool.listen.startswith("unix:"):
             with open(os.path.join(ROOT, "conf/nginx/upstream-unix.conf")) as f:
                 up = f.read().replace("/run/operate-node/operate-node.sock",
                                       pool.sock)
-                up = up.replace("/run/operate-node/status.sock",
-                                pool.status_sock)
+                up = up.replace("/run/operate-node/status.sock", status_sock)
         else:
             with open(os.path.join(ROOT, "conf/nginx/upstream-tcp.conf")) as f:
                 up = f.read().replace("127.0.0.1:9000", pool.listen)
-                up = up.replace("127.0.0.1:9001", "unix:" + pool.status_sock)
+                up = up.replace("127.0.0.1:9001", "unix:" + status_sock)
         self.conf = os.path.join(self.dir, "nginx.conf")
         with open(self.conf, "w") as f:
             f.write(NGINX_CONF.format(dir=self.dir, port=self.port, root=ROOT,

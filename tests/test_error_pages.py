@@ -170,3 +170,46 @@ def test_services_own_errors_pass_through(env):
     assert r.status == 404 and r.json["message"].startswith("no such route"), r
     r = SVC.post(PATH, None, method="GET")
     assert r.status == 405 and "use POST" in r.json["message"], r
+
+
+# Apache 2.4: the shipped mod_proxy_fcgi snippet's ErrorDocuments ----------
+
+def test_apache_errors_are_json(env):
+    import test_integrations as ti
+    ti.setup_module(env)        # www-data must reach the socket
+    pool = harness.Pool(env, name="errpage-apache-pool",
+                        listen_owner=":www-data", listen_mode="0660").start()
+    apache = ti.Apache(env, "errpage-apache", ti.shipped(
+        "conf/apache/operate-node.conf",
+        **{"/run/operate-node/operate-node.sock": pool.sock}),
+        ["proxy", "proxy_fcgi", "headers"]).start()
+    uid = re.compile(r"[A-Za-z0-9@_-]{20,}")
+    try:
+        def check(status, headers, body, http, code, has_id=True):
+            j = json_error_any_id(status, headers, body, http, code)
+            assert uid.fullmatch(j["request_id"]) if has_id else j["request_id"] == "", j
+            return j
+        size = 3 << 20
+        check(*raw_http(apache.port, post_head(size), b"x" * size), 413, 3540000)
+        # refused while Apache reads the headers, before mod_unique_id
+        # runs: no id exists yet
+        check(*raw_http(apache.port, post_head(2, "X-Big: %s\r\n" % ("a" * 16384)),
+                        b"{}"), 400, 3540000, has_id=False)
+        # the service's own 413 passes through
+        b = big_body((1 << 20) + 1)
+        status, headers, body = raw_http(apache.port, post_head(len(b)), b)
+        assert status == 413 and "max_body_bytes" in json.loads(body)["message"]
+        pool.stop()
+        check(*raw_http(apache.port, post_head(2), b"{}"), 503, 3555000)
+    finally:
+        apache.stop()
+        pool.stop()
+        ti.teardown_module(env)
+
+
+def json_error_any_id(status, headers, body, http, code):
+    assert status == http, (status, body[:300])
+    assert headers["content-type"].startswith("application/json"), headers
+    j = json.loads(body)
+    assert j["result"] is False and j["data"] is None and j["code"] == code, j
+    return j
