@@ -296,9 +296,16 @@ class Pool:
             self.proc = None
 
     def children(self):
-        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)],
-                             capture_output=True, text=True).stdout
-        return [int(x) for x in out.split()]
+        """The master's children, from /proc (pgrep costs 70 ms on a busy
+        machine, which slows the loops that poll this)."""
+        pid = self.proc.pid
+        try:
+            with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+                return [int(x) for x in f.read().split()]
+        except OSError:
+            out = subprocess.run(["pgrep", "-P", str(pid)],
+                                 capture_output=True, text=True).stdout
+            return [int(x) for x in out.split()]
 
     @staticmethod
     def _comm(pid):
