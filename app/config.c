@@ -21,6 +21,7 @@ static const char *const auth_modes[] = { "app", "gateway", "jwt", NULL };
 static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
 static const char *const log_formats[] = { "text", "json", NULL };
 static const char *const yes_no[] = { "no", "yes", NULL };
+static const char *const status_details[] = { "basic", "full", NULL };
 
 #define S(f) offsetof(struct config, f), sizeof(((struct config *)0)->f)
 #define N(f) offsetof(struct config, f), 0
@@ -34,6 +35,9 @@ static const struct cfg_key keys[] = {
 	{ "max_requests", CFG_INT, N(max_requests), 0, INT64_MAX, NULL },
 	{ "shutdown_timeout", CFG_INT, N(shutdown_timeout), 1, 3600, NULL },
 	{ "db_hosts", CFG_STR, S(db_hosts), 0, 0, NULL },
+	{ "request_read_timeout", CFG_INT, N(request_read_timeout), 1, 300, NULL },
+	{ "status_listen", CFG_STR, S(status_listen), 0, 0, NULL },
+	{ "status_detail", CFG_ENUM, N(status_detail), 0, 0, status_details },
 	{ "db_host", CFG_STR, S(db_host), 0, 0, NULL },
 	{ "db_port", CFG_INT, N(db_port), 1, 65535, NULL },
 	{ "db_socket", CFG_STR, S(db_socket), 0, 0, NULL },
@@ -73,6 +77,10 @@ config_defaults(struct config *c)
 	c->workers = 0;
 	c->max_requests = 100000;
 	c->shutdown_timeout = 30;
+	/* Well under nginx's fastcgi_read_timeout (60s in conf/nginx): a
+	 * web server sends a whole request at once. */
+	c->request_read_timeout = 5;
+	c->status_detail = STATUS_BASIC;
 	snprintf(c->db_socket, sizeof(c->db_socket), "/run/mysqld/mysqld.sock");
 	c->db_port = 3306;
 	snprintf(c->db_user, sizeof(c->db_user), "operate_node");
@@ -184,20 +192,36 @@ check_dispatch(struct config *c, char *err, size_t errlen)
 }
 
 static int
+address_ok(const char *l)
+{
+	const char *colon = strrchr(l, ':');
+
+	if (strncmp(l, "unix:/", 6) == 0)
+		return 1;
+	return colon && colon != l && colon[1] != '\0';
+}
+
+static int
 check_listen(const struct config *c, char *err, size_t errlen)
 {
-	const char *l = c->listen;
+	const char *l = c->listen, *s = c->status_listen;
 
-	if (strcmp(l, "fd0") == 0)
-		return 0;
-	if (strncmp(l, "unix:/", 6) == 0)
-		return 0;
-	const char *colon = strrchr(l, ':');
-	if (colon && colon != l && colon[1] != '\0')
-		return 0;
-	snprintf(err, errlen, "%s: listen: \"%s\" is not unix:/path, "
-	    "host:port or fd0", c->path, l);
-	return -1;
+	if (strcmp(l, "fd0") != 0 && !address_ok(l)) {
+		snprintf(err, errlen, "%s: listen: \"%s\" is not unix:/path, "
+		    "host:port or fd0", c->path, l);
+		return -1;
+	}
+	if (*s && !address_ok(s)) {
+		snprintf(err, errlen, "%s: status_listen: \"%s\" is not "
+		    "unix:/path or host:port", c->path, s);
+		return -1;
+	}
+	if (*s && strcmp(s, l) == 0) {
+		snprintf(err, errlen, "%s: status_listen must not be listen: "
+		    "the status routes stay off the public socket", c->path);
+		return -1;
+	}
+	return 0;
 }
 
 /*

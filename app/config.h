@@ -13,6 +13,7 @@
 #define CONF_PASSWORD 256
 
 enum auth_mode { AUTH_APP, AUTH_GATEWAY, AUTH_JWT };
+enum status_detail { STATUS_BASIC, STATUS_FULL };
 
 struct config {
 	char listen[CONF_PATH];		/* unix:/path, 127.0.0.1:port, fd0 */
@@ -22,6 +23,9 @@ struct config {
 	int64_t workers;		/* 0: the number of cores */
 	int64_t max_requests;		/* 0: never recycle */
 	int64_t shutdown_timeout;	/* seconds */
+	int64_t request_read_timeout;	/* seconds for header, params, body */
+	char status_listen[CONF_PATH];	/* /metrics, /status, /healthz; "" off */
+	int status_detail;		/* full: /status shows request ids */
 
 	char db_hosts[CONF_PATH];	/* "host:port, ..."; db_host:db_port if empty */
 	char db_host[CONF_STR];

@@ -61,7 +61,7 @@ main(int argc, char **argv)
 	const char *path = DEFAULT_CONF;
 	struct config cfg;
 	char err[1024];
-	int test = 0, check_db = 0, ch, fd, single;
+	int test = 0, check_db = 0, ch, fd, single, status_fd = -1;
 
 	/* The one long option, taken out before getopt sees the rest. */
 	int kept = 1;
@@ -108,7 +108,14 @@ main(int argc, char **argv)
 		log_msg(LOG_INFO, "fd 0 is a listening socket: serving it as "
 		    "one process");
 		fd = 0;
+		if (cfg.status_listen[0])
+			log_msg(LOG_WARN, "status_listen is not served by a "
+			    "single process: no master to run it");
 	} else if ((fd = pool_listen(&cfg, err, sizeof(err))) == -1) {
+		log_msg(LOG_ERROR, "%s", err);
+		return 1;
+	} else if (cfg.status_listen[0] &&
+	    (status_fd = pool_listen_status(&cfg, err, sizeof(err))) == -1) {
 		log_msg(LOG_ERROR, "%s", err);
 		return 1;
 	}
@@ -118,9 +125,9 @@ main(int argc, char **argv)
 		struct metrics *m = metrics_map();
 		if (m)
 			m->workers = 1;
-		rc = pool_worker(&cfg, 0, m, m ? 0 : -1);
+		rc = pool_worker(&cfg, 0, m, m ? 0 : -1, 0);
 	} else
-		rc = pool_run(&cfg, fd);
+		rc = pool_run(&cfg, fd, status_fd);
 	mysql_library_end();
 	return rc;
 }

@@ -15,8 +15,8 @@ static const int codes[METRICS_CODES] = { CODE_OK, CODE_PARAM,
 /* Upper bounds in microseconds; the last bucket is +Inf. */
 static const uint64_t bounds[METRICS_BUCKETS - 1] = { 1000, 2000, 5000,
 	10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000 };
-static const char *const state_names[] = { "starting", "idle", "busy",
-	"exited" };
+static const char *const state_names[W_STATES] = { "starting", "idle",
+	"reading", "busy", "exited" };
 static const char *const dispatch_states[] = { "off", "starting",
 	"connecting", "running", "backoff", "exited" };
 
@@ -132,9 +132,14 @@ render_pool(const struct metrics *m, struct buf *out)
 	    "operate_node_worker_recycled_total %llu\n"
 	    "# HELP operate_node_workers Configured pool size.\n"
 	    "# TYPE operate_node_workers gauge\n"
-	    "operate_node_workers %d\n",
+	    "operate_node_workers %d\n"
+	    "# HELP operate_node_worker_aborts_total Workers that died of "
+	    "SIGABRT (libfcgi aborts on some crafted records).\n"
+	    "# TYPE operate_node_worker_aborts_total counter\n"
+	    "operate_node_worker_aborts_total %llu\n",
 	    (unsigned long long)get(&m->restarts),
-	    (unsigned long long)get(&m->recycled), m->workers);
+	    (unsigned long long)get(&m->recycled), m->workers,
+	    (unsigned long long)get(&m->aborts));
 	buf_adds(out, "# HELP operate_node_worker_requests_total Requests served "
 	    "by each worker slot.\n"
 	    "# TYPE operate_node_worker_requests_total counter\n");
@@ -146,7 +151,7 @@ render_pool(const struct metrics *m, struct buf *out)
 	    "# TYPE operate_node_worker_state gauge\n");
 	for (int i = 0; i < n; i++) {
 		int st = __atomic_load_n(&m->w[i].state, __ATOMIC_RELAXED);
-		for (int k = 0; k <= W_EXITED; k++)
+		for (int k = 0; k < W_STATES; k++)
 			buf_printf(out, "operate_node_worker_state{worker=\"%d\","
 			    "state=\"%s\"} %d\n", i, state_names[k], st == k);
 	}
@@ -200,12 +205,35 @@ render_dispatch(const struct metrics *m, struct buf *out)
 	    __atomic_load_n(&d->oldest_us, __ATOMIC_RELAXED) / 1e6);
 }
 
+static void
+render_connections(const struct metrics *m, struct buf *out)
+{
+	int n = m->workers < METRICS_WORKERS_MAX ? m->workers : METRICS_WORKERS_MAX;
+	uint64_t timeouts = 0, abandoned = 0;
+
+	for (int i = 0; i < n; i++) {
+		timeouts += get(&m->w[i].read_timeouts);
+		abandoned += get(&m->w[i].abandoned);
+	}
+	buf_printf(out, "# HELP operate_node_read_timeouts_total Connections "
+	    "closed because their request was not read within "
+	    "request_read_timeout.\n"
+	    "# TYPE operate_node_read_timeouts_total counter\n"
+	    "operate_node_read_timeouts_total %llu\n"
+	    "# HELP operate_node_abandoned_total Actions not applied because "
+	    "the client had closed the connection or aborted the request.\n"
+	    "# TYPE operate_node_abandoned_total counter\n"
+	    "operate_node_abandoned_total %llu\n",
+	    (unsigned long long)timeouts, (unsigned long long)abandoned);
+}
+
 void
 metrics_render(const struct metrics *m, struct buf *out)
 {
 	render_requests(m, out);
 	render_latency(m, out);
 	render_pool(m, out);
+	render_connections(m, out);
 	render_dispatch(m, out);
 }
 
@@ -239,21 +267,23 @@ status_dispatch(const struct metrics *m, struct buf *out)
 }
 
 void
-metrics_status(const struct metrics *m, struct buf *out)
+metrics_status(const struct metrics *m, int full, struct buf *out)
 {
 	int n = m->workers < METRICS_WORKERS_MAX ? m->workers : METRICS_WORKERS_MAX;
-	int busy = 0, idle = 0;
+	int busy = 0, idle = 0, reading = 0;
 	uint64_t served = 0;
 
 	for (int i = 0; i < n; i++) {
 		int st = __atomic_load_n(&m->w[i].state, __ATOMIC_RELAXED);
 		busy += st == W_BUSY;
 		idle += st == W_IDLE;
+		reading += st == W_READING;
 		served += get(&m->w[i].served);
 	}
-	buf_printf(out, "{\"workers\":%d,\"idle\":%d,\"busy\":%d,"
-	    "\"requests\":%llu,\"restarts\":%llu,\"recycled\":%llu,"
-	    "\"uptime_seconds\":%lld,\"slots\":[", n, idle, busy,
+	buf_printf(out, "{\"workers\":%d,\"idle\":%d,\"reading\":%d,"
+	    "\"busy\":%d,\"requests\":%llu,\"restarts\":%llu,"
+	    "\"recycled\":%llu,\"uptime_seconds\":%lld,\"slots\":[", n, idle,
+	    reading, busy,
 	    (unsigned long long)served, (unsigned long long)get(&m->restarts),
 	    (unsigned long long)get(&m->recycled),
 	    (long long)(time(NULL) - m->started));
@@ -265,12 +295,16 @@ metrics_status(const struct metrics *m, struct buf *out)
 		memcpy(rid, w->request_id, sizeof(rid));
 		rid[sizeof(rid) - 1] = '\0';
 		buf_printf(out, "%s{\"worker\":%d,\"pid\":%ld,\"state\":\"%s\","
-		    "\"requests\":%llu,\"starts\":%llu,\"request_id\":", i ? "," : "",
-		    i, (long)w->pid, st >= 0 && st <= W_EXITED ? state_names[st] :
+		    "\"requests\":%llu,\"starts\":%llu", i ? "," : "",
+		    i, (long)w->pid, st >= 0 && st < W_STATES ? state_names[st] :
 		    "exited", (unsigned long long)get(&w->served),
 		    (unsigned long long)get(&w->started));
-		buf_add_json_str(out, st == W_BUSY ? rid : "", st == W_BUSY ?
-		    strlen(rid) : 0);
+		/* Request ids are the callers' replay keys: only on request. */
+		if (full) {
+			buf_adds(out, ",\"request_id\":");
+			buf_add_json_str(out, st == W_BUSY ? rid : "",
+			    st == W_BUSY ? strlen(rid) : 0);
+		}
 		buf_adds(out, "}");
 	}
 	buf_adds(out, "]");

@@ -16,7 +16,9 @@
 #define METRICS_CODES 7
 #define METRICS_BUCKETS 12
 
-enum worker_state { W_STARTING, W_IDLE, W_BUSY, W_EXITED };
+/* READING: a connection is accepted and its request not yet read. */
+enum worker_state { W_STARTING, W_IDLE, W_READING, W_BUSY, W_EXITED,
+	W_STATES };
 
 struct metrics_worker {
 	pid_t pid;
@@ -28,6 +30,8 @@ struct metrics_worker {
 	uint64_t bucket[METRICS_BUCKETS];	/* latency, cumulative at read */
 	uint64_t lat_sum_us;
 	uint64_t http_4xx, http_5xx;
+	uint64_t read_timeouts;		/* connections past request_read_timeout */
+	uint64_t abandoned;		/* actions not applied: the client left */
 };
 
 enum dispatch_state { D_OFF, D_STARTING, D_CONNECTING, D_RUNNING,
@@ -51,6 +55,7 @@ struct metrics_dispatch {
 struct metrics {
 	uint64_t restarts;		/* workers replaced after dying */
 	uint64_t recycled;		/* workers replaced after max_requests */
+	uint64_t aborts;		/* workers that died of SIGABRT */
 	int workers;			/* configured */
 	int64_t started;		/* the master's start, unix seconds */
 	struct metrics_worker w[METRICS_WORKERS_MAX];
@@ -62,7 +67,8 @@ struct metrics *metrics_map(void);	/* NULL if mmap fails */
 void metrics_count(struct metrics_worker *w, int action, int code, int http,
     uint64_t micros);
 void metrics_render(const struct metrics *m, struct buf *out);
-/* The pool at a glance as one JSON object (the status route). */
-void metrics_status(const struct metrics *m, struct buf *out);
+/* The pool at a glance as one JSON object (the status route); full adds
+ * the request id each busy worker serves. */
+void metrics_status(const struct metrics *m, int full, struct buf *out);
 
 #endif

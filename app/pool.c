@@ -25,6 +25,7 @@
 #include <fcgiapp.h>
 #include <mysql.h>
 
+#include "conn.h"
 #include "dispatch.h"
 #include "log.h"
 #include "pool.h"
@@ -36,6 +37,9 @@
 #define RETIRED_MAX 1024	/* replaced workers still draining */
 #define LINGER_MS 1000		/* after SIGTERM, serve the backlog this long */
 #define LINGER_ACCEPT_MS 50	/* an accept another worker won is given up */
+#define LOG_LIMIT_S 10		/* repeatable events: one line per this long */
+#define STATUS_SLOT (-1)	/* spawn(): the status process */
+#define STATUS_COMM "operate-status"	/* its name in ps (15 bytes at most) */
 
 struct slot {
 	pid_t pid;
@@ -47,11 +51,14 @@ struct slot {
 struct pool {
 	struct config *cfg;
 	int listen_fd;
+	int status_fd;			/* -1: no status_listen */
 	int nworkers;
 	struct metrics *metrics;
 	struct slot slots[METRICS_WORKERS_MAX];
 	struct slot dslot;		/* the dispatcher */
 	int dispatch_on;
+	struct slot status;		/* the process serving status_fd */
+	struct log_limit abort_log;
 	pid_t retired[RETIRED_MAX];
 	int nretired;
 	int stopping;
@@ -114,9 +121,10 @@ set_owner(const char *path, const char *owner, char *err, size_t errlen)
 }
 
 static int
-listen_unix(const struct config *cfg, char *err, size_t errlen)
+listen_unix(const struct config *cfg, const char *addr, char *err,
+    size_t errlen)
 {
-	const char *path = cfg->listen + 5;
+	const char *path = addr + 5;
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct stat st;
 	int fd;
@@ -147,14 +155,15 @@ listen_unix(const struct config *cfg, char *err, size_t errlen)
 		goto fail;
 	return fd;
 fail:
-	snprintf(err, errlen, "listen %s: %s", cfg->listen, strerror(errno));
+	snprintf(err, errlen, "listen %s: %s", addr, strerror(errno));
 	if (fd != -1)
 		close(fd);
 	return -1;
 }
 
 static int
-listen_tcp(const struct config *cfg, char *err, size_t errlen)
+listen_tcp(const struct config *cfg, const char *addr, char *err,
+    size_t errlen)
 {
 	char host[CONF_PATH];
 	const char *port;
@@ -162,7 +171,7 @@ listen_tcp(const struct config *cfg, char *err, size_t errlen)
 	    .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV }, *ai = NULL;
 	int fd = -1, one = 1, r;
 
-	snprintf(host, sizeof(host), "%s", cfg->listen);
+	snprintf(host, sizeof(host), "%s", addr);
 	char *colon = strrchr(host, ':');
 	*colon = '\0';
 	port = colon + 1;
@@ -174,7 +183,7 @@ listen_tcp(const struct config *cfg, char *err, size_t errlen)
 	}
 	if ((r = getaddrinfo(h, port, &hints, &ai)) != 0) {
 		snprintf(err, errlen, "listen %s: %s (use an IP address)",
-		    cfg->listen, gai_strerror(r));
+		    addr, gai_strerror(r));
 		return -1;
 	}
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -182,8 +191,7 @@ listen_tcp(const struct config *cfg, char *err, size_t errlen)
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
 	    bind(fd, ai->ai_addr, ai->ai_addrlen) == -1 ||
 	    listen(fd, (int)cfg->listen_backlog) == -1) {
-		snprintf(err, errlen, "listen %s: %s", cfg->listen,
-		    strerror(errno));
+		snprintf(err, errlen, "listen %s: %s", addr, strerror(errno));
 		if (fd != -1)
 			close(fd);
 		fd = -1;
@@ -217,8 +225,20 @@ pool_listen(const struct config *cfg, char *err, size_t errlen)
 		return 0;
 	}
 	if (strncmp(cfg->listen, "unix:", 5) == 0)
-		return listen_unix(cfg, err, errlen);
-	return listen_tcp(cfg, err, errlen);
+		return listen_unix(cfg, cfg->listen, err, errlen);
+	return listen_tcp(cfg, cfg->listen, err, errlen);
+}
+
+int
+pool_listen_status(const struct config *cfg, char *err, size_t errlen)
+{
+	const char *a = cfg->status_listen;
+
+	if (*a == '\0')
+		return -1;
+	if (strncmp(a, "unix:", 5) == 0)
+		return listen_unix(cfg, a, err, errlen);
+	return listen_tcp(cfg, a, err, errlen);
 }
 
 /* Worker side --------------------------------------------------------- */
@@ -229,12 +249,6 @@ on_worker_stop(int sig)
 	(void)sig;
 	worker_stop = 1;
 	FCGX_ShutdownPending();
-}
-
-static void
-on_alarm(int sig)
-{
-	(void)sig;		/* only to interrupt accept() */
 }
 
 static void
@@ -257,7 +271,8 @@ worker_signals(sigset_t *busy)
 	sigaction(SIGINT, &sa, NULL);
 	sa.sa_handler = on_worker_usr1;
 	sigaction(SIGUSR1, &sa, NULL);
-	sa.sa_handler = on_alarm;
+	/* Interrupts accept() in linger(); ends a read at its deadline. */
+	sa.sa_handler = conn_on_alarm;
 	sigaction(SIGALRM, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
@@ -280,12 +295,76 @@ slot_state(struct metrics_worker *s, int state)
 		__atomic_store_n(&s->state, state, __ATOMIC_RELAXED);
 }
 
-static void
-serve(FCGX_Request *req, struct worker *w)
+static struct log_limit timeout_log;
+static int reading;		/* the connection's read deadline is armed */
+
+int
+worker_read_done(struct worker *w)
 {
-	slot_state(w->slot, W_BUSY);
-	request_handle(req, w);
+	if (reading) {
+		reading = 0;
+		w->read_expired = conn_deadline_disarm();
+		slot_state(w->slot, W_BUSY);
+	}
+	return w->read_expired ? -1 : 0;
+}
+
+void
+worker_read_timeout(struct worker *w, const char *what)
+{
+	unsigned long held;
+
+	if (w->slot)
+		__atomic_fetch_add(&w->slot->read_timeouts, 1, __ATOMIC_RELAXED);
+	if (!log_limit(&timeout_log, LOG_LIMIT_S, &held))
+		return;
+	struct log_field f[] = {
+		{ "peer", w->peer && *w->peer ? w->peer : "unknown", 0 },
+		{ "reading", what, 0 },
+		{ "request_read_timeout", NULL, w->cfg->request_read_timeout },
+		{ "not_logged", NULL, (long long)held },
+		{ NULL, NULL, 0 },
+	};
+	log_kv(LOG_WARN, "read timeout: connection closed", f);
+}
+
+/*
+ * One connection, read within request_read_timeout. The worker accepted
+ * it and hands it to libfcgi in the request's public ipcFd; keepConnection
+ * keeps FCGX_Accept_r's opening FCGX_Finish_r from closing it, and the
+ * BEGIN_REQUEST record then sets it as the peer asks. The request's
+ * listen_sock is -1, so libfcgi never accepts on its own (after a bad
+ * record it would, and block outside any deadline).
+ */
+static void
+serve(FCGX_Request *req, struct worker *w, struct conn *c)
+{
+	int64_t ms = w->cfg->request_read_timeout * 1000;
+
+	w->peer = c->peer;
+	w->read_expired = 0;
+	slot_state(w->slot, W_READING);
+	req->ipcFd = c->fd;
+	req->keepConnection = 1;
+	reading = 1;
+	conn_deadline_arm(c->fd, ms);
+	if (FCGX_Accept_r(req) == 0)
+		request_handle(req, w);
+	else if (worker_read_done(w) == -1)
+		worker_read_timeout(w, "header and params");
+	worker_read_done(w);
+	/* libfcgi's close waits for the peer's EOF, for ever while it
+	 * trickles bytes: the same deadline bounds it. */
+	if (req->ipcFd >= 0)
+		conn_deadline_arm(req->ipcFd, ms);
 	FCGX_Finish_r(req);
+	conn_deadline_disarm();
+	/* Kept only if the peer asked (FCGI_KEEP_CONN): an idle kept
+	 * connection would pin this worker, so it is closed. */
+	if (req->ipcFd >= 0) {
+		close(req->ipcFd);
+		req->ipcFd = -1;
+	}
 	store_housekeeping(w->store);
 	slot_state(w->slot, W_IDLE);
 }
@@ -293,10 +372,7 @@ serve(FCGX_Request *req, struct worker *w)
 /*
  * After SIGTERM: serve the connections already waiting in the backlog
  * (the master has removed a unix socket's path, so no new ones come), for
- * at most LINGER_MS, then return. libfcgi accepts nothing once shutdown is
- * pending, so the worker accepts itself and hands the connection over in
- * the request's public ipcFd; keepConnection keeps FCGX_Accept_r's opening
- * FCGX_Finish_r from closing it, and the request's own flags reset it.
+ * at most LINGER_MS, then return.
  */
 static void
 linger(FCGX_Request *req, struct worker *w, int listen_fd)
@@ -315,25 +391,24 @@ linger(FCGX_Request *req, struct worker *w, int listen_fd)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (ms_between(&start, &now) > LINGER_MS || poll(&pfd, 1, 0) != 1)
 			return;
+		struct conn c;
 		setitimer(ITIMER_REAL, &t, NULL);
 		sigprocmask(SIG_UNBLOCK, &alrm, NULL);
-		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		int rc = conn_accept(listen_fd, &c);
 		sigprocmask(SIG_BLOCK, &alrm, NULL);
 		setitimer(ITIMER_REAL, &off, NULL);
-		if (fd == -1)
+		if (rc == -1)
 			continue;	/* another worker took it */
-		req->ipcFd = fd;
-		req->keepConnection = 1;
-		if (FCGX_Accept_r(req) == 0)
-			serve(req, w);
+		serve(req, w, &c);
 	}
 }
 
 int
 pool_worker(const struct config *cfg, int listen_fd, struct metrics *m,
-    int index)
+    int index, int status_only)
 {
-	struct worker w = { .cfg = cfg, .metrics = m };
+	struct worker w = { .cfg = cfg, .metrics = m,
+	    .status_only = status_only };
 	FCGX_Request req;
 	sigset_t busy;
 	int64_t served = 0;
@@ -347,7 +422,8 @@ pool_worker(const struct config *cfg, int listen_fd, struct metrics *m,
 		w.slot->pid = worker_pid;
 		__atomic_fetch_add(&w.slot->started, 1, __ATOMIC_RELAXED);
 	}
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, listen_fd,
+	/* listen_sock -1: the worker accepts, libfcgi never does (serve). */
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, -1,
 	    FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		log_msg(LOG_ERROR, "FCGX_Init failed");
 		return 1;
@@ -355,25 +431,34 @@ pool_worker(const struct config *cfg, int listen_fd, struct metrics *m,
 	w.store = store_new(cfg);
 	if (cfg->auth_mode == AUTH_JWT)
 		w.gwkey = gwkey_new(cfg);
-	if (store_ready(w.store, &o) == -1)
+	/* A worker's first start connects at once, so that a wrong schema is
+	 * in the log from the start (opn_check); a restarted worker connects
+	 * on its first request, so that a flood of crafted records that kill
+	 * workers does not also hammer the database. */
+	if ((w.slot == NULL || w.slot->started == 1) &&
+	    store_ready(w.store, &o) == -1)
 		log_msg(LOG_WARN, "worker starts without a database connection");
 	slot_state(w.slot, W_IDLE);
 	while (!worker_stop) {
+		struct conn c;
 		sigprocmask(SIG_UNBLOCK, &busy, NULL);
 		if (worker_reopen) {
 			worker_reopen = 0;
 			log_reopen();
 		}
-		int rc = worker_stop ? -1 : FCGX_Accept_r(&req);
+		int rc = worker_stop ? -1 : conn_accept(listen_fd, &c);
+		int err = errno;
 		sigprocmask(SIG_BLOCK, &busy, NULL);
-		if (rc < 0) {
+		if (rc == -1) {
 			if (worker_stop)
 				break;
-			if (rc != -EINTR)
-				log_msg(LOG_WARN, "FCGX_Accept_r: %d", rc);
+			if (err != EINTR && err != ECONNABORTED) {
+				log_msg(LOG_WARN, "accept: %s", strerror(err));
+				poll(NULL, 0, 100);	/* EMFILE: no busy loop */
+			}
 			continue;
 		}
-		serve(&req, &w);
+		serve(&req, &w, &c);
 		if (cfg->max_requests > 0 && ++served >= cfg->max_requests) {
 			log_msg(LOG_INFO, "recycling after %lld requests",
 			    (long long)served);
@@ -392,6 +477,12 @@ pool_worker(const struct config *cfg, int listen_fd, struct metrics *m,
 
 /* Master side --------------------------------------------------------- */
 
+static struct slot *
+slot_at(struct pool *p, int i)
+{
+	return i == STATUS_SLOT ? &p->status : &p->slots[i];
+}
+
 static int
 spawn(struct pool *p, int i)
 {
@@ -399,7 +490,8 @@ spawn(struct pool *p, int i)
 	pid_t pid;
 
 	/* Before the fork: the child sets W_IDLE once it is ready. */
-	p->metrics->w[i].state = W_STARTING;
+	if (i != STATUS_SLOT)
+		p->metrics->w[i].state = W_STARTING;
 	pid = fork();
 
 	if (pid == -1) {
@@ -414,14 +506,25 @@ spawn(struct pool *p, int i)
 			_exit(0);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		p->metrics->w[i].pid = getpid();
-		int rc = pool_worker(p->cfg, p->listen_fd, p->metrics, i);
+		int rc;
+		if (i == STATUS_SLOT) {
+			/* ps and pgrep tell it from the workers. */
+			prctl(PR_SET_NAME, STATUS_COMM);
+			close(p->listen_fd);
+			rc = pool_worker(p->cfg, p->status_fd, p->metrics, -1, 1);
+		} else {
+			if (p->status_fd != -1)
+				close(p->status_fd);
+			p->metrics->w[i].pid = getpid();
+			rc = pool_worker(p->cfg, p->listen_fd, p->metrics, i, 0);
+		}
 		mysql_library_end();
 		exit(rc);
 	}
-	p->slots[i].pid = pid;
-	p->metrics->w[i].pid = pid;
-	clock_gettime(CLOCK_MONOTONIC, &p->slots[i].started);
+	slot_at(p, i)->pid = pid;
+	if (i != STATUS_SLOT)
+		p->metrics->w[i].pid = pid;
+	clock_gettime(CLOCK_MONOTONIC, &slot_at(p, i)->started);
 	log_msg(LOG_DEBUG, "worker %d started, pid %ld", i, (long)pid);
 	return 0;
 }
@@ -517,6 +620,41 @@ reap_dispatcher(struct pool *p, int status, const struct timespec *now)
 	ms_add(&s->restart_at, s->backoff_ms);
 }
 
+/* The status process serves no actions: restart it, after a pause if
+ * it keeps dying. */
+static void
+reap_status(struct pool *p, int status, const struct timespec *now)
+{
+	char why[128];
+
+	p->status.pid = 0;
+	if (p->stopping)
+		return;
+	describe(status, why, sizeof(why));
+	log_msg(LOG_WARN, "status process %s; restarting it", why);
+	p->status.restart_at = *now;
+	ms_add(&p->status.restart_at, BACKOFF_MIN_MS);
+}
+
+/* libfcgi aborts on some crafted records: a peer can repeat that at will,
+ * so it is counted always and logged at most every LOG_LIMIT_S. */
+static int
+aborted(struct pool *p, int status)
+{
+	unsigned long held;
+
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT)
+		return 0;
+	__atomic_fetch_add(&p->metrics->aborts, 1, __ATOMIC_RELAXED);
+	if (!log_limit(&p->abort_log, LOG_LIMIT_S, &held))
+		return 1;
+	log_msg(LOG_ERROR, "a worker was killed by signal %d (%s), %lu more "
+	    "since the last such line; restarting (a malformed FastCGI record "
+	    "makes libfcgi abort: who can reach the socket?)", SIGABRT,
+	    strsignal(SIGABRT), held);
+	return 1;
+}
+
 static void
 reap(struct pool *p)
 {
@@ -531,6 +669,10 @@ reap(struct pool *p)
 			continue;
 		if (pid == p->dslot.pid) {
 			reap_dispatcher(p, status, &now);
+			continue;
+		}
+		if (pid == p->status.pid) {
+			reap_status(p, status, &now);
 			continue;
 		}
 		int i;
@@ -558,9 +700,10 @@ reap(struct pool *p)
 			continue;
 		}
 		__atomic_fetch_add(&p->metrics->restarts, 1, __ATOMIC_RELAXED);
-		log_msg(LOG_ERROR, "worker %d (pid %ld) %s while serving "
-		    "request_id \"%s\"; restarting it", i, (long)pid, why,
-		    mw->request_id);
+		if (!aborted(p, status))
+			log_msg(LOG_ERROR, "worker %d (pid %ld) %s while serving "
+			    "request_id \"%s\"; restarting it", i, (long)pid, why,
+			    mw->request_id);
 		mw->request_id[0] = '\0';
 		if (unready && ms_between(&s->started, &now) < EARLY_DEATH_MS) {
 			s->backoff_ms = s->backoff_ms ? s->backoff_ms * 2 :
@@ -582,8 +725,8 @@ fill(struct pool *p)
 	long next = 1000;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	for (int i = 0; i < p->nworkers; i++) {
-		struct slot *s = &p->slots[i];
+	for (int i = p->status_fd == -1 ? 0 : STATUS_SLOT; i < p->nworkers; i++) {
+		struct slot *s = slot_at(p, i);
 		if (s->pid != 0)
 			continue;
 		long due = ms_between(&now, &s->restart_at);
@@ -605,7 +748,7 @@ fill(struct pool *p)
 static int
 alive(struct pool *p)
 {
-	int n = p->nretired + (p->dslot.pid != 0);
+	int n = p->nretired + (p->dslot.pid != 0) + (p->status.pid != 0);
 	for (int i = 0; i < p->nworkers; i++)
 		n += p->slots[i].pid != 0;
 	return n;
@@ -621,6 +764,8 @@ signal_all(struct pool *p, int sig)
 		kill(p->retired[i], sig);
 	if (p->dslot.pid)
 		kill(p->dslot.pid, sig);
+	if (p->status.pid)
+		kill(p->status.pid, sig);
 }
 
 /* SIGTERM: workers finish what they are serving, within the timeout. */
@@ -635,6 +780,8 @@ drain(struct pool *p, const sigset_t *set)
 	 * those already queued are served by the lingering workers. */
 	if (strncmp(p->cfg->listen, "unix:", 5) == 0)
 		unlink(p->cfg->listen + 5);
+	if (strncmp(p->cfg->status_listen, "unix:", 5) == 0)
+		unlink(p->cfg->status_listen + 5);
 	log_msg(LOG_INFO, "draining %d workers (at most %llds)", alive(p),
 	    (long long)p->cfg->shutdown_timeout);
 	signal_all(p, SIGTERM);
@@ -668,6 +815,11 @@ reload(struct pool *p)
 		log_msg(LOG_WARN, "reload: listen changed; it takes effect at "
 		    "the next restart");
 	snprintf(next.listen, sizeof(next.listen), "%s", p->cfg->listen);
+	if (strcmp(next.status_listen, p->cfg->status_listen) != 0)
+		log_msg(LOG_WARN, "reload: status_listen changed; it takes "
+		    "effect at the next restart");
+	snprintf(next.status_listen, sizeof(next.status_listen), "%s",
+	    p->cfg->status_listen);
 	char lerr[256];
 	if (log_open(next.log_file, next.log_level, next.log_format, lerr,
 	    sizeof(lerr)) == -1)
@@ -686,6 +838,12 @@ reload(struct pool *p)
 			kill(p->slots[i].pid, SIGTERM);
 			p->slots[i].pid = 0;
 		}
+	if (p->status.pid) {
+		retire(p, p->status.pid);
+		kill(p->status.pid, SIGTERM);
+		p->status.pid = 0;
+		memset(&p->status.restart_at, 0, sizeof(struct timespec));
+	}
 	p->nworkers = n;
 	p->metrics->workers = n;
 	/* The new dispatcher starts beside the old one's last batch: SKIP
@@ -709,7 +867,7 @@ reload(struct pool *p)
 }
 
 int
-pool_run(struct config *cfg, int listen_fd)
+pool_run(struct config *cfg, int listen_fd, int status_fd)
 {
 	struct pool p;
 	sigset_t set;
@@ -718,6 +876,7 @@ pool_run(struct config *cfg, int listen_fd)
 	memset(&p, 0, sizeof(p));
 	p.cfg = cfg;
 	p.listen_fd = listen_fd;
+	p.status_fd = status_fd;
 	p.nworkers = cfg->workers > 0 ? (int)cfg->workers :
 	    (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (p.nworkers < 1)
@@ -750,6 +909,8 @@ pool_run(struct config *cfg, int listen_fd)
 
 	log_msg(LOG_INFO, "listening on %s with %d workers", cfg->listen,
 	    p.nworkers);
+	if (status_fd != -1)
+		log_msg(LOG_INFO, "status routes on %s", cfg->status_listen);
 	for (;;) {
 		long wait_ms = fill(&p);
 		struct timespec ts = { wait_ms / 1000, (wait_ms % 1000) * 1000000L };

@@ -12,6 +12,7 @@
 #include "actions.h"
 #include "auth.h"
 #include "buf.h"
+#include "conn.h"
 #include "dispatch.h"
 #include "gwkey.h"
 #include "ids.h"
@@ -75,6 +76,7 @@ status_text(int http)
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 413: return "Payload Too Large";
+	case 499: return "Client Closed Request";	/* nginx's, for the log */
 	case 503: return "Service Unavailable";
 	}
 	return "Internal Server Error";
@@ -210,6 +212,11 @@ read_body(struct ctx *c, size_t *len)
 		fail(c, 200, CODE_PARAM, "body is shorter than its Content-Length");
 		return NULL;
 	}
+	/* Up to the end of stdin, within the read deadline: what follows it
+	 * can only be an abort (conn_gone). Bytes past Content-Length are
+	 * ignored, as they always were. */
+	while (want >= 0 && FCGX_GetChar(c->req->in) != EOF)
+		;
 	body[n] = '\0';
 	*len = n;
 	return body;
@@ -346,6 +353,20 @@ out:
 	return rc;
 }
 
+/*
+ * The web server gave up (its timeout, or its client left) while the
+ * request waited for a worker: applying the action now would do work
+ * nobody is told about. 499 is for the log only; nothing is sent.
+ */
+static void
+abandoned(struct ctx *c)
+{
+	if (c->w->slot)
+		__atomic_fetch_add(&c->w->slot->abandoned, 1, __ATOMIC_RELAXED);
+	fail(c, 499, CODE_ENV, "the client closed the connection before the "
+	    "action was applied: nothing was applied");
+}
+
 static void
 operate(struct ctx *c, const struct route *r)
 {
@@ -358,12 +379,19 @@ operate(struct ctx *c, const struct route *r)
 	size_t len = 0;
 
 	if (method == NULL || strcmp(method, "POST") != 0) {
+		if (worker_read_done(c->w) == -1) {
+			worker_read_timeout(c->w, "params");
+			return;
+		}
 		fail(c, 405, CODE_PARAM, "method %.16s is not allowed, use POST",
 		    method ? method : "(none)");
 		reply_json(c, "POST");
 		return;
 	}
-	if ((raw = read_body(c, &len)) == NULL)
+	raw = read_body(c, &len);
+	if (worker_read_done(c->w) == -1)
+		goto expired;
+	if (raw == NULL)
 		goto out;
 	body = sj_parse(raw, len, (int)c->w->cfg->max_json_depth, msg,
 	    sizeof(msg));
@@ -379,12 +407,20 @@ operate(struct ctx *c, const struct route *r)
 	c->action = f.action;
 	if (authorize(c, &f, &project_id) == -1)
 		goto out;
+	if (conn_gone(c->req->ipcFd)) {
+		abandoned(c);
+		goto done;
+	}
 	store_operate(c->w->store, project_id, &f, c->operator, c->app,
 	    c->request_id, &c->out);
 	if (c->out.code == CODE_OK)
 		dispatch_wake();	/* the action's outbox rows are committed */
 out:
 	reply_json(c, NULL);
+	goto done;
+expired:
+	worker_read_timeout(c->w, "body");	/* no reply: the socket is shut */
+done:
 	fields_free(&f);
 	if (body)
 		json_object_put(body);
@@ -430,7 +466,8 @@ static void
 fill_status(struct ctx *c, struct buf *b)
 {
 	if (c->w->metrics)
-		metrics_status(c->w->metrics, b);
+		metrics_status(c->w->metrics, c->w->cfg->status_detail ==
+		    STATUS_FULL, b);
 }
 
 static void
@@ -492,15 +529,22 @@ request_handle(FCGX_Request *req, struct worker *w)
 		snprintf(w->slot->request_id, sizeof(w->slot->request_id), "%s",
 		    c.request_id);
 
-	if (request_path(&c, path, sizeof(path)) == -1 ||
-	    route_parse(path, strlen(path), &r) == -1) {
+	int routed = request_path(&c, path, sizeof(path)) == 0 &&
+	    route_parse(path, strlen(path), &r) == 0;
+	int is_get = r.kind == ROUTE_HEALTHZ || r.kind == ROUTE_METRICS ||
+	    r.kind == ROUTE_STATUS;
+	/* The status routes live on status_listen only, and nothing else
+	 * does: a spelling on the public socket cannot reach them. */
+	if (!routed || is_get != w->status_only) {
+		if (worker_read_done(w) == -1)
+			goto expired;
 		fail(&c, 404, CODE_NOT_EXIST, "no such route: %.128s", path);
 		reply_json(&c, NULL);
 		goto out;
 	}
 	method = param(&c, "REQUEST_METHOD");
-	int is_get = r.kind == ROUTE_HEALTHZ || r.kind == ROUTE_METRICS ||
-	    r.kind == ROUTE_STATUS;
+	if (is_get && worker_read_done(w) == -1)
+		goto expired;
 	if (is_get && (method ==
 	    NULL || (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0))) {
 		fail(&c, 405, CODE_PARAM, "method %.16s is not allowed, use GET",
@@ -516,12 +560,17 @@ request_handle(FCGX_Request *req, struct worker *w)
 		reply_get(&c, 200, CT_JSON, fill_status);
 	else
 		operate(&c, &r);
+	goto out;
+expired:
+	worker_read_timeout(w, "params");
 out:;
 	uint64_t us = micros_since(&t0);
-	if (r.kind != ROUTE_HEALTHZ && r.kind != ROUTE_METRICS &&
-	    r.kind != ROUTE_STATUS)
+	if (w->read_expired)
+		goto done;	/* counted and logged where it was found */
+	if (!is_get && c.out.http != 499)
 		metrics_count(w->slot, c.action, c.out.code, c.out.http, us);
 	access_log(&c, path, us);
+done:
 	free((char *)c.operator);
 	free((char *)c.app);
 	log_set_ids(NULL, NULL);

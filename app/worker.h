@@ -18,9 +18,17 @@ struct worker {
 	struct gwkey *gwkey;		/* auth_mode jwt only */
 	struct metrics *metrics;
 	struct metrics_worker *slot;	/* NULL in single-process mode */
+	int status_only;		/* serves status_listen: GET routes only */
+	int read_expired;		/* this request missed its read deadline */
+	const char *peer;		/* of the connection, for the log */
 };
 
 /* Answers one accepted FastCGI request. */
 void request_handle(FCGX_Request *req, struct worker *w);
+/* The request is read: its read deadline ends. Returns -1 if the deadline
+ * had passed (the connection is shut; nobody gets a reply). */
+int worker_read_done(struct worker *w);
+/* Counts and logs (rate-limited) a connection that missed its deadline. */
+void worker_read_timeout(struct worker *w, const char *what);
 
 #endif

@@ -175,3 +175,19 @@ log_msg(enum log_level level, const char *fmt, ...)
 	va_end(ap);
 	log_kv(level, line, NULL);
 }
+
+int
+log_limit(struct log_limit *l, int seconds, unsigned long *held)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (l->last != 0 && now.tv_sec - l->last < seconds) {
+		l->held++;
+		return 0;
+	}
+	*held = l->held;
+	l->held = 0;
+	l->last = now.tv_sec > 0 ? now.tv_sec : 1;
+	return 1;
+}

@@ -34,4 +34,15 @@ void log_kv(enum log_level level, const char *msg, const struct log_field *f);
 void log_set_ids(const char *request_id, const char *trace_id);
 int log_parse_level(const char *s, enum log_level *out);
 
+/*
+ * At most one line per interval for an event a peer can repeat at will
+ * (timeouts, crashes): log_limit returns 1 when this one may be logged,
+ * and sets *held to how many were held back since the last one.
+ */
+struct log_limit {
+	long long last;		/* CLOCK_MONOTONIC seconds; 0: never */
+	unsigned long held;
+};
+int log_limit(struct log_limit *l, int seconds, unsigned long *held);
+
 #endif

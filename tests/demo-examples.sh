@@ -25,9 +25,10 @@ curl -s $BASE/operate_node/2/20/ -d '{'"$A"',"scope":"project","node_id":"t20_ac
 # a refusal: the node is not FAILED
 curl -s $BASE/operate_node/2/12/ -d '{'"$A"',"node_id":"act_running","action":"retry"}'
 
-# health and metrics
-curl -s $BASE/healthz
-curl -s $BASE/metrics | head -20
+# health and metrics: only on the private server of the status socket
+# (status_listen), never under $BASE
+curl -s $STATUS/healthz
+curl -s $STATUS/metrics | head -20
 
 # pause a ready node (bk-sops' undocumented commands from here on), resume a paused one
 curl -s $BASE/operate_node/2/12/ -d '{'"$A"',"node_id":"act_ready","action":"pause"}'

@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import time
@@ -291,12 +292,14 @@ class Pool:
         self.dir = os.path.join(env.top, name)
         os.makedirs(self.dir, exist_ok=True)
         self.sock = os.path.join(self.dir, "fcgi.sock")
+        self.status_sock = os.path.join(self.dir, "status.sock")
         self.log = os.path.join(self.dir, "pool.log")
         self.binary = binary or os.path.join(BUILD, "operate-node")
         settings = dict(listen="unix:" + self.sock, workers=2,
                         db_socket=env.db.sock, db_user="root",
                         db_name=DBNAME, log_level="info", log_format="json",
-                        log_file=self.log, shutdown_timeout=10)
+                        log_file=self.log, shutdown_timeout=10,
+                        status_listen="unix:" + self.status_sock)
         settings.update(conf)
         self.listen = settings["listen"]
         self.settings = settings
@@ -351,11 +354,34 @@ class Pool:
             Procs.stop(self.proc, sig, timeout=30)
             self.proc = None
 
+    def children(self):
+        """The master's children, from /proc (pgrep costs 70 ms on a busy
+        machine, which slows the loops that poll this)."""
+        pid = self.proc.pid
+        try:
+            with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+                return [int(x) for x in f.read().split()]
+        except OSError:
+            out = subprocess.run(["pgrep", "-P", str(pid)],
+                                 capture_output=True, text=True).stdout
+            return [int(x) for x in out.split()]
+
+    @staticmethod
+    def _comm(pid):
+        try:
+            with open("/proc/%d/comm" % pid) as f:
+                return f.read().strip()
+        except OSError:
+            return ""
+
     def workers(self):
-        """pids of the master's children."""
-        out = subprocess.run(["pgrep", "-P", str(self.proc.pid)],
-                             capture_output=True, text=True).stdout
-        return [int(x) for x in out.split()]
+        """pids of the master's workers (not its status process)."""
+        return [p for p in self.children() if self._comm(p) != "operate-status"]
+
+    def status_process(self):
+        """pid of the process serving status_listen, or None."""
+        ps = [p for p in self.children() if self._comm(p) == "operate-status"]
+        return ps[0] if ps else None
 
     def log_lines(self):
         try:
@@ -381,7 +407,13 @@ http {{
     scgi_temp_path {dir}/scgi;
     {upstream}
     server {{
+        listen 127.0.0.1:{status_port};
+        location / {{ include {root}/conf/nginx/status.conf; }}
+    }}
+    server {{
         listen 127.0.0.1:{port};
+        include {root}/conf/nginx/errors.conf;
+        location /pools/ {{ include {root}/conf/nginx/fastcgi-pools.conf; }}
         location /api/c/compapi/v2/sops/ {{ include {root}/conf/nginx/fastcgi.conf; }}
         location /prod/ {{ include {root}/conf/nginx/fastcgi.conf; }}
         location / {{ include {root}/conf/nginx/fastcgi.conf; }}
@@ -398,18 +430,23 @@ class Nginx:
         self.dir = os.path.join(env.top, name)
         os.makedirs(self.dir, exist_ok=True)
         self.port = port or free_port()
+        self.status_port = free_port()
+        # a pool's status socket; a bare upstream (spawn-fcgi) has none
+        status_sock = getattr(pool, "status_sock", os.path.join(self.dir, "none.sock"))
         shutil.copy("/etc/nginx/fastcgi_params", self.dir)
         if pool.listen.startswith("unix:"):
             with open(os.path.join(ROOT, "conf/nginx/upstream-unix.conf")) as f:
                 up = f.read().replace("/run/operate-node/operate-node.sock",
                                       pool.sock)
+                up = up.replace("/run/operate-node/status.sock", status_sock)
         else:
             with open(os.path.join(ROOT, "conf/nginx/upstream-tcp.conf")) as f:
                 up = f.read().replace("127.0.0.1:9000", pool.listen)
+                up = up.replace("127.0.0.1:9001", "unix:" + status_sock)
         self.conf = os.path.join(self.dir, "nginx.conf")
         with open(self.conf, "w") as f:
             f.write(NGINX_CONF.format(dir=self.dir, port=self.port, root=ROOT,
-                                      upstream=up))
+                                      upstream=up, status_port=self.status_port))
         self.proc = None
 
     def start(self):
@@ -428,6 +465,39 @@ class Nginx:
 
     def url(self, path):
         return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def status(self, path):
+        """GET a status route through the shipped private server."""
+        return http_request(self.status_port, "GET", path)
+
+
+def fcgi_get(sock_path, path, timeout=10):
+    """GET path straight from a pool's unix socket over FastCGI (no web
+    server); returns the reply's body."""
+    def rec(t, c=b""):
+        return struct.pack(">BBHHBB", 1, t, 1, len(c), 0, 0) + c
+    params = b"".join(bytes([len(k), len(v)]) + k + v for k, v in (
+        (b"REQUEST_METHOD", b"GET"), (b"DOCUMENT_URI", path.encode())))
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(timeout)
+    try:
+        s.connect(sock_path)
+        s.sendall(rec(1, struct.pack(">HB5x", 1, 0)) + rec(4, params) + rec(4) + rec(5))
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        s.close()
+    out = b""
+    while len(data) >= 8:
+        _, t, _, n, pad = struct.unpack(">BBHHB", data[:7])
+        if t == 6:
+            out += data[8:8 + n]
+        data = data[8 + n + pad:]
+    return out.split(b"\r\n\r\n", 1)[-1]
 
 
 class Reply:
@@ -476,3 +546,6 @@ class Service:
 
     def post(self, path, body=None, headers=None, method="POST"):
         return http_request(self.nginx.port, method, path, body, headers)
+
+    def status(self, path):
+        return self.nginx.status(path)

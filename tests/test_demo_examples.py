@@ -33,7 +33,8 @@ def test_every_example(env):
         assert len(cases) >= 9
         for comment, line in cases:
             p = subprocess.run(["bash", "-c", "\n".join(setup + [line])],
-                               env=dict(os.environ, BASE=base),
+                               env=dict(os.environ, BASE=base,
+                                        STATUS="http://127.0.0.1:%d" % svc.nginx.status_port),
                                capture_output=True, text=True, timeout=30)
             assert p.returncode == 0, (line, p.stderr)
             if "/metrics" in line:

@@ -325,7 +325,7 @@ def test_metrics_count_the_new_actions(env):
     ok(call(node_id="act_ready", action="pause"))
     refused(call(node_id="act_failed", action="forced_fail"), 3545000,
             "node(act_failed) state is not RUNNING, actual FAILED")
-    text = SVC.post("/metrics", method="GET").raw.decode()
+    text = SVC.status("/metrics").raw.decode()
     assert re.search(r'^operate_node_requests_total\{action="pause",code="0"\} [1-9]',
                      text, re.M), text
     assert re.search(r'^operate_node_requests_total\{action="forced_fail",code="3545000"\} '

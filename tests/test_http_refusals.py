@@ -41,7 +41,7 @@ CATALOGUE = [
     ("put", "PUT", PATHF, OK_BODY, {}, 405, P, "method PUT is not allowed"),
     ("delete", "DELETE", PATHF, None, {}, 405, P, "method DELETE"),
     ("patch", "PATCH", LEGACY, OK_BODY, {}, 405, P, "use POST"),
-    ("post healthz", "POST", "/healthz", b"{}", {}, 405, P, "use GET"),
+    ("post healthz", "POST", "/healthz", b"{}", {}, 404, 3540400, "no such route"),
     ("unknown route", "POST", "/operate_nodes/", OK_BODY, {}, 404, 3540400, "no such route"),
     ("root route", "POST", "/", OK_BODY, {}, 404, 3540400, "no such route"),
     ("one segment", "POST", "/operate_node/2/", OK_BODY, {}, 404, 3540400, "no such route"),

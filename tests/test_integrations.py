@@ -228,7 +228,7 @@ def test_apache_proxy_fcgi(env):
         apache = Apache(env, "apache-proxy", shipped(
             "conf/apache/operate-node.conf",
             **{"/run/operate-node/operate-node.sock": pool.sock}),
-            ["proxy", "proxy_fcgi"]).start()
+            ["proxy", "proxy_fcgi", "headers"]).start()
         j, k = success_and_refusal(env, apache.port)
         # No id from the client: Apache's UNIQUE_ID arrives as REQUEST_ID.
         for x in (j, k):

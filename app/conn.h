@@ -1,0 +1,36 @@
+/*
+ * One FastCGI connection from accept to close: the worker accepts it
+ * itself (libfcgi's accept path has no deadline), reads it within
+ * request_read_timeout, and checks before an action that the peer is
+ * still there to get the reply.
+ */
+#ifndef CONN_H
+#define CONN_H
+
+#include <stdint.h>
+
+#define CONN_PEER_LEN 64
+
+struct conn {
+	int fd;
+	char peer[CONN_PEER_LEN];	/* "127.0.0.1:41000", "pid 123", "" */
+};
+
+/* Blocks in accept() on listen_fd. Returns 0, or -1 with errno (EINTR
+ * when a signal came). */
+int conn_accept(int listen_fd, struct conn *c);
+
+/* The SIGALRM handler: at the deadline it shuts the connection down, so
+ * that libfcgi's read, blocked or about to block, returns at once. */
+void conn_on_alarm(int sig);
+/* Arms the deadline on fd (ms from now) and lets SIGALRM in. */
+void conn_deadline_arm(int fd, int64_t ms);
+/* Blocks SIGALRM and stops the timer; returns 1 if the deadline passed.
+ * Safe to call when nothing is armed. */
+int conn_deadline_disarm(void);
+
+/* 1 when the peer has closed the connection or sent FCGI_ABORT_REQUEST:
+ * nobody waits for the reply any more. */
+int conn_gone(int fd);
+
+#endif
