@@ -278,7 +278,7 @@ def wait_calls(node_id, n=1, timeout=20):
 
 
 def status():
-    r = S["service"].post("/status", method="GET")
+    r = S["service"].status("/status")
     assert r.status == 200, r
     return r.json
 
@@ -520,7 +520,7 @@ def test_status_and_metrics_show_the_dispatcher_and_the_backlog(env):
     assert d["state"] == "running", d
     assert d["backlog"] == 0 and d["oldest_seconds"] == 0, d
     assert d["published"] >= 3, d
-    m = S["service"].post("/metrics", method="GET").raw.decode()
+    m = S["service"].status("/metrics").raw.decode()
     assert "operate_node_outbox_backlog 0\n" in m
     assert "operate_node_dispatcher_up 1\n" in m
     assert re.search(r'operate_node_outbox_sent_total\{kind="redis"\} [1-9]', m)

@@ -302,7 +302,7 @@ def schema_replies(svc, **body):
     assert r.status == 500, r
     assert (r.json["result"], r.json["code"], r.json["message"]) == \
         (False, 3599999, SCHEMA_MSG), r
-    h = svc.post("/healthz", method="GET")
+    h = svc.status("/healthz")
     assert (h.status, h.json) == (500, {"status": "schema"}), h
 
 
@@ -322,7 +322,7 @@ def test_check_db_and_a_dropped_column(env):
         # one worker: every request below meets the same worker
         svc = harness.Service(env, name="rdb-col-pool", db_name=db.name, workers=1)
         # before any action: the worker knows what --check-db knows
-        first = svc.post("/healthz", method="GET")
+        first = svc.status("/healthz")
         # an action whose statement needs the column (pause by appointment
         # writes a new eri_state row): 500, never "database unavailable"
         before = rows.state_name(db, "act_failed")
@@ -363,7 +363,7 @@ def test_check_db_and_a_dropped_procedure_heals_after_load(env):
         rc, out = check_db(conf)
         assert rc == 0, out
         t0 = time.monotonic()
-        harness.wait_for(lambda: svc.post("/healthz", method="GET").status == 200, 75,
+        harness.wait_for(lambda: svc.status("/healthz").status == 200, 75,
                          "/healthz to say ok again")
         r = svc.post("/operate_node/2/12/", dict(CRED, node_id="act_failed", action="retry"))
         assert r.status == 200 and r.json["code"] == 0, r
