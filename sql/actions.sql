@@ -479,27 +479,29 @@ main: BEGIN
 
   -- 4. The node is in the task (detail.root_pipeline_id: bk-sops-mapping.md
   -- "Membership"), and its state row, locked; a node the run has not
-  -- reached has none and reads as CREATED.
-  SELECT detail, JSON_UNQUOTE(JSON_EXTRACT(detail, '$.type')),
-         JSON_UNQUOTE(JSON_EXTRACT(detail, '$.can_retry')),
-         JSON_UNQUOTE(JSON_EXTRACT(detail, '$.can_skip')),
-         JSON_EXTRACT(detail, '$.targets'),
-         JSON_UNQUOTE(JSON_EXTRACT(detail, '$.converge_gateway_id')),
-         JSON_UNQUOTE(JSON_EXTRACT(detail, '$.name'))
-    INTO v_detail, v_type, v_can_retry, v_can_skip, v_targets, v_converge, v_name
-    FROM eri_node
-   WHERE node_id = p_node_id AND CAST(node_id AS BINARY) = CAST(p_node_id AS BINARY)
-     AND CAST(JSON_UNQUOTE(JSON_EXTRACT(detail, '$.root_pipeline_id')) AS BINARY) = CAST(v_pipeline AS BINARY)
-   LIMIT 1;
+  -- reached has none and reads as CREATED. One statement: the node's row
+  -- is locked with it (nothing else of the service locks it; bamboo
+  -- writes it only when it builds the pipeline).
+  SELECT n.detail, JSON_UNQUOTE(JSON_EXTRACT(n.detail, '$.type')),
+         JSON_UNQUOTE(JSON_EXTRACT(n.detail, '$.can_retry')),
+         JSON_UNQUOTE(JSON_EXTRACT(n.detail, '$.can_skip')),
+         JSON_EXTRACT(n.detail, '$.targets'),
+         JSON_UNQUOTE(JSON_EXTRACT(n.detail, '$.converge_gateway_id')),
+         JSON_UNQUOTE(JSON_EXTRACT(n.detail, '$.name')),
+         s.id, COALESCE(s.name, 'CREATED'), s.version
+    INTO v_detail, v_type, v_can_retry, v_can_skip, v_targets, v_converge, v_name,
+         v_state_id, v_state, v_version
+    FROM eri_node AS n
+    LEFT JOIN eri_state AS s
+      ON s.node_id = n.node_id AND CAST(s.node_id AS BINARY) = CAST(n.node_id AS BINARY)
+   WHERE n.node_id = p_node_id AND CAST(n.node_id AS BINARY) = CAST(p_node_id AS BINARY)
+     AND CAST(JSON_UNQUOTE(JSON_EXTRACT(n.detail, '$.root_pipeline_id')) AS BINARY) = CAST(v_pipeline AS BINARY)
+   LIMIT 1
+     FOR UPDATE;
   IF v_detail IS NULL THEN
     SET v_code = 3540400, v_msg = CONCAT('node(', p_node_id, ') does not exist in task(', p_task_id, ')');
     LEAVE act;
   END IF;
-  SELECT id, name, version INTO v_state_id, v_state, v_version
-    FROM eri_state
-   WHERE node_id = p_node_id AND CAST(node_id AS BINARY) = CAST(p_node_id AS BINARY)
-     FOR UPDATE;
-  SET v_state = COALESCE(v_state, 'CREATED');
 
   -- 5. The action's own checks, in the spec's order, then its writes.
 
