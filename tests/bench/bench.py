@@ -9,16 +9,30 @@ times (the median counts), interleaved so that drift hits all alike:
      a node of its own; every reply checked
   b  the database-only ceiling: the same two round trips straight on
      MariaDB (dbdriver.c)
+  b2 a design-independent ceiling: the same actions as the minimal plain
+     SQL statements a careful client would send, one transaction per
+     action, no procedure (dbdriver.c -m plain; what it leaves out is
+     said there)
   c  reject path: a body with a duplicate key through nginx (reject.lua)
   d  transport floor: a bare libfcgi pool (hello.c) behind the same nginx
   e  a again once the tables hold BENCH_SCALE_NODES nodes
+  t  the tail: a at the most connections for BENCH_TAIL_SECONDS right after
+     the pool starts on a freshly seeded database, right after a reset of
+     the tables (sql/demo.sql, then the seed), and beside a CPU-bound
+     sha256sum; a probe samples the server during each
+
+For a, b and b2 the report gives MariaDB's CPU per successful action
+(mariadbd's utime + stime from /proc over the run) and the statements per
+action the server counted (the sum of its Com_* counters, which count the
+statements inside procedures too; Queries adds their SET/IF steps).
 
 Settings (environment): BENCH_SECONDS (10), BENCH_CONNS ("16 64"),
 BENCH_RUNS (3), BENCH_WORKERS (4), BENCH_TASKS (1000: the tasks the nodes
 are spread over; each action locks its task row, so concurrent requests
 must hit different tasks), BENCH_SCALE_NODES (1000000), BENCH_RATE (req/s
 guessed before the first run, to size its seed: 3000), BENCH_WARMUP
-(seconds, 2), BENCH_ONLY (e.g. "ab": a subset), BENCH_PERF (1:
+(seconds, 2), BENCH_ONLY (e.g. "a b2": a subset of a b b2 c d e t),
+BENCH_TAIL_SECONDS (20), BENCH_PERF (1:
 a perf profile of the whole machine during the last run of a at the most
 connections), BENCH_KEEP (1: keep the temporary folder with the logs),
 BENCH_BUFFER_POOL (MiB: MariaDB's buffer pool; default 4096, so that the
