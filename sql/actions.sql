@@ -479,27 +479,29 @@ main: BEGIN
 
   -- 4. The node is in the task (detail.root_pipeline_id: bk-sops-mapping.md
   -- "Membership"), and its state row, locked; a node the run has not
-  -- reached has none and reads as CREATED.
-  SELECT detail, JSON_UNQUOTE(JSON_EXTRACT(detail, '$.type')),
-         JSON_UNQUOTE(JSON_EXTRACT(detail, '$.can_retry')),
-         JSON_UNQUOTE(JSON_EXTRACT(detail, '$.can_skip')),
-         JSON_EXTRACT(detail, '$.targets'),
-         JSON_UNQUOTE(JSON_EXTRACT(detail, '$.converge_gateway_id')),
-         JSON_UNQUOTE(JSON_EXTRACT(detail, '$.name'))
-    INTO v_detail, v_type, v_can_retry, v_can_skip, v_targets, v_converge, v_name
-    FROM eri_node
-   WHERE node_id = p_node_id AND CAST(node_id AS BINARY) = CAST(p_node_id AS BINARY)
-     AND CAST(JSON_UNQUOTE(JSON_EXTRACT(detail, '$.root_pipeline_id')) AS BINARY) = CAST(v_pipeline AS BINARY)
-   LIMIT 1;
+  -- reached has none and reads as CREATED. One statement: the node's row
+  -- is locked with it (nothing else of the service locks it; bamboo
+  -- writes it only when it builds the pipeline).
+  SELECT n.detail, JSON_UNQUOTE(JSON_EXTRACT(n.detail, '$.type')),
+         JSON_UNQUOTE(JSON_EXTRACT(n.detail, '$.can_retry')),
+         JSON_UNQUOTE(JSON_EXTRACT(n.detail, '$.can_skip')),
+         JSON_EXTRACT(n.detail, '$.targets'),
+         JSON_UNQUOTE(JSON_EXTRACT(n.detail, '$.converge_gateway_id')),
+         JSON_UNQUOTE(JSON_EXTRACT(n.detail, '$.name')),
+         s.id, COALESCE(s.name, 'CREATED'), s.version
+    INTO v_detail, v_type, v_can_retry, v_can_skip, v_targets, v_converge, v_name,
+         v_state_id, v_state, v_version
+    FROM eri_node AS n
+    LEFT JOIN eri_state AS s
+      ON s.node_id = n.node_id AND CAST(s.node_id AS BINARY) = CAST(n.node_id AS BINARY)
+   WHERE n.node_id = p_node_id AND CAST(n.node_id AS BINARY) = CAST(p_node_id AS BINARY)
+     AND CAST(JSON_UNQUOTE(JSON_EXTRACT(n.detail, '$.root_pipeline_id')) AS BINARY) = CAST(v_pipeline AS BINARY)
+   LIMIT 1
+     FOR UPDATE;
   IF v_detail IS NULL THEN
     SET v_code = 3540400, v_msg = CONCAT('node(', p_node_id, ') does not exist in task(', p_task_id, ')');
     LEAVE act;
   END IF;
-  SELECT id, name, version INTO v_state_id, v_state, v_version
-    FROM eri_state
-   WHERE node_id = p_node_id AND CAST(node_id AS BINARY) = CAST(p_node_id AS BINARY)
-     FOR UPDATE;
-  SET v_state = COALESCE(v_state, 'CREATED');
 
   -- 5. The action's own checks, in the spec's order, then its writes.
 
@@ -647,12 +649,24 @@ main: BEGIN
       SET v_code = 3545000, v_msg = CONCAT('found multiple sleep processes at node(', p_node_id, ')');
       LEAVE act;
     END IF;
-    SET v_top = COALESCE(opn_stack_top(v_stack), v_proot);
+    SET v_top = COALESCE(JSON_UNQUOTE(JSON_EXTRACT(v_stack, CONCAT('$[', JSON_LENGTH(v_stack) - 1, ']'))),
+                         v_proot);
   END IF;
 
   IF p_action IN ('retry', 'retry_subprocess') THEN
-    SET v_new_ver = opn_new_version();
-    CALL opn_archive(v_state_id, v_now);
+    SET v_new_ver = CONCAT('v', LOWER(REPLACE(UUID(), '-', '')));
+    -- opn_archive, inline (the hot path: a CALL costs a context of its own)
+    INSERT INTO eri_executionhistory
+           (node_id, `loop`, retry, skip, version, started_time, archived_time,
+            inputs_serializer, outputs_serializer, inputs, outputs)
+    SELECT s.node_id, s.`loop`, s.retry, s.skip, s.version,
+           COALESCE(s.started_time, s.created_time), COALESCE(s.archived_time, v_now),
+           COALESCE(e.inputs_serializer, 'json'), COALESCE(e.outputs_serializer, 'json'),
+           COALESCE(e.inputs, '{}'), COALESCE(e.outputs, '{}')
+      FROM eri_state AS s
+      LEFT JOIN eri_executiondata AS e
+        ON e.node_id = s.node_id AND CAST(e.node_id AS BINARY) = CAST(s.node_id AS BINARY)
+     WHERE s.id = v_state_id;
     IF p_action = 'retry' AND p_inputs IS NOT NULL AND JSON_LENGTH(p_inputs) > 0 THEN
       -- bk-sops' rules (pipeline-tables.md §3 retry): every given key but
       -- _escape_render_keys becomes {"need_render": b, "value": v}, b false
@@ -713,9 +727,12 @@ main: BEGIN
        SET name = 'READY', retry = retry + 1, version = v_new_ver,
            started_time = NULL, archived_time = NULL
      WHERE id = v_state_id;
+    -- opn_queue and opn_execute_kwargs, inline
     INSERT INTO `opn$outbox` (kind, name, exchange, routing_key, priority, body, countdown, request_id, created_time)
-    VALUES ('celery', 'pipeline.eri.celery.tasks.execute', 'default', opn_queue('er_execute', v_queue), v_priority,
-            opn_execute_kwargs(v_pid, p_node_id, v_proot, v_top, v_queue, v_priority, v_epoch),
+    VALUES ('celery', 'pipeline.eri.celery.tasks.execute', 'default', IF(COALESCE(v_queue, '') = '', 'er_execute', CONCAT('er_execute_', v_queue)), v_priority,
+            JSON_OBJECT('process_id', v_pid + 0, 'node_id', p_node_id, 'root_pipeline_id', v_proot,
+                        'parent_pipeline_id', v_top, 'recover_point', '{}',
+                        'headers', JSON_OBJECT('route_info', JSON_OBJECT('queue', v_queue, 'priority', v_priority + 0), 'timestamp', v_epoch + 0)),
             NULL, p_request_id, v_now);
     SET v_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_ver);
 
@@ -727,8 +744,18 @@ main: BEGIN
       END IF;
       SET v_target = JSON_UNQUOTE(JSON_EXTRACT(JSON_EXTRACT(v_targets, '$.*'), '$[0]'));
     END IF;
-    SET v_new_ver = opn_new_version();
-    CALL opn_archive(v_state_id, v_now);
+    SET v_new_ver = CONCAT('v', LOWER(REPLACE(UUID(), '-', '')));
+    INSERT INTO eri_executionhistory
+           (node_id, `loop`, retry, skip, version, started_time, archived_time,
+            inputs_serializer, outputs_serializer, inputs, outputs)
+    SELECT s.node_id, s.`loop`, s.retry, s.skip, s.version,
+           COALESCE(s.started_time, s.created_time), COALESCE(s.archived_time, v_now),
+           COALESCE(e.inputs_serializer, 'json'), COALESCE(e.outputs_serializer, 'json'),
+           COALESCE(e.inputs, '{}'), COALESCE(e.outputs, '{}')
+      FROM eri_state AS s
+      LEFT JOIN eri_executiondata AS e
+        ON e.node_id = s.node_id AND CAST(e.node_id AS BINARY) = CAST(s.node_id AS BINARY)
+     WHERE s.id = v_state_id;
     UPDATE eri_state
        SET name = 'FINISHED', skip = 1, version = v_new_ver, archived_time = v_now
      WHERE id = v_state_id;
@@ -757,17 +784,23 @@ main: BEGIN
       SET v_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_ver,
                                 'flow_ids', JSON_EXTRACT(p_flow_ids, '$'),
                                 'child_processes', JSON_EXTRACT(v_children, '$'));
+      CALL opn_zrem(p_node_id, v_new_ver, p_request_id, v_now);
     ELSE
+      -- the execute row, then opn_zrem's: one statement
       INSERT INTO `opn$outbox` (kind, name, exchange, routing_key, priority, body, countdown, request_id, created_time)
-      VALUES ('celery', 'pipeline.eri.celery.tasks.execute', 'default', opn_queue('er_execute', v_queue), v_priority,
-              opn_execute_kwargs(v_pid, v_target, v_proot, v_top, v_queue, v_priority, v_epoch),
-              NULL, p_request_id, v_now);
-      SET v_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_ver);
+      VALUES ('celery', 'pipeline.eri.celery.tasks.execute', 'default', IF(COALESCE(v_queue, '') = '', 'er_execute', CONCAT('er_execute_', v_queue)), v_priority,
+              JSON_OBJECT('process_id', v_pid + 0, 'node_id', v_target, 'root_pipeline_id', v_proot,
+                        'parent_pipeline_id', v_top, 'recover_point', '{}',
+                        'headers', JSON_OBJECT('route_info', JSON_OBJECT('queue', v_queue, 'priority', v_priority + 0), 'timestamp', v_epoch + 0)),
+              NULL, p_request_id, v_now),
+             ('redis', 'ZREM', '', 'sops_executing_node_pool', NULL,
+              JSON_ARRAY(CONCAT(p_node_id, '_', v_new_ver)), NULL, p_request_id, v_now);
       IF p_action = 'skip_exg' THEN
-        SET v_extra = JSON_SET(v_extra, '$.flow_id', p_flow_id);
+        SET v_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_ver, 'flow_id', p_flow_id);
+      ELSE
+        SET v_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_ver);
       END IF;
     END IF;
-    CALL opn_zrem(p_node_id, v_new_ver, p_request_id, v_now);
 
   -- callback (§3; a second callback is accepted: the engine drops what
   -- comes too late):
@@ -800,10 +833,11 @@ main: BEGIN
     VALUES (p_node_id, v_version, COALESCE(p_data, '{}'));
     SET v_j = LAST_INSERT_ID();
     INSERT INTO `opn$outbox` (kind, name, exchange, routing_key, priority, body, countdown, request_id, created_time)
-    VALUES ('celery', 'pipeline.eri.celery.tasks.schedule', 'default', opn_queue('er_schedule', v_queue), v_priority,
+    VALUES ('celery', 'pipeline.eri.celery.tasks.schedule', 'default',
+            IF(COALESCE(v_queue, '') = '', 'er_schedule', CONCAT('er_schedule_', v_queue)), v_priority,
             JSON_OBJECT('process_id', v_pid + 0, 'node_id', p_node_id, 'schedule_id', v_sched + 0,
                         'callback_data_id', v_j + 0, 'recover_point', '{}',
-                        'headers', JSON_EXTRACT(opn_headers(v_queue, v_priority, v_epoch), '$')),
+                        'headers', JSON_OBJECT('route_info', JSON_OBJECT('queue', v_queue, 'priority', v_priority + 0), 'timestamp', v_epoch + 0)),
             NULL, p_request_id, v_now);
     SET v_extra = JSON_OBJECT('version', v_version, 'schedule_id', v_sched + 0, 'callback_data_id', v_j + 0);
 

@@ -9,16 +9,30 @@ times (the median counts), interleaved so that drift hits all alike:
      a node of its own; every reply checked
   b  the database-only ceiling: the same two round trips straight on
      MariaDB (dbdriver.c)
+  b2 a design-independent ceiling: the same actions as the minimal plain
+     SQL statements a careful client would send, one transaction per
+     action, no procedure (dbdriver.c -m plain; what it leaves out is
+     said there)
   c  reject path: a body with a duplicate key through nginx (reject.lua)
   d  transport floor: a bare libfcgi pool (hello.c) behind the same nginx
   e  a again once the tables hold BENCH_SCALE_NODES nodes
+  t  the tail: a at the most connections for BENCH_TAIL_SECONDS right after
+     the pool starts on a freshly seeded database, right after a reset of
+     the tables (sql/demo.sql, then the seed), and beside a CPU-bound
+     sha256sum; a probe samples the server during each
+
+For a, b and b2 the report gives MariaDB's CPU per successful action
+(mariadbd's utime + stime from /proc over the run) and the statements per
+action the server counted (the sum of its Com_* counters, which count the
+statements inside procedures too; Queries adds their SET/IF steps).
 
 Settings (environment): BENCH_SECONDS (10), BENCH_CONNS ("16 64"),
 BENCH_RUNS (3), BENCH_WORKERS (4), BENCH_TASKS (1000: the tasks the nodes
 are spread over; each action locks its task row, so concurrent requests
 must hit different tasks), BENCH_SCALE_NODES (1000000), BENCH_RATE (req/s
 guessed before the first run, to size its seed: 3000), BENCH_WARMUP
-(seconds, 2), BENCH_ONLY (e.g. "ab": a subset), BENCH_PERF (1:
+(seconds, 2), BENCH_ONLY (e.g. "a b2": a subset of a b b2 c d e t),
+BENCH_TAIL_SECONDS (20), BENCH_PERF (1:
 a perf profile of the whole machine during the last run of a at the most
 connections), BENCH_KEEP (1: keep the temporary folder with the logs),
 BENCH_BUFFER_POOL (MiB: MariaDB's buffer pool; default 4096, so that the
@@ -67,7 +81,10 @@ TASKS = env_int("BENCH_TASKS", 1000)
 SCALE_NODES = env_int("BENCH_SCALE_NODES", 1000000)
 RATE = env_int("BENCH_RATE", 3000)
 WARMUP = env_int("BENCH_WARMUP", 2)
-ONLY = os.environ.get("BENCH_ONLY", "abcde")
+ONLY = os.environ.get("BENCH_ONLY", "a b b2 c d e t")
+# "b2" is one workload: ONLY is read as the names it lists ("ab2" is a and b2).
+ONLYSET = set(re.findall(r"b2|[a-et]", ONLY))
+WORKLOADS = ["a", "b", "b2", "c", "d"]
 PERF = os.environ.get("BENCH_PERF", "0") == "1"
 KEEP = os.environ.get("BENCH_KEEP", "0") == "1"
 # MiB; empty: tests/harness.py's 256 MiB as it is (resized online if set).
@@ -89,7 +106,13 @@ KINDS = ["retry", "retry_inputs", "skip", "callback", "retry", "skip_exg",
          "callback", "retry_inputs", "skip", "callback"]
 
 TARGETS = {"a/b": 0.8, "c/d": 0.9, "e/a": 0.9, "p99/p50": 3.0,
-           "round_trips": 2.0, "rss_kib": 8 * 1024}
+           "round_trips": 2.0, "rss_kib": 8 * 1024,
+           "cpu a/b2": 0.6, "statements": 25}
+# The tail phases (BENCH_ONLY "t"; issue 17): a at the most connections for
+# BENCH_TAIL_SECONDS (20) right after the pool starts on a freshly seeded
+# database, right after a reset of the tables (sql/demo.sql's TRUNCATEs,
+# then the bench's seed again), and beside a CPU-bound sha256sum.
+TAIL_SECONDS = env_int("BENCH_TAIL_SECONDS", 20)
 
 
 def log(msg):
@@ -113,6 +136,15 @@ STATUS_VARS = ["Questions", "Queries", "Com_stmt_execute", "Com_call_procedure",
                "Com_delete",
                "Innodb_data_fsyncs", "Innodb_deadlocks",
                "Innodb_buffer_pool_reads", "Innodb_buffer_pool_read_requests"]
+# Statements the server executed, counted server-side: the sum of the Com_*
+# counters, which count every SQL statement, also those a stored program
+# runs (not its SET of a local variable, IF, loops: Queries counts those
+# too). Com_stmt_* are left out: they count the protocol's prepare/execute
+# commands, whose statement is counted again under its own Com_*.
+COM_SUM = "Com_statements"
+COM_SQL = ("SELECT '%s', 'COM_STATEMENTS', SUM(VARIABLE_VALUE) FROM "
+           "information_schema.%s_STATUS WHERE VARIABLE_NAME LIKE 'COM\\_%%' "
+           "AND VARIABLE_NAME NOT LIKE 'COM\\_STMT\\_%%'")
 
 
 class Control:
@@ -152,10 +184,12 @@ class Control:
             "information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME IN (%s) "
             "UNION ALL SELECT 's', VARIABLE_NAME, VARIABLE_VALUE FROM "
             "information_schema.SESSION_STATUS WHERE VARIABLE_NAME IN (%s) "
+            "UNION ALL %s UNION ALL %s "
             "UNION ALL SELECT 'r', 'OPERATE_RECORD', COALESCE(MAX(id), 0) "
-            "FROM operate_record_taskoperaterecord" % (names, names))
+            "FROM operate_record_taskoperaterecord"
+            % (names, names, COM_SQL % ("g", "GLOBAL"), COM_SQL % ("s", "SESSION")))
         snap = {"g": {}, "s": {}}
-        names = {v.upper(): v for v in STATUS_VARS}
+        names = {v.upper(): v for v in STATUS_VARS + [COM_SUM]}
         for kind, name, value in rows:
             if kind == "r":
                 snap["record"] = int(value)
@@ -171,7 +205,7 @@ class Control:
         this connection's own statements (its Questions: it calls no
         procedure) are taken off. The InnoDB counters are the server's."""
         d = {}
-        for v in STATUS_VARS:
+        for v in STATUS_VARS + [COM_SUM]:
             g = after["g"][v] - before["g"][v]
             if v == "Questions" or v.startswith("Com_"):
                 g -= after["s"][v] - before["s"][v]
@@ -506,6 +540,63 @@ def machine_busy_ticks():
     return sum(v[:8]) - v[3] - v[4]     # minus idle and iowait
 
 
+class Probe:
+    """Samples the server every 0.25 s during a tail run (its own
+    connection): threads running, InnoDB's history list (purge lag), row
+    lock waits, and the server's table and procedure cache misses, so that
+    a tail can be laid next to what the server was doing."""
+
+    VARS = ("Threads_running", "Innodb_row_lock_waits", "Innodb_row_lock_time",
+            "Opened_tables", "Opened_table_definitions", "Table_open_cache_misses",
+            "Innodb_history_list_length", "Handler_read_rnd_next")
+
+    def __init__(self, ctl):
+        self.conn = ctl.new_conn()
+        self.samples = []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.thread.start()
+
+    def sample(self):
+        with self.conn.cursor() as cur:
+            cur.execute("SHOW GLOBAL STATUS WHERE Variable_name IN (%s)"
+                        % ",".join("'%s'" % v for v in self.VARS))
+            return {k: int(v) for k, v in cur.fetchall()}
+
+    def loop(self):
+        t0 = time.monotonic()
+        while not self.done.is_set():
+            try:
+                x = self.sample()
+            except Exception:  # noqa: BLE001
+                break
+            x["t"] = round(time.monotonic() - t0, 2)
+            self.samples.append(x)
+            self.done.wait(0.25)
+
+    def stop(self):
+        self.done.set()
+        self.thread.join()
+        self.conn.close()
+
+    def result(self):
+        if len(self.samples) < 2:
+            return None
+        a, z = self.samples[0], self.samples[-1]
+        out = {"max_threads_running": max(x.get("Threads_running", 0) for x in self.samples),
+               "max_history_list": max(x.get("Innodb_history_list_length", 0)
+                                       for x in self.samples)}
+        for k in ("Innodb_row_lock_waits", "Innodb_row_lock_time", "Opened_tables",
+                  "Opened_table_definitions", "Table_open_cache_misses"):
+            if k in a and k in z:
+                out[k] = z[k] - a[k]
+        # the first second against the rest: a start-up cost shows here
+        first = [x for x in self.samples if x["t"] <= 1.0]
+        if first and "Opened_tables" in first[-1]:
+            out["opened_tables_first_s"] = first[-1]["Opened_tables"] - a["Opened_tables"]
+        return out
+
+
 class Bench:
     def __init__(self):
         self.env = harness.Env()
@@ -518,6 +609,7 @@ class Bench:
         self.next_slot = 0          # the first slot no run has taken
         self.top_rate = 0           # the highest req/s a consuming run saw
         self.runs = []
+        self.tail_runs = []
         self.rss = []
         self.notes = []
         self.seed_log = []
@@ -617,18 +709,19 @@ class Bench:
                           % port, "--", expect]
         return [DBDRIVER, "-S", self.db.sock, "-D", harness.DBNAME, "-u", "root",
                 "-c", str(conns), "-d", str(seconds), "-l", str(lo), "-h", str(hi),
-                "-n", str(TASKS), "-b", str(TASK_BASE)]
+                "-n", str(TASKS), "-b", str(TASK_BASE)] + \
+            (["-m", "plain"] if workload == "b2" else [])
 
-    def run(self, workload, conns, seconds, record=True, run_no=0):
+    def run(self, workload, conns, seconds, record=True, run_no=0, phase=None):
         """One run of a workload: the client for a fixed time, with the
         server's counters and every process's CPU time read around it."""
         label = "%s@%d" % (workload, conns)
-        consuming = workload in ("a", "b", "e")
+        consuming = workload in ("a", "b", "b2", "e")
         seeded = self.prepare(seconds) if consuming else None
         lo, hi = self.next_slot, self.seeded_hi
         argv = self.client_argv(workload, conns, seconds, lo, hi)
         pids = self.component_pids(workload)
-        driver = workload == "b"
+        driver = workload in ("b", "b2")
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 stdin=subprocess.PIPE if driver else subprocess.DEVNULL,
                                 text=True)
@@ -642,6 +735,7 @@ class Bench:
             if PERF and record and workload == "a" and run_no == RUNS - 1 \
                     and conns == max(CONNS):
                 perf = self.start_perf(seconds)
+            probe = Probe(self.ctl) if phase else None
             t0 = time.monotonic()
             if driver:
                 proc.stdin.write("go\n")
@@ -650,6 +744,8 @@ class Bench:
             else:
                 out = proc.stdout.read()
             wall = time.monotonic() - t0
+            if probe:
+                probe.stop()
             cpu1 = {k: cpu_ticks(v) for k, v in pids.items()}
             busy1 = machine_busy_ticks()
             self.ctl.wait_idle()
@@ -661,6 +757,8 @@ class Bench:
             _, status, ru = os.wait4(proc.pid, 0)
             proc.returncode = os.waitstatus_to_exitcode(status)
         except BaseException:
+            if phase and probe:
+                probe.stop()
             proc.kill()
             proc.wait()
             raise
@@ -681,6 +779,7 @@ class Bench:
             res["purge_calls"] = delta["Com_delete"]
             res["round_trips_per_req"] = (delta["Questions"] - delta["Com_delete"]) / base
             for key, var in (("questions", "Questions"), ("queries", "Queries"),
+                             ("statements", COM_SUM),
                              ("stmt_execute", "Com_stmt_execute"),
                              ("calls", "Com_call_procedure"),
                              ("fsyncs", "Innodb_data_fsyncs"),
@@ -690,6 +789,10 @@ class Bench:
         # (per applied action where there are some: it counts the last
         # requests a client stopped waiting for, whose work was done too).
         n = max(res.get("requests") or 0, applied)
+        if n and consuming and applied:
+            # MariaDB CPU per successful action (the issue's measure)
+            res["mariadb_cpu_us_per_action"] = round(
+                (cpu1["mariadbd"] - cpu0["mariadbd"]) / TICK / applied * 1e6, 1)
         if n:
             cpu = {k: (cpu1[k] - cpu0[k]) / TICK for k in cpu0}
             cpu["client"] = ru.ru_utime + ru.ru_stime
@@ -698,6 +801,18 @@ class Bench:
             # Everything else on the machine (other people's work included).
             other = (busy1 - busy0) / TICK - sum(cpu.values())
             res["cpu_other"] = round(max(0.0, other) / wall / os.cpu_count(), 2)
+        if phase:
+            res["phase"] = phase
+            res["probe"] = probe.result() if probe else None
+            self.tail_runs.append(res)
+            if res.get("failed"):
+                self.failed = True
+            state = "FAILED: " + res["why"] if res.get("failed") else \
+                "%8.0f req/s  p50 %6.2f ms  p99 %6.2f ms  p99/p50 %5.2f  max %6.1f ms" % (
+                    res["rps"], res["p50_ms"], res["p99_ms"],
+                    res["p99_ms"] / res["p50_ms"], res["max_ms"])
+            log("  tail %-7s %-5s %s" % (phase, label, state))
+            return res
         if res.get("failed") and record:
             self.failed = True
         if record:
@@ -716,7 +831,7 @@ class Bench:
     def client_result(self, res, workload, rc, out, err):
         """The client's figures into res; failed and why if it was not clean."""
         why = []
-        if workload == "b":
+        if workload in ("b", "b2"):
             try:
                 m = json.loads([ln for ln in out.splitlines() if ln.startswith("{")][-1])
             except (ValueError, IndexError):
@@ -795,27 +910,34 @@ class Bench:
         self.start()
         self.settings = self.db_settings()
         self.explain = self.check_resolve()
+        top = max(CONNS)
+        if "t" in ONLYSET:
+            log("tail: a at %d connections, %ds, right after the start ..."
+                % (top, TAIL_SECONDS))
+            self.run("a", top, TAIL_SECONDS, phase="fresh")
         if WARMUP:
             log("warm-up (%ds each, not counted) ..." % WARMUP)
             for c in CONNS:
-                for w in "ab":
-                    if w in ONLY:
+                for w in ("a", "b", "b2"):
+                    if w in ONLYSET:
                         self.run(w, c, WARMUP, record=False)
             for w in "cd":
-                if w in ONLY:
+                if w in ONLYSET:
                     self.run(w, max(CONNS), WARMUP, record=False)
         self.record_rss("after warm-up")
         self.sizes["a-d start"] = table_sizes(self.ctl)
         log("workloads %s: %d runs x %s connections x %ds"
-            % ("-".join(w for w in "abcd" if w in ONLY), RUNS, CONNS, SECONDS))
+            % ("-".join(w for w in WORKLOADS if w in ONLYSET), RUNS, CONNS, SECONDS))
         for r in range(RUNS):
             for c in CONNS:
-                for w in "abcd":
-                    if w in ONLY:
+                for w in WORKLOADS:
+                    if w in ONLYSET:
                         self.run(w, c, SECONDS, run_no=r)
+        if "t" in ONLYSET:
+            self.tails(top)
         self.record_rss("after a-d")
         self.sizes["a-d end"] = table_sizes(self.ctl)
-        if "e" in ONLY:
+        if "e" in ONLYSET:
             self.scale()
             for r in range(RUNS):
                 for c in CONNS:
@@ -824,6 +946,24 @@ class Bench:
             self.sizes["e end"] = table_sizes(self.ctl)
         self.elapsed = time.monotonic() - t_start
         return self.report()
+
+    def tails(self, top):
+        """a right after a reset of the tables, and beside a CPU hog."""
+        log("tail: a at %d connections, %ds, right after a reset of the tables ..."
+            % (top, TAIL_SECONDS))
+        self.db.reset_demo()
+        seed_tasks(self.ctl, TASKS)
+        self.seeded_hi = self.next_slot = 0
+        self.run("a", top, TAIL_SECONDS, phase="reset")
+        log("tail: a at %d connections, %ds, beside a CPU-bound sha256sum ..."
+            % (top, TAIL_SECONDS))
+        hog = subprocess.Popen(["sha256sum", "/dev/zero"], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+        try:
+            self.run("a", top, TAIL_SECONDS, phase="cpu hog")
+        finally:
+            hog.kill()
+            hog.wait()
 
     def scale(self):
         """e's nodes (for its runs at a's best rate: e is not faster), then
@@ -892,7 +1032,7 @@ class Bench:
         p["p99_p50"] = p["p99_ms"] / p["p50_ms"] if p["p50_ms"] else None
         if all("questions_per_req" in r for r in runs):
             for k in ("round_trips_per_req", "questions_per_req",
-                      "queries_per_req", "calls_per_req",
+                      "queries_per_req", "calls_per_req", "statements_per_req",
                       "stmt_execute_per_req", "fsyncs_per_req",
                       "page_reads_per_req"):
                 p[k] = med(k)
@@ -902,6 +1042,9 @@ class Bench:
                                    for k in runs[0]["cpu_us_per_req"]}
             p["cpu_busy"] = med("cpu_busy")
             p["cpu_other"] = max(r["cpu_other"] for r in runs)
+        if all("mariadb_cpu_us_per_action" in r for r in runs):
+            p["mariadb_cpu_us_per_action"] = med("mariadb_cpu_us_per_action")
+            p["mariadb_cpu_us_runs"] = [r["mariadb_cpu_us_per_action"] for r in runs]
         p["deadlocks"] = sum(r["db"]["Innodb_deadlocks"] for r in runs)
         p["requests_total"] = sum(r.get("requests", 0) for r in runs)
         p["db_applied_total"] = sum(r.get("db_applied", 0) for r in runs)
@@ -909,7 +1052,7 @@ class Bench:
 
     def report(self):
         points = {}
-        for w in "abcde":
+        for w in WORKLOADS + ["e"]:
             for c in CONNS:
                 p = self.point(w, c)
                 if p:
@@ -926,6 +1069,20 @@ class Bench:
                   "e/a": ratio("e", "a")}
         pa = points.get("a@%d" % top)
         ratios["p99/p50"] = pa.get("p99_p50") if pa and not pa.get("failed") else None
+        # MariaDB CPU per action, and statements per action (Com_*), of a
+        # against b and b2; p99/p50 of every run of a at the most
+        # connections, the tail phases included.
+        def cpu(w):
+            p = points.get("%s@%d" % (w, top))
+            return p.get("mariadb_cpu_us_per_action") if p and not p.get("failed") else None
+        ca, cb, cb2 = cpu("a"), cpu("b"), cpu("b2")
+        ratios["cpu a/b2"] = ca / cb2 if ca and cb2 else None
+        ratios["cpu a/b"] = ca / cb if ca and cb else None
+        ratios["statements a"] = pa.get("statements_per_req") if pa else None
+        every = [r for r in self.runs + self.tail_runs
+                 if r["workload"] == "a" and r["conns"] == top and not r.get("failed")]
+        ratios["p99/p50 worst run"] = max((r["p99_ms"] / r["p50_ms"] for r in every
+                                           if r.get("p50_ms")), default=None)
         pe = points.get("e@%d" % top)
         ratios["p99/p50 (e)"] = pe.get("p99_p50") if pe and not pe.get("failed") else None
 
@@ -952,6 +1109,13 @@ class Bench:
         check("e/a", ratios["e/a"], ratios["e/a"] and ratios["e/a"] >= TARGETS["e/a"])
         check("p99/p50", ratios["p99/p50"],
               ratios["p99/p50"] and ratios["p99/p50"] <= TARGETS["p99/p50"])
+        check("cpu a/b2", ratios["cpu a/b2"], ratios["cpu a/b2"] is not None
+              and ratios["cpu a/b2"] <= TARGETS["cpu a/b2"])
+        check("statements", ratios["statements a"], ratios["statements a"] is not None
+              and ratios["statements a"] <= TARGETS["statements"])
+        check("p99/p50 every run", ratios["p99/p50 worst run"],
+              ratios["p99/p50 worst run"] is not None
+              and ratios["p99/p50 worst run"] <= TARGETS["p99/p50"])
         check("round_trips", rt, rt is not None and rt <= TARGETS["round_trips"])
         check("rss", rss_all or None, rss_all and max(rss_all) <= TARGETS["rss_kib"])
         # Flat: the same workers (max_requests = 0: none is recycled) grew by
@@ -979,7 +1143,7 @@ class Bench:
                             "purge_calls": purges},
             "worker_rss": self.rss, "worker_rss_growth_kib": growth,
             "resolve": self.explain, "targets": TARGETS, "verdict": verdict,
-            "notes": self.notes, "runs": self.runs,
+            "notes": self.notes, "runs": self.runs, "tail_runs": self.tail_runs,
             "elapsed_seconds": round(self.elapsed, 1),
             "failed": self.failed,
         }
@@ -1013,13 +1177,14 @@ class Bench:
               "absolute figures are disturbed; the ratios less so (runs interleave)."
               % (100 * statistics.median(others), 100 * max(others)))
         names = {"a": "success mix via nginx", "b": "database only (dbdriver)",
+                 "b2": "plain SQL, no procedure",
                  "c": "reject path via nginx", "d": "libfcgi hello via nginx",
                  "e": "a at scale"}
         P("%-28s %5s %9s %7s %7s %7s  %s" % ("workload", "conns", "req/s", "p50 ms",
                                            "p99 ms", "p99/p50", "runs (req/s)"))
         for key, p in r["points"].items():
             w = p["workload"]
-            head = "%s %-26s %5d" % (w, names[w], p["conns"])
+            head = "%-2s %-25s %5d" % (w, names[w], p["conns"])
             runs = " ".join("%.0f" % x for x in p["rps_runs"])
             if p.get("failed"):
                 P("%s  FAILED: %s" % (head, p["why"][:200]))
@@ -1044,6 +1209,12 @@ class Bench:
         line("e/a  at scale / at start", rt["e/a"], ">= 0.9", "e/a")
         line("p99/p50 of a", rt["p99/p50"], "<= 3", "p99/p50")
         line("p99/p50 of e", rt["p99/p50 (e)"], "(<= 3)", None)
+        line("p99/p50 of a, worst run (+tails)", rt["p99/p50 worst run"], "<= 3",
+             "p99/p50 every run")
+        line("MariaDB CPU/action a/b2", rt["cpu a/b2"], "<= 0.6", "cpu a/b2")
+        line("MariaDB CPU/action a/b", rt["cpu a/b"], "", None)
+        line("statements per action of a", rt["statements a"], "<= 25", "statements",
+             "%.1f")
         rtr = r["round_trips"]
         line("round trips per success (max)", rtr["max_per_success"],
              "<= 2", "round_trips", "%.4f")
@@ -1086,6 +1257,35 @@ class Bench:
           "  worker after the reply, counted by its DELETE (Com_* count statements\n"
           "  inside procedures; no action deletes). The bench's own statements are\n"
           "  taken off (this connection's session counters).")
+
+        P("\nMariaDB per successful action (mariadbd utime+stime from /proc over the run;\n"
+          "statements: the sum of the server's Com_* counters but Com_stmt_*, which\n"
+          "count statements inside procedures too; Queries adds the procedures' SET,\n"
+          "IF and loop steps):")
+        P("  %-8s %10s %10s %10s %8s  %s" % ("point", "CPU us", "statements", "Queries",
+                                          "req/s", "CPU us by run"))
+        for key, p in r["points"].items():
+            if p.get("mariadb_cpu_us_per_action") is not None:
+                P("  %-8s %10.0f %10.1f %10.1f %8.0f  %s" % (
+                    key, p["mariadb_cpu_us_per_action"], p.get("statements_per_req", 0),
+                    p.get("queries_per_req", 0), p["rps"],
+                    " ".join("%.0f" % x for x in p["mariadb_cpu_us_runs"])))
+        tr = r.get("tail_runs") or []
+        if tr:
+            P("\ntail phases (a at %d connections, %ds each):" % (top, TAIL_SECONDS))
+            P("  %-8s %8s %7s %7s %7s %8s %7s  %s" % ("phase", "req/s", "p50 ms", "p99 ms",
+                                                  "p99/p50", "max ms", "CPU us",
+                                                  "server during the run"))
+            for x in tr:
+                if x.get("failed"):
+                    P("  %-8s FAILED: %s" % (x["phase"], x["why"][:200]))
+                    continue
+                P("  %-8s %8.0f %7.2f %7.2f %7.2f %8.1f %7s  %s" % (
+                    x["phase"], x["rps"], x["p50_ms"], x["p99_ms"],
+                    x["p99_ms"] / x["p50_ms"], x["max_ms"],
+                    "%.0f" % x["mariadb_cpu_us_per_action"]
+                    if x.get("mariadb_cpu_us_per_action") else "n/a",
+                    json.dumps(x.get("probe"))))
 
         P("\nCPU per request (us; process CPU time / replies), and how busy the %d CPUs were:"
           % r["machine"]["cpus"])

@@ -10,7 +10,7 @@
  * of input before it disconnects.
  *
  *   dbdriver -S socket [-D db] [-u user] -c conns -d seconds -l lo -h hi
- *            -n tasks -b task_base
+ *            -n tasks -b task_base [-m plain]
  *   dbdriver -p cmdb|project      prints the resolve SELECT and exits
  */
 #include <errno.h>
@@ -65,6 +65,7 @@ struct opts {
 	const char *socket, *db, *user;
 	int conns;
 	double seconds;
+	int plain;		/* -m plain: workload b2 */
 	long long lo, hi, tasks, task_base;
 };
 
@@ -73,6 +74,8 @@ struct thread {
 	const struct opts *o;
 	MYSQL *my;
 	MYSQL_STMT *resolve, *call;
+	MYSQL_STMT *plain[16];	/* -m plain: P_NSTMT statements */
+	struct prow *row;
 	uint32_t *lat;		/* microseconds per successful request */
 	size_t nlat, caplat;
 	long long ok, fails, exhausted;
@@ -298,6 +301,383 @@ operate(struct thread *t, long long s)
 	return 0;
 }
 
+/*
+ * Workload b2 (-m plain): the same actions as plain SQL statements, one
+ * transaction each, as a careful client-side implementation would send
+ * them: no procedure. After the resolve SELECT: START TRANSACTION; lock the
+ * task (with its pipeline instance); claim the request id (opn$replay);
+ * the root pipeline's state (shared); the node with its state row (one
+ * join, locked); the parked process (locked); then the action's own reads
+ * and writes; the operate record; COMMIT. The same locks in the same order
+ * and the same rows as opn_operate_node: history row, state, eri_data
+ * (retry with inputs), callback data, outbox rows (execute or schedule,
+ * ZREM on skips, in one multi-row INSERT), operate record, replay row.
+ * What it leaves out: the JSON work the procedure does in SQL is done here
+ * in C (parsing eri_node.detail, building the kwargs and extra_info, the
+ * new inputs of a retry, the new version), which is what such a client
+ * would do; its parsing knows only bamboo's json.dumps layout and the new
+ * inputs follow bk-sops' rules for the bench's seeded inputs only (a and b
+ * merge any). Refusals are detected (the request counts as failed) but
+ * their messages are not built; the session is READ COMMITTED (init
+ * command) instead of a SET TRANSACTION per action.
+ */
+enum pst { P_TASK, P_REPLAY, P_ROOT, P_NODE, P_PROC, P_DATA, P_ARCHIVE,
+	P_DATA_UPD, P_RETRY_STATE, P_SKIP_STATE, P_OUTBOX1, P_OUTBOX2, P_SCHED,
+	P_CBDATA, P_RECORD, P_NSTMT };
+
+#define EXACT(col, q) col " = " q " AND CAST(" col " AS BINARY) = CAST(" q " AS BINARY)"
+#define OUTBOX_COLS "INSERT INTO `opn$outbox` (kind, name, exchange, " \
+	"routing_key, priority, body, countdown, request_id, created_time) VALUES "
+#define OUTBOX_ROW "(?, ?, ?, ?, ?, ?, NULL, ?, ?)"
+
+static const char *const plain_sql[P_NSTMT] = {
+	[P_TASK] = "SELECT t.project_id, t.is_deleted, t.engine_ver, p.instance_id, "
+	    "p.is_expired FROM taskflow3_taskflowinstance t LEFT JOIN "
+	    "pipeline_pipelineinstance p ON p.id = t.pipeline_instance_id "
+	    "WHERE t.id = ? FOR UPDATE",
+	[P_REPLAY] = "INSERT INTO `opn$replay` (app_code, request_id, action, "
+	    "task_id, node_id, created_time) VALUES (?, ?, ?, ?, ?, ?)",
+	[P_ROOT] = "SELECT name FROM eri_state WHERE " EXACT("node_id", "?")
+	    " LOCK IN SHARE MODE",
+	[P_NODE] = "SELECT n.detail, s.id, s.name, s.version FROM eri_node n "
+	    "LEFT JOIN eri_state s ON s.node_id = n.node_id WHERE "
+	    EXACT("n.node_id", "?") " FOR UPDATE",
+	[P_PROC] = "SELECT id, root_pipeline_id, pipeline_stack, queue, priority "
+	    "FROM eri_process WHERE " EXACT("current_node_id", "?")
+	    " AND dead = 0 AND asleep = 1 LIMIT 2 FOR UPDATE",
+	[P_DATA] = "SELECT inputs FROM eri_data WHERE " EXACT("node_id", "?")
+	    " FOR UPDATE",
+	[P_ARCHIVE] = "INSERT INTO eri_executionhistory (node_id, `loop`, retry, "
+	    "skip, version, started_time, archived_time, inputs_serializer, "
+	    "outputs_serializer, inputs, outputs) SELECT s.node_id, s.`loop`, "
+	    "s.retry, s.skip, s.version, COALESCE(s.started_time, s.created_time), "
+	    "COALESCE(s.archived_time, ?), COALESCE(e.inputs_serializer, 'json'), "
+	    "COALESCE(e.outputs_serializer, 'json'), COALESCE(e.inputs, '{}'), "
+	    "COALESCE(e.outputs, '{}') FROM eri_state s LEFT JOIN eri_executiondata e "
+	    "ON " EXACT("e.node_id", "s.node_id") " WHERE s.id = ?",
+	[P_DATA_UPD] = "UPDATE eri_data SET inputs = ? WHERE " EXACT("node_id", "?"),
+	[P_RETRY_STATE] = "UPDATE eri_state SET name = 'READY', retry = retry + 1, "
+	    "version = ?, started_time = NULL, archived_time = NULL WHERE id = ?",
+	[P_SKIP_STATE] = "UPDATE eri_state SET name = 'FINISHED', skip = 1, "
+	    "version = ?, archived_time = ? WHERE id = ?",
+	[P_OUTBOX1] = OUTBOX_COLS OUTBOX_ROW,
+	[P_OUTBOX2] = OUTBOX_COLS OUTBOX_ROW ", " OUTBOX_ROW,
+	[P_SCHED] = "SELECT id, finished, expired FROM eri_schedule WHERE "
+	    EXACT("node_id", "?") " AND " EXACT("version", "?") " FOR UPDATE",
+	[P_CBDATA] = "INSERT INTO eri_callbackdata (node_id, version, data) "
+	    "VALUES (?, ?, ?)",
+	[P_RECORD] = "INSERT INTO operate_record_taskoperaterecord (operator, "
+	    "operate_type, operate_source, instance_id, project_id, operate_date, "
+	    "node_id, extra_info) VALUES (?, ?, 'api', ?, ?, ?, ?, ?)",
+};
+
+#define PCOLS 6
+#define PCOL_MAX 4096
+
+struct arg { const char *s; long long i; int is_int; };
+#define S(x) ((struct arg){ .s = (x) })
+#define I(x) ((struct arg){ .i = (x), .is_int = 1 })
+
+struct prow {
+	char col[PCOLS][PCOL_MAX];
+	my_bool null[PCOLS];
+	int rows;
+};
+
+/* Executes statement k with args; with row, fetches the first row's
+ * columns as text and counts the rows (up to 2). -1 on error. */
+static int
+pexec(struct thread *t, enum pst k, const struct arg *a, int na, struct prow *row)
+{
+	MYSQL_STMT *st = t->plain[k];
+	MYSQL_BIND p[20], r[PCOLS];
+	unsigned long len[20], rlen[PCOLS];
+	int nc, rc;
+
+	for (int i = 0; i < na; i++) {
+		if (a[i].is_int)
+			bind_int(&p[i], (long long *)&a[i].i);
+		else
+			bind_str(&p[i], &len[i], a[i].s);
+	}
+	if ((na && mysql_stmt_bind_param(st, p) != 0) || mysql_stmt_execute(st) != 0) {
+		note_error(t, plain_sql[k], mysql_stmt_error(st));
+		return -1;
+	}
+	if (row == NULL)
+		return 0;
+	nc = (int)mysql_stmt_field_count(st);
+	memset(r, 0, sizeof(r));
+	for (int i = 0; i < nc && i < PCOLS; i++) {
+		r[i].buffer_type = MYSQL_TYPE_STRING;
+		r[i].buffer = row->col[i];
+		r[i].buffer_length = PCOL_MAX - 1;
+		r[i].length = &rlen[i];
+		r[i].is_null = &row->null[i];
+	}
+	row->rows = 0;
+	if (mysql_stmt_bind_result(st, r) != 0) {
+		note_error(t, plain_sql[k], mysql_stmt_error(st));
+		return -1;
+	}
+	while ((rc = mysql_stmt_fetch(st)) == 0 || rc == MYSQL_DATA_TRUNCATED) {
+		if (row->rows++ == 0)
+			for (int i = 0; i < nc && i < PCOLS; i++)
+				row->col[i][rlen[i] < PCOL_MAX ? rlen[i] : PCOL_MAX - 1] = '\0';
+		if (row->rows == 2)
+			break;
+	}
+	mysql_stmt_free_result(st);
+	return row->rows;
+}
+
+/* The string value of "key": "..." in bamboo's json.dumps text, or "". */
+static void
+jstr(const char *json, const char *key, char *out, size_t n)
+{
+	char pat[TEXT_MAX];
+	const char *p, *e;
+
+	snprintf(pat, sizeof(pat), "\"%s\": \"", key);
+	out[0] = '\0';
+	if ((p = strstr(json, pat)) == NULL)
+		return;
+	p += strlen(pat);
+	if ((e = strchr(p, '"')) == NULL || (size_t)(e - p) >= n)
+		return;
+	memcpy(out, p, (size_t)(e - p));
+	out[e - p] = '\0';
+}
+
+static void
+new_version(char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char b[16];
+	FILE *f;
+
+	/* a per-call read of urandom is what a uuid4 costs a client too */
+	f = fopen("/dev/urandom", "r");
+	if (f == NULL || fread(b, 1, 16, f) != 16)
+		for (int i = 0; i < 16; i++)
+			b[i] = (unsigned char)rand();
+	if (f)
+		fclose(f);
+	out[0] = 'v';
+	for (int i = 0; i < 16; i++) {
+		out[1 + 2 * i] = hex[b[i] >> 4];
+		out[2 + 2 * i] = hex[b[i] & 15];
+	}
+	out[33] = '\0';
+}
+
+static int
+plain_fail(struct thread *t, const char *why)
+{
+	if (why)
+		note_error(t, "plain", why);
+	mysql_real_query(t->my, "ROLLBACK", 8);
+	return -1;
+}
+
+static int
+operate_plain(struct thread *t, long long s)
+{
+	/* sized for any column text (PCOL_MAX), so that nothing is cut */
+	char node[TEXT_MAX], flow[TEXT_MAX], rid[TEXT_MAX], data[TEXT_MAX],
+	    now[96], nver[40], pipe[PCOL_MAX], type[PCOL_MAX], target[PCOL_MAX],
+	    version[PCOL_MAX], proot[PCOL_MAX], top[PCOL_MAX], queue[PCOL_MAX],
+	    rkey[PCOL_MAX + 16], body[6 * PCOL_MAX], zrem[2 * PCOL_MAX],
+	    extra[4 * PCOL_MAX], inputs[1024];
+	struct prow *rw = t->row;
+	long long task = t->o->task_base + s % t->o->tasks, state_id, pid,
+	    priority, sched, cbid;
+	enum kind k = kinds[s % 10];
+	const char *action = k == SKIP ? "skip" : k == SKIP_EXG ? "skip_exg" :
+	    k == CALLBACK ? "callback" : "retry";
+	struct timespec ts;
+	struct tm tm;
+	double epoch;
+
+	snprintf(node, sizeof(node), "n%04xb%027lld", spread(s), s);
+	snprintf(flow, sizeof(flow), "l%04xz%027lld", spread(s), s);
+	snprintf(rid, sizeof(rid), "dbdrv%027lld", s);
+	snprintf(data, sizeof(data), "{\"status\":\"done\",\"slot\":%lld}", s);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(now, sizeof(now), "%04d-%02d-%02d %02d:%02d:%02d.%06ld",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, ts.tv_nsec / 1000);
+	epoch = (double)ts.tv_sec + (double)(ts.tv_nsec / 1000) / 1e6;
+
+	if (mysql_real_query(t->my, "START TRANSACTION", 17) != 0) {
+		note_error(t, "begin", mysql_error(t->my));
+		return -1;
+	}
+	/* 1. the task, locked */
+	if (pexec(t, P_TASK, (struct arg[]){ I(task) }, 1, rw) != 1)
+		return plain_fail(t, "task");
+	if (atoll(rw->col[0]) != 1 || atoll(rw->col[1]) != 0 ||
+	    atoll(rw->col[2]) != 2 || rw->null[3] || atoll(rw->col[4]) != 0)
+		return plain_fail(t, "task refused");
+	snprintf(pipe, sizeof(pipe), "%s", rw->col[3]);
+	/* 2. the request id */
+	if (pexec(t, P_REPLAY, (struct arg[]){ S(APP_CODE), S(rid), S(action),
+	    I(task), S(node), S(now) }, 6, NULL) != 0)
+		return plain_fail(t, NULL);
+	/* 3. the root pipeline's state, shared */
+	if (pexec(t, P_ROOT, (struct arg[]){ S(pipe), S(pipe) }, 2, rw) != 1 ||
+	    strcmp(rw->col[0], "REVOKED") == 0 || strcmp(rw->col[0], "FINISHED") == 0)
+		return plain_fail(t, "task not running");
+	/* 4. the node, in this task, with its state row, locked */
+	if (pexec(t, P_NODE, (struct arg[]){ S(node), S(node) }, 2, rw) != 1 ||
+	    rw->null[1])
+		return plain_fail(t, "node");
+	jstr(rw->col[0], "root_pipeline_id", target, sizeof(target));
+	jstr(rw->col[0], "type", type, sizeof(type));
+	if (strcmp(target, pipe) != 0)
+		return plain_fail(t, "node not in task");
+	state_id = atoll(rw->col[1]);
+	snprintf(version, sizeof(version), "%s", rw->col[3]);
+	if (k == CALLBACK ? strcmp(rw->col[2], "RUNNING") != 0 :
+	    strcmp(rw->col[2], "FAILED") != 0)
+		return plain_fail(t, "state");
+	if ((k == RETRY || k == RETRY_INPUTS) &&
+	    strstr(rw->col[0], "\"can_retry\": true") == NULL)
+		return plain_fail(t, "retry disabled");
+	if (k == SKIP && (strstr(rw->col[0], "\"can_skip\": true") == NULL ||
+	    strcmp(type, "ServiceActivity") != 0))
+		return plain_fail(t, "skip disabled");
+	if (k == SKIP || k == SKIP_EXG) {
+		/* the target of the flow: the only one, or flow_id's */
+		/* targets: {"flow": "target", ...}, copied out */
+		char tg[PCOL_MAX], key[TEXT_MAX], *b, *e;
+		const char *x = strstr(rw->col[0], "\"targets\": {");
+		int colons = 0;
+		if (x == NULL)
+			return plain_fail(t, "targets");
+		snprintf(tg, sizeof(tg), "%s", x + 11);
+		if ((e = strchr(tg, '}')) == NULL)
+			return plain_fail(t, "targets");
+		e[1] = '\0';
+		for (b = tg; *b; b++)
+			colons += *b == ':';
+		if (k == SKIP_EXG) {
+			if (strcmp(type, "ExclusiveGateway") != 0)
+				return plain_fail(t, "not a gateway");
+			snprintf(key, sizeof(key), "%s", flow);
+		} else {
+			if (colons != 1 || (b = strchr(tg, '"')) == NULL ||
+			    (e = strchr(b + 1, '"')) == NULL)
+				return plain_fail(t, "no single flow");
+			snprintf(key, sizeof(key), "%.*s", (int)(e - b - 1), b + 1);
+		}
+		jstr(tg, key, target, sizeof(target));
+		if (target[0] == '\0')
+			return plain_fail(t, "no such flow");
+	}
+	/* 5. the process parked there, locked */
+	if (pexec(t, P_PROC, (struct arg[]){ S(node), S(node) }, 2, rw) != 1)
+		return plain_fail(t, "process");
+	pid = atoll(rw->col[0]);
+	snprintf(proot, sizeof(proot), "%s", rw->col[1]);
+	{	/* the top of pipeline_stack: its last string */
+		char *e = strrchr(rw->col[2], '"'), *b = NULL;
+		if (e != NULL) {
+			*e = '\0';
+			b = strrchr(rw->col[2], '"');
+		}
+		snprintf(top, sizeof(top), "%s", b ? b + 1 : proot);
+	}
+	snprintf(queue, sizeof(queue), "%s", rw->col[3]);
+	priority = atoll(rw->col[4]);
+
+	if (k == CALLBACK) {
+		if (pexec(t, P_SCHED, (struct arg[]){ S(node), S(node), S(version),
+		    S(version) }, 4, rw) != 1 || atoll(rw->col[1]) || atoll(rw->col[2]))
+			return plain_fail(t, "schedule");
+		sched = atoll(rw->col[0]);
+		if (pexec(t, P_CBDATA, (struct arg[]){ S(node), S(version), S(data) },
+		    3, NULL) != 0)
+			return plain_fail(t, NULL);
+		cbid = (long long)mysql_stmt_insert_id(t->plain[P_CBDATA]);
+		snprintf(rkey, sizeof(rkey), queue[0] ? "er_schedule_%s" : "er_schedule",
+		    queue);
+		snprintf(body, sizeof(body), "{\"process_id\": %lld, \"node_id\": \"%s\", "
+		    "\"schedule_id\": %lld, \"callback_data_id\": %lld, \"recover_point\": "
+		    "\"{}\", \"headers\": {\"route_info\": {\"queue\": \"%s\", \"priority\": "
+		    "%lld}, \"timestamp\": %.6f}}", pid, node, sched, cbid, queue, priority,
+		    epoch);
+		if (pexec(t, P_OUTBOX1, (struct arg[]){ S("celery"),
+		    S("pipeline.eri.celery.tasks.schedule"), S("default"), S(rkey),
+		    I(priority), S(body), S(rid), S(now) }, 8, NULL) != 0)
+			return plain_fail(t, NULL);
+		snprintf(extra, sizeof(extra), "{\"version\": \"%s\", \"schedule_id\": "
+		    "%lld, \"callback_data_id\": %lld}", version, sched, cbid);
+	} else {
+		new_version(nver);
+		if (k == RETRY || k == RETRY_INPUTS) {
+			if (pexec(t, P_DATA, (struct arg[]){ S(node), S(node) }, 2, rw) != 1)
+				return plain_fail(t, "no inputs");
+		}
+		if (pexec(t, P_ARCHIVE, (struct arg[]){ S(now), I(state_id) }, 2,
+		    NULL) != 0)
+			return plain_fail(t, NULL);
+		if (k == RETRY_INPUTS) {
+			/* bk-sops' rules on the seeded inputs: "b" is escaped,
+			 * __executor_proxy kept, nothing else stays */
+			snprintf(inputs, sizeof(inputs), "{\"a\": {\"need_render\": true, "
+			    "\"value\": \"new-%lld\"}, \"b\": {\"need_render\": false, "
+			    "\"value\": {\"x\": 1}}, \"__executor_proxy\": {\"need_render\": "
+			    "true, \"value\": \"\"}}", s);
+			if (pexec(t, P_DATA_UPD, (struct arg[]){ S(inputs), S(node),
+			    S(node) }, 3, NULL) != 0)
+				return plain_fail(t, NULL);
+		}
+		if (k == RETRY || k == RETRY_INPUTS) {
+			if (pexec(t, P_RETRY_STATE, (struct arg[]){ S(nver), I(state_id) },
+			    2, NULL) != 0)
+				return plain_fail(t, NULL);
+		} else if (pexec(t, P_SKIP_STATE, (struct arg[]){ S(nver), S(now),
+		    I(state_id) }, 3, NULL) != 0)
+			return plain_fail(t, NULL);
+		snprintf(rkey, sizeof(rkey), queue[0] ? "er_execute_%s" : "er_execute",
+		    queue);
+		snprintf(body, sizeof(body), "{\"process_id\": %lld, \"node_id\": \"%s\", "
+		    "\"root_pipeline_id\": \"%s\", \"parent_pipeline_id\": \"%s\", "
+		    "\"recover_point\": \"{}\", \"headers\": {\"route_info\": {\"queue\": "
+		    "\"%s\", \"priority\": %lld}, \"timestamp\": %.6f}}", pid,
+		    k == SKIP || k == SKIP_EXG ? target : node, proot, top, queue,
+		    priority, epoch);
+		if (k == SKIP || k == SKIP_EXG) {
+			snprintf(zrem, sizeof(zrem), "[\"%s_%s\"]", node, nver);
+			if (pexec(t, P_OUTBOX2, (struct arg[]){ S("celery"),
+			    S("pipeline.eri.celery.tasks.execute"), S("default"), S(rkey),
+			    I(priority), S(body), S(rid), S(now), S("redis"), S("ZREM"),
+			    S(""), S("sops_executing_node_pool"), S(NULL), S(zrem), S(rid),
+			    S(now) }, 16, NULL) != 0)
+				return plain_fail(t, NULL);
+		} else if (pexec(t, P_OUTBOX1, (struct arg[]){ S("celery"),
+		    S("pipeline.eri.celery.tasks.execute"), S("default"), S(rkey),
+		    I(priority), S(body), S(rid), S(now) }, 8, NULL) != 0)
+			return plain_fail(t, NULL);
+		if (k == SKIP_EXG)
+			snprintf(extra, sizeof(extra), "{\"version\": \"%s\", \"new_version\": "
+			    "\"%s\", \"flow_id\": \"%s\"}", version, nver, flow);
+		else
+			snprintf(extra, sizeof(extra), "{\"version\": \"%s\", \"new_version\": "
+			    "\"%s\"}", version, nver);
+	}
+	if (pexec(t, P_RECORD, (struct arg[]){ S(USERNAME), S(action), I(task),
+	    I(1), S(now), S(node), S(extra) }, 7, NULL) != 0)
+		return plain_fail(t, NULL);
+	if (mysql_real_query(t->my, "COMMIT", 6) != 0) {
+		note_error(t, "commit", mysql_error(t->my));
+		return plain_fail(t, NULL);
+	}
+	return 0;
+}
+
 static int
 connect_thread(struct thread *t)
 {
@@ -323,6 +703,20 @@ connect_thread(struct thread *t)
 		fprintf(stderr, "dbdriver: prepare: %s\n", mysql_error(t->my));
 		return -1;
 	}
+	if (o->plain) {
+		t->row = malloc(sizeof(*t->row));
+		if (t->row == NULL)
+			return -1;
+		for (int k = 0; k < P_NSTMT; k++) {
+			t->plain[k] = mysql_stmt_init(t->my);
+			if (t->plain[k] == NULL || mysql_stmt_prepare(t->plain[k],
+			    plain_sql[k], strlen(plain_sql[k])) != 0) {
+				fprintf(stderr, "dbdriver: prepare %s: %s\n", plain_sql[k],
+				    mysql_error(t->my));
+				return -1;
+			}
+		}
+	}
 	return 0;
 }
 
@@ -341,7 +735,8 @@ run(void *arg)
 			break;
 		}
 		double t0 = now_s();
-		if (resolve(t) == -1 || operate(t, s) == -1)
+		if (resolve(t) == -1 ||
+		    (o->plain ? operate_plain(t, s) : operate(t, s)) == -1)
 			continue;
 		t->ok++;
 		add_latency(t, (uint32_t)((now_s() - t0) * 1e6 + 0.5));
@@ -412,7 +807,7 @@ main(int argc, char **argv)
 	double t0, elapsed;
 	int ch;
 
-	while ((ch = getopt(argc, argv, "S:D:u:c:d:l:h:n:b:p:")) != -1) {
+	while ((ch = getopt(argc, argv, "S:D:u:c:d:l:h:n:b:p:m:")) != -1) {
 		switch (ch) {
 		case 'S': o.socket = optarg; break;
 		case 'D': o.db = optarg; break;
@@ -423,6 +818,7 @@ main(int argc, char **argv)
 		case 'h': o.hi = num(optarg, "hi"); break;
 		case 'n': o.tasks = num(optarg, "tasks"); break;
 		case 'b': o.task_base = num(optarg, "task base"); break;
+		case 'm': o.plain = strcmp(optarg, "plain") == 0; break;
 		case 'p':
 			puts(strcmp(optarg, "project") == 0 ? resolve_project :
 			    resolve_cmdb);
@@ -491,6 +887,9 @@ main(int argc, char **argv)
 	for (int i = 0; i < o.conns; i++) {
 		mysql_stmt_close(th[i].resolve);
 		mysql_stmt_close(th[i].call);
+		for (int j = 0; o.plain && j < P_NSTMT; j++)
+			mysql_stmt_close(th[i].plain[j]);
+		free(th[i].row);
 		mysql_close(th[i].my);
 		free(th[i].lat);
 	}
