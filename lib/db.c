@@ -486,32 +486,47 @@ copy_row(struct row_bind *rb, struct db_val *cols, int ncols)
 	}
 }
 
+/* Binds the parameters and runs statement i, preparing it first if it
+ * did not prepare at connect (lazy_prepare). Returns the statement, or
+ * NULL with the error set. */
+static MYSQL_STMT *
+run(struct db *db, int i, const struct db_val *params, int nparams)
+{
+	MYSQL_BIND b[DB_COLS_MAX];
+	unsigned long lens[DB_COLS_MAX];
+	MYSQL_STMT *st;
+
+	if (db->my == NULL) {
+		set_err(db, CR_SERVER_GONE_ERROR, "not connected");
+		return NULL;
+	}
+	if (db->stmt[i] == NULL && prepare(db, i) == -1)
+		return NULL;
+	st = db->stmt[i];
+	if (nparams > DB_COLS_MAX ||
+	    mysql_stmt_param_count(st) != (unsigned long)nparams) {
+		set_err(db, CR_UNKNOWN_ERROR, "parameter count mismatch");
+		return NULL;
+	}
+	bind_params(b, params, nparams, lens);
+	if (mysql_stmt_bind_param(st, b) != 0 || mysql_stmt_execute(st) != 0) {
+		stmt_err(db, st);
+		return NULL;
+	}
+	return st;
+}
+
 int
 db_exec_rows(struct db *db, int i, const struct db_val *params, int nparams,
     struct db_val *cols, int ncols,
     int (*row)(void *arg, const struct db_val *cols), void *arg)
 {
-	MYSQL_BIND b[DB_COLS_MAX];
-	unsigned long lens[DB_COLS_MAX];
 	struct row_bind rb;
 	MYSQL_STMT *st;
 	int rc = -1, r;
 
-	if (db->my == NULL) {
-		set_err(db, CR_SERVER_GONE_ERROR, "not connected");
-		return -1;
-	}
-	st = db->stmt[i];
-	if (nparams > DB_COLS_MAX ||
-	    mysql_stmt_param_count(st) != (unsigned long)nparams) {
-		set_err(db, CR_UNKNOWN_ERROR, "parameter count mismatch");
-		return -1;
-	}
-	bind_params(b, params, nparams, lens);
-	if (mysql_stmt_bind_param(st, b) != 0 || mysql_stmt_execute(st) != 0) {
-		stmt_err(db, st);
+	if ((st = run(db, i, params, nparams)) == NULL)
 		goto out;
-	}
 	if (bind_cols(db, st, &rb, cols, ncols) == -1)
 		goto out;
 	while ((r = mysql_stmt_fetch(st)) == 0) {
@@ -529,9 +544,10 @@ db_exec_rows(struct db *db, int i, const struct db_val *params, int nparams,
 	}
 	rc = 0;
 out:
-	mysql_stmt_free_result(st);
+	if (st)
+		mysql_stmt_free_result(st);
 	if (rc == -1 && db_lost(db))
-		disconnect(db);
+		drop(db);
 	return rc;
 }
 
@@ -596,27 +612,10 @@ int
 db_exec(struct db *db, int i, const struct db_val *params, int nparams,
     struct db_val *cols, int ncols, int *found)
 {
-	MYSQL_BIND b[DB_COLS_MAX];
-	unsigned long lens[DB_COLS_MAX];
 	MYSQL_STMT *st;
 
-	if (db->my == NULL) {
-		set_err(db, CR_SERVER_GONE_ERROR, "not connected");
-		return -1;
-	}
-	if (db->stmt[i] == NULL && prepare(db, i) == -1)
+	if ((st = run(db, i, params, nparams)) == NULL)
 		goto fail;
-	st = db->stmt[i];
-	if (nparams > DB_COLS_MAX ||
-	    mysql_stmt_param_count(st) != (unsigned long)nparams) {
-		set_err(db, CR_UNKNOWN_ERROR, "parameter count mismatch");
-		return -1;
-	}
-	bind_params(b, params, nparams, lens);
-	if (mysql_stmt_bind_param(st, b) != 0 || mysql_stmt_execute(st) != 0) {
-		stmt_err(db, st);
-		goto fail;
-	}
 	if (ncols > 0 && fetch_row(db, st, cols, ncols, found) == -1)
 		goto fail;
 	/* Consume every other result (a CALL ends with a status result), or
