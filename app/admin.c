@@ -21,7 +21,7 @@
 #include "db.h"
 #include "ids.h"
 #include "num.h"
-#include "request.h"
+#include "vocab.h"
 
 #define PROG "operate-node-admin"
 #define DEFAULT_CONF "/etc/operate-node/operate-node.conf"	/* as app/main.c */

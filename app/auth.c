@@ -14,7 +14,7 @@
 #include "auth.h"
 #include "buf.h"
 #include "config.h"
-#include "request.h"
+#include "vocab.h"
 
 /* bk-sops gcloud/apigw/decorators.py DEFAULT_APP_WHITELIST. */
 static const char *const default_whitelist[] = { "bk_fta", "bk_bcs",

@@ -319,4 +319,9 @@ config_db_params(const struct config *c, struct db_params *p)
 	p->connect_timeout = (unsigned)c->db_connect_timeout;
 	p->read_timeout = (unsigned)c->db_read_timeout;
 	p->write_timeout = (unsigned)c->db_write_timeout;
+	/* The service's session: ids and messages are utf8mb4; the
+	 * procedures set their own isolation, and READ COMMITTED keeps the
+	 * service's other reads from taking gap locks. */
+	p->charset = "utf8mb4";
+	p->init_command = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED";
 }

@@ -8,8 +8,8 @@
 
 #include "actions.h"
 #include "buf.h"
+#include "fields.h"
 #include "num.h"
-#include "request.h"
 #include "strictjson.h"
 
 /* Messages quote request values: keep them one printable line. */

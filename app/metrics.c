@@ -8,7 +8,7 @@
 
 #include "actions.h"
 #include "metrics.h"
-#include "request.h"
+#include "vocab.h"
 
 static const int codes[METRICS_CODES] = { CODE_OK, CODE_PARAM,
 	CODE_FORBIDDEN, CODE_NOT_EXIST, CODE_INVALID_OP, CODE_ENV, CODE_UNKNOWN };

@@ -29,6 +29,7 @@
 #include "dispatch.h"
 #include "log.h"
 #include "pool.h"
+#include "request.h"
 #include "worker.h"
 
 #define BACKOFF_MIN_MS 100	/* a worker that dies before it is ready ... */

@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "conn.h"
 #include "dispatch.h"
+#include "fields.h"
 #include "gwkey.h"
 #include "ids.h"
 #include "jwt.h"

@@ -10,14 +10,8 @@
 
 #include "auth.h"
 #include "config.h"
-#include "request.h"
-
-/* The outcome of a request, as the reply will carry it. */
-struct outcome {
-	int http;
-	int code;
-	char msg[MSG_LEN];
-};
+#include "fields.h"
+#include "vocab.h"
 
 struct store;
 

@@ -23,8 +23,6 @@ struct worker {
 	const char *peer;		/* of the connection, for the log */
 };
 
-/* Answers one accepted FastCGI request. */
-void request_handle(FCGX_Request *req, struct worker *w);
 /* The request is read: its read deadline ends. Returns -1 if the deadline
  * had passed (the connection is shut; nobody gets a reply). */
 int worker_read_done(struct worker *w);

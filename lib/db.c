@@ -267,11 +267,10 @@ open_host(struct db *db, const struct db_host *h)
 	mysql_options(my, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
 	mysql_options(my, MYSQL_OPT_READ_TIMEOUT, &rt);
 	mysql_options(my, MYSQL_OPT_WRITE_TIMEOUT, &wt);
-	mysql_options(my, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-	/* Our procedures take their own locks; READ COMMITTED keeps InnoDB
-	 * from taking gap locks that would make concurrent actions wait. */
-	mysql_options(my, MYSQL_INIT_COMMAND,
-	    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
+	if (p->charset)
+		mysql_options(my, MYSQL_SET_CHARSET_NAME, p->charset);
+	if (p->init_command)
+		mysql_options(my, MYSQL_INIT_COMMAND, p->init_command);
 	/* The socket wins when both are set, as the sample config says;
 	 * Connector/C itself would use TCP to the host. */
 	if (h == NULL && p->socket && *p->socket)

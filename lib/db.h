@@ -32,6 +32,9 @@ struct db_params {
 	 * the connection up; db_exec prepares it again and reports the
 	 * server's error. Otherwise db_connect fails with that error. */
 	int lazy_prepare;
+	/* Session settings, applied on every connect: the client character
+	 * set and one SQL statement (NULL: the library's defaults). */
+	const char *charset, *init_command;
 	unsigned failback_interval;				/* seconds */
 };
 

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "request.h"
+#include "fields.h"
 #include "strictjson.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "request.h"
+#include "fields.h"
 #include "strictjson.h"
 
 static void
