@@ -435,8 +435,9 @@ pool_worker(const struct config *cfg, int listen_fd, struct metrics *m,
 	/* A worker's first start connects at once, so that a wrong schema is
 	 * in the log from the start (opn_check); a restarted worker connects
 	 * on its first request, so that a flood of crafted records that kill
-	 * workers does not also hammer the database. */
-	if ((w.slot == NULL || w.slot->started == 1) &&
+	 * workers does not also hammer the database. The status process
+	 * connects when /healthz first asks. */
+	if (!status_only && (w.slot == NULL || w.slot->started == 1) &&
 	    store_ready(w.store, &o) == -1)
 		log_msg(LOG_WARN, "worker starts without a database connection");
 	slot_state(w.slot, W_IDLE);
