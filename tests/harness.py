@@ -384,11 +384,14 @@ class Pool:
         return ps[0] if ps else None
 
     def log_lines(self):
+        """The pool's JSON log lines; a last line still being written (no
+        newline yet) is left for the next read."""
         try:
             with open(self.log) as f:
-                return [json.loads(l) for l in f if l.strip()]
+                text = f.read()
         except FileNotFoundError:
             return []
+        return [json.loads(l) for l in text.split("\n")[:-1] if l.strip()]
 
 
 NGINX_CONF = """
