@@ -642,22 +642,7 @@ fail:
 int
 db_query(struct db *db, const char *sql)
 {
-	if (db->my == NULL) {
-		set_err(db, CR_SERVER_GONE_ERROR, "not connected");
-		return -1;
-	}
-	if (mysql_query(db->my, sql) != 0) {
-		set_err(db, mysql_errno(db->my), mysql_error(db->my));
-		if (db_lost(db))
-			drop(db);
-		return -1;
-	}
-	do {
-		MYSQL_RES *r = mysql_store_result(db->my);
-		if (r)
-			mysql_free_result(r);
-	} while (mysql_next_result(db->my) == 0);
-	return 0;
+	return db_query_each(db, sql, NULL, NULL) == -1 ? -1 : 0;
 }
 
 int
@@ -679,7 +664,8 @@ db_query_each(struct db *db, const char *sql, db_row_fn fn, void *arg)
 	}
 	if ((r = mysql_store_result(db->my)) != NULL) {
 		while ((row = mysql_fetch_row(r)) != NULL) {
-			fn(arg, row, (int)mysql_num_fields(r));
+			if (fn)
+				fn(arg, row, (int)mysql_num_fields(r));
 			n++;
 		}
 		mysql_free_result(r);

@@ -113,7 +113,8 @@ int db_exec_rows(struct db *db, int i, const struct db_val *params,
 int db_query(struct db *db, const char *sql);
 
 /* Runs plain SQL text and calls fn for each row of its first result
- * (values as text, NULL for SQL NULL). Returns the number of rows or -1. */
+ * (values as text, NULL for SQL NULL; fn may be NULL). Returns the number
+ * of rows or -1. */
 typedef void (*db_row_fn)(void *arg, char **row, int ncols);
 int db_query_each(struct db *db, const char *sql, db_row_fn fn, void *arg);
 

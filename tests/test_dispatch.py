@@ -20,24 +20,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ENGINE_DIR = os.path.join(HERE, "engine")
 PY = "/usr/bin/python3"
 
-OUTBOX_DDL = """
-CREATE TABLE IF NOT EXISTS `opn$outbox` (
-  id              bigint       NOT NULL AUTO_INCREMENT,
-  kind            varchar(16)  NOT NULL,
-  name            varchar(255) NOT NULL,
-  exchange        varchar(255) NOT NULL,
-  routing_key     varchar(255) NOT NULL,
-  priority        int          NULL,
-  body            longtext     NOT NULL,
-  countdown       int          NULL,
-  request_id      varchar(64)  NOT NULL,
-  created_time    datetime(6)  NOT NULL,
-  dispatched_time datetime(6)  NULL,
-  PRIMARY KEY (id),
-  KEY `opn$outbox_pending` (dispatched_time, id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
-"""
-
 EXECUTE = "pipeline.eri.celery.tasks.execute"
 SCHEDULE = "pipeline.eri.celery.tasks.schedule"
 EXECUTE_ORDER = ["process_id", "node_id", "root_pipeline_id",
@@ -257,7 +239,6 @@ def setup_module(env):
     # The database is the suite's: earlier modules leave outbox rows for
     # queues nobody declared here, which would never drain.
     env.db.reset_demo()
-    env.db.exec(OUTBOX_DDL)
     S["rabbit"] = RabbitMQ(env.top).start()
     S["redis"] = Redis(env.top).start()
     S["worker"] = CeleryWorker(env.top, S["rabbit"]).start()
