@@ -89,61 +89,41 @@ CREATE PROCEDURE opn_check()
 BEGIN
   SELECT CONCAT(r.t, '.', r.c) AS object, 'missing column' AS problem
     FROM JSON_TABLE('[
-      ["taskflow3_taskflowinstance","id"], ["taskflow3_taskflowinstance","project_id"],
-      ["taskflow3_taskflowinstance","is_deleted"], ["taskflow3_taskflowinstance","engine_ver"],
-      ["taskflow3_taskflowinstance","pipeline_instance_id"], ["taskflow3_taskflowinstance","is_child_taskflow"],
-      ["taskflow3_taskcallbackrecord","task_id"],
-      ["taskflow3_autoretrynodestrategy","taskflow_id"], ["taskflow3_autoretrynodestrategy","root_pipeline_id"],
-      ["taskflow3_autoretrynodestrategy","node_id"], ["taskflow3_autoretrynodestrategy","retry_times"],
-      ["taskflow3_autoretrynodestrategy","max_retry_times"], ["taskflow3_autoretrynodestrategy","interval"],
-      ["taskflow3_timeoutnodeconfig","node_id"], ["taskflow3_timeoutnodeconfig","timeout"],
-      ["pipeline_pipelineinstance","id"], ["pipeline_pipelineinstance","instance_id"],
-      ["pipeline_pipelineinstance","is_expired"],
-      ["core_project","id"], ["core_project","bk_biz_id"], ["core_project","from_cmdb"],
-      ["core_project","is_disable"],
-      ["core_environmentvariables","key"], ["core_environmentvariables","value"],
-      ["eri_node","node_id"], ["eri_node","detail"],
-      ["eri_state","id"], ["eri_state","node_id"], ["eri_state","root_id"], ["eri_state","parent_id"],
-      ["eri_state","name"], ["eri_state","version"], ["eri_state","loop"], ["eri_state","retry"],
-      ["eri_state","skip"], ["eri_state","error_ignored"], ["eri_state","created_time"],
-      ["eri_state","started_time"], ["eri_state","archived_time"], ["eri_state","inner_loop"],
-      ["eri_process","id"], ["eri_process","parent_id"], ["eri_process","ack_num"],
-      ["eri_process","need_ack"], ["eri_process","asleep"], ["eri_process","suspended"],
-      ["eri_process","frozen"], ["eri_process","dead"], ["eri_process","last_heartbeat"],
-      ["eri_process","destination_id"], ["eri_process","current_node_id"],
-      ["eri_process","root_pipeline_id"], ["eri_process","suspended_by"], ["eri_process","priority"],
-      ["eri_process","queue"], ["eri_process","pipeline_stack"],
-      ["eri_schedule","id"], ["eri_schedule","node_id"], ["eri_schedule","version"],
-      ["eri_schedule","finished"], ["eri_schedule","expired"],
-      ["eri_data","node_id"], ["eri_data","inputs"],
-      ["eri_executiondata","node_id"], ["eri_executiondata","inputs_serializer"],
-      ["eri_executiondata","outputs_serializer"], ["eri_executiondata","inputs"],
-      ["eri_executiondata","outputs"],
-      ["eri_executionhistory","node_id"], ["eri_executionhistory","loop"],
-      ["eri_executionhistory","retry"], ["eri_executionhistory","skip"],
-      ["eri_executionhistory","version"], ["eri_executionhistory","started_time"],
-      ["eri_executionhistory","archived_time"], ["eri_executionhistory","inputs_serializer"],
-      ["eri_executionhistory","outputs_serializer"], ["eri_executionhistory","inputs"],
-      ["eri_executionhistory","outputs"],
-      ["eri_callbackdata","id"], ["eri_callbackdata","node_id"], ["eri_callbackdata","version"],
-      ["eri_callbackdata","data"],
-      ["eri_logentry","node_id"], ["eri_logentry","version"],
-      ["operate_record_taskoperaterecord","operator"], ["operate_record_taskoperaterecord","operate_type"],
-      ["operate_record_taskoperaterecord","operate_source"],
-      ["operate_record_taskoperaterecord","instance_id"],
-      ["operate_record_taskoperaterecord","project_id"],
-      ["operate_record_taskoperaterecord","operate_date"],
-      ["operate_record_taskoperaterecord","node_id"], ["operate_record_taskoperaterecord","extra_info"],
-      ["opn$app","app_code"], ["opn$app","secret_hash"], ["opn$app","is_trusted"], ["opn$app","is_enabled"],
-      ["opn$token","token_hash"], ["opn$token","username"], ["opn$token","expires_at"],
-      ["opn$grant","project_id"], ["opn$grant","username"], ["opn$grant","action"],
-      ["opn$replay","app_code"], ["opn$replay","request_id"], ["opn$replay","action"],
-      ["opn$replay","task_id"], ["opn$replay","node_id"], ["opn$replay","created_time"],
-      ["opn$outbox","id"], ["opn$outbox","kind"], ["opn$outbox","name"], ["opn$outbox","exchange"],
-      ["opn$outbox","routing_key"], ["opn$outbox","priority"], ["opn$outbox","body"],
-      ["opn$outbox","countdown"], ["opn$outbox","request_id"], ["opn$outbox","created_time"],
-      ["opn$outbox","dispatched_time"]]', '$[*]'
-      COLUMNS (t VARCHAR(64) PATH '$[0]', c VARCHAR(64) PATH '$[1]')) AS r
+      {"t": "taskflow3_taskflowinstance", "c": ["id", "project_id", "is_deleted", "engine_ver",
+        "pipeline_instance_id", "is_child_taskflow"]},
+      {"t": "taskflow3_taskcallbackrecord", "c": ["task_id"]},
+      {"t": "taskflow3_autoretrynodestrategy", "c": ["taskflow_id", "root_pipeline_id", "node_id",
+        "retry_times", "max_retry_times", "interval"]},
+      {"t": "taskflow3_timeoutnodeconfig", "c": ["node_id", "timeout"]},
+      {"t": "pipeline_pipelineinstance", "c": ["id", "instance_id", "is_expired"]},
+      {"t": "core_project", "c": ["id", "bk_biz_id", "from_cmdb", "is_disable"]},
+      {"t": "core_environmentvariables", "c": ["key", "value"]},
+      {"t": "eri_node", "c": ["node_id", "detail"]},
+      {"t": "eri_state", "c": ["id", "node_id", "root_id", "parent_id", "name", "version", "loop",
+        "retry", "skip", "error_ignored", "created_time", "started_time", "archived_time",
+        "inner_loop"]},
+      {"t": "eri_process", "c": ["id", "parent_id", "ack_num", "need_ack", "asleep", "suspended",
+        "frozen", "dead", "last_heartbeat", "destination_id", "current_node_id",
+        "root_pipeline_id", "suspended_by", "priority", "queue", "pipeline_stack"]},
+      {"t": "eri_schedule", "c": ["id", "node_id", "version", "finished", "expired"]},
+      {"t": "eri_data", "c": ["node_id", "inputs"]},
+      {"t": "eri_executiondata", "c": ["node_id", "inputs_serializer", "outputs_serializer",
+        "inputs", "outputs"]},
+      {"t": "eri_executionhistory", "c": ["node_id", "loop", "retry", "skip", "version",
+        "started_time", "archived_time", "inputs_serializer", "outputs_serializer", "inputs",
+        "outputs"]},
+      {"t": "eri_callbackdata", "c": ["id", "node_id", "version", "data"]},
+      {"t": "eri_logentry", "c": ["node_id", "version"]},
+      {"t": "operate_record_taskoperaterecord", "c": ["operator", "operate_type", "operate_source",
+        "instance_id", "project_id", "operate_date", "node_id", "extra_info"]},
+      {"t": "opn$app", "c": ["app_code", "secret_hash", "is_trusted", "is_enabled"]},
+      {"t": "opn$token", "c": ["token_hash", "username", "expires_at"]},
+      {"t": "opn$grant", "c": ["project_id", "username", "action"]},
+      {"t": "opn$replay", "c": ["app_code", "request_id", "action", "task_id", "node_id",
+        "created_time"]},
+      {"t": "opn$outbox", "c": ["id", "kind", "name", "exchange", "routing_key", "priority",
+        "body", "countdown", "request_id", "created_time", "dispatched_time"]}]', '$[*]'
+      COLUMNS (t VARCHAR(64) PATH '$.t', NESTED PATH '$.c[*]' COLUMNS (c VARCHAR(64) PATH '$'))) AS r
    WHERE (r.t, r.c) NOT IN (
          -- named tables only: information_schema then opens just those
          SELECT k.table_name, k.column_name FROM information_schema.columns AS k
@@ -363,34 +343,19 @@ main: BEGIN
   DECLARE v_priority  INT;
   -- what the action writes
   DECLARE v_target    VARCHAR(64) CHARACTER SET utf8mb4 COLLATE @ID_COLLATE@;
-  DECLARE v_sched     BIGINT DEFAULT NULL;
-  DECLARE v_finished  TINYINT;
-  DECLARE v_sexpired  TINYINT;
   DECLARE v_inputs    LONGTEXT CHARACTER SET utf8mb4 DEFAULT NULL;
-  DECLARE v_exists    TINYINT DEFAULT 0;
-  DECLARE v_outputs   LONGTEXT CHARACTER SET utf8mb4 DEFAULT NULL;
-  DECLARE v_oser      VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
   DECLARE v_extra     LONGTEXT CHARACTER SET utf8mb4 DEFAULT '';
   DECLARE v_now       DATETIME(6);
   DECLARE v_epoch     DECIMAL(20,6);
   DECLARE v_dup       TINYINT DEFAULT 0;
-  DECLARE v_r_action  VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_r_task    BIGINT;
-  DECLARE v_r_node    VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  -- loops (retry's inputs, skip_cpg's flows)
+  -- loops (retry's inputs, skip_cpg's flows); what one path alone uses is
+  -- declared in that path's block: a DECLARE runs on every call
   DECLARE v_i         INT DEFAULT 0;
   DECLARE v_j         INT DEFAULT 0;
   DECLARE v_n         INT DEFAULT 0;
-  DECLARE v_keys      LONGTEXT CHARACTER SET utf8mb4;
   DECLARE v_written   LONGTEXT CHARACTER SET utf8mb4;
   DECLARE v_key       LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
-  DECLARE v_escape    LONGTEXT CHARACTER SET utf8mb4;
-  DECLARE v_keep      LONGTEXT CHARACTER SET utf8mb4;
-  DECLARE v_proxy     LONGTEXT CHARACTER SET utf8mb4;
-  DECLARE v_new       LONGTEXT CHARACTER SET utf8mb4;
-  DECLARE v_flow      VARCHAR(64) CHARACTER SET utf8mb4 COLLATE @ID_COLLATE@;
   DECLARE v_list      LONGTEXT CHARACTER SET utf8mb4;
-  DECLARE v_children  LONGTEXT CHARACTER SET utf8mb4;
   -- the answer
   DECLARE v_code      INT DEFAULT 0;
   DECLARE v_msg       LONGTEXT CHARACTER SET utf8mb4 DEFAULT NULL;
@@ -432,6 +397,10 @@ main: BEGIN
     END;
   END IF;
   IF v_dup = 1 THEN
+  BEGIN
+    DECLARE v_r_action VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+    DECLARE v_r_task   BIGINT;
+    DECLARE v_r_node   VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
     SELECT action, task_id, node_id INTO v_r_action, v_r_task, v_r_node
       FROM `opn$replay` WHERE app_code = COALESCE(p_app, '') AND request_id = p_request_id
       LOCK IN SHARE MODE;
@@ -444,6 +413,7 @@ main: BEGIN
              0 AS replayed;
     END IF;
     LEAVE main;
+  END;
   END IF;
 
 
@@ -614,10 +584,10 @@ main: BEGIN
     -- the chosen flows' targets, in the order given
     SET v_i = 0, v_list = '[]';
     WHILE v_i < v_n DO
-      SET v_flow = JSON_UNQUOTE(JSON_EXTRACT(p_flow_ids, CONCAT('$[', v_i, ']')));
-      SET v_target = opn_flow_target(v_targets, v_flow);
+      SET v_key = JSON_UNQUOTE(JSON_EXTRACT(p_flow_ids, CONCAT('$[', v_i, ']')));
+      SET v_target = opn_flow_target(v_targets, v_key);
       IF v_target IS NULL THEN
-        SET v_code = 3545000, v_msg = CONCAT('flow(', v_flow, ') is not an outgoing flow of gateway(', p_node_id, ')');
+        SET v_code = 3545000, v_msg = CONCAT('flow(', v_key, ') is not an outgoing flow of gateway(', p_node_id, ')');
         LEAVE act;
       END IF;
       SET v_list = JSON_ARRAY_APPEND(v_list, '$', v_target), v_i = v_i + 1;
@@ -651,11 +621,20 @@ main: BEGIN
     END IF;
     SET v_top = COALESCE(JSON_UNQUOTE(JSON_EXTRACT(v_stack, CONCAT('$[', JSON_LENGTH(v_stack) - 1, ']'))),
                          v_proot);
+    IF p_action = 'skip' THEN
+      IF COALESCE(JSON_LENGTH(v_targets), 0) <> 1 THEN
+        SET v_code = 3545000, v_msg = CONCAT('node(', p_node_id, ') has no single outgoing flow');
+        LEAVE act;
+      END IF;
+      SET v_target = JSON_UNQUOTE(JSON_EXTRACT(JSON_EXTRACT(v_targets, '$.*'), '$[0]'));
+    END IF;
   END IF;
 
-  IF p_action IN ('retry', 'retry_subprocess') THEN
+  -- The failed-node actions but callback archive the attempt (opn_archive,
+  -- inline: the hot path; a CALL costs a context of its own) and give the
+  -- node a new version.
+  IF p_action IN ('retry', 'retry_subprocess', 'skip', 'skip_exg', 'skip_cpg') THEN
     SET v_new_ver = CONCAT('v', LOWER(REPLACE(UUID(), '-', '')));
-    -- opn_archive, inline (the hot path: a CALL costs a context of its own)
     INSERT INTO eri_executionhistory
            (node_id, `loop`, retry, skip, version, started_time, archived_time,
             inputs_serializer, outputs_serializer, inputs, outputs)
@@ -667,14 +646,37 @@ main: BEGIN
       LEFT JOIN eri_executiondata AS e
         ON e.node_id = s.node_id AND CAST(e.node_id AS BINARY) = CAST(s.node_id AS BINARY)
      WHERE s.id = v_state_id;
+    SET v_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_ver);
+    -- the engine's execute task for the process: at the node again (retry)
+    -- or at the flow's target (skip, skip_exg); skip_cpg's children below
+    -- (opn_queue and opn_execute_kwargs, inline)
+    IF p_action <> 'skip_cpg' THEN
+      INSERT INTO `opn$outbox` (kind, name, exchange, routing_key, priority, body, countdown, request_id, created_time)
+      VALUES ('celery', 'pipeline.eri.celery.tasks.execute', 'default',
+              IF(COALESCE(v_queue, '') = '', 'er_execute', CONCAT('er_execute_', v_queue)), v_priority,
+              JSON_OBJECT('process_id', v_pid + 0,
+                          'node_id', IF(p_action LIKE 'retry%', p_node_id, v_target),
+                          'root_pipeline_id', v_proot, 'parent_pipeline_id', v_top, 'recover_point', '{}',
+                          'headers', JSON_OBJECT('route_info', JSON_OBJECT('queue', v_queue, 'priority', v_priority + 0),
+                                                 'timestamp', v_epoch + 0)),
+              NULL, p_request_id, v_now);
+    END IF;
+  END IF;
+
+  IF p_action IN ('retry', 'retry_subprocess') THEN
     IF p_action = 'retry' AND p_inputs IS NOT NULL AND JSON_LENGTH(p_inputs) > 0 THEN
+    BEGIN
+      DECLARE v_keys   LONGTEXT CHARACTER SET utf8mb4;
+      DECLARE v_escape LONGTEXT CHARACTER SET utf8mb4 DEFAULT '[]';
+      DECLARE v_keep   LONGTEXT CHARACTER SET utf8mb4 DEFAULT '[]';
+      DECLARE v_proxy  LONGTEXT CHARACTER SET utf8mb4;
+      DECLARE v_new    LONGTEXT CHARACTER SET utf8mb4 DEFAULT '{}';
       -- bk-sops' rules (pipeline-tables.md §3 retry): every given key but
       -- _escape_render_keys becomes {"need_render": b, "value": v}, b false
       -- for keys listed in _escape_render_keys and for keys whose current
       -- entry has need_render false; a current __executor_proxy entry is
       -- kept whatever is given; nothing else of the current inputs stays.
       -- Keys are compared decoded: as written, "\u00fc" and "ü" differ.
-      SET v_escape = '[]', v_keep = '[]', v_proxy = NULL, v_new = '{}';
       SET v_keys = JSON_KEYS(v_inputs), v_n = COALESCE(JSON_LENGTH(v_keys), 0), v_i = 0;
       WHILE v_i < v_n DO
         SET v_written = JSON_EXTRACT(v_keys, CONCAT('$[', v_i, ']'));
@@ -714,6 +716,7 @@ main: BEGIN
       END IF;
       UPDATE eri_data SET inputs = v_new
        WHERE node_id = p_node_id AND CAST(node_id AS BINARY) = CAST(p_node_id AS BINARY);
+    END;
     END IF;
     -- retry_subprocess: a process that entered the subprocess has it on top
     -- of its stack; leave it, the engine pushes it again. The event names
@@ -727,35 +730,8 @@ main: BEGIN
        SET name = 'READY', retry = retry + 1, version = v_new_ver,
            started_time = NULL, archived_time = NULL
      WHERE id = v_state_id;
-    -- opn_queue and opn_execute_kwargs, inline
-    INSERT INTO `opn$outbox` (kind, name, exchange, routing_key, priority, body, countdown, request_id, created_time)
-    VALUES ('celery', 'pipeline.eri.celery.tasks.execute', 'default', IF(COALESCE(v_queue, '') = '', 'er_execute', CONCAT('er_execute_', v_queue)), v_priority,
-            JSON_OBJECT('process_id', v_pid + 0, 'node_id', p_node_id, 'root_pipeline_id', v_proot,
-                        'parent_pipeline_id', v_top, 'recover_point', '{}',
-                        'headers', JSON_OBJECT('route_info', JSON_OBJECT('queue', v_queue, 'priority', v_priority + 0), 'timestamp', v_epoch + 0)),
-            NULL, p_request_id, v_now);
-    SET v_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_ver);
 
   ELSEIF p_action IN ('skip', 'skip_exg', 'skip_cpg') THEN
-    IF p_action = 'skip' THEN
-      IF COALESCE(JSON_LENGTH(v_targets), 0) <> 1 THEN
-        SET v_code = 3545000, v_msg = CONCAT('node(', p_node_id, ') has no single outgoing flow');
-        LEAVE act;
-      END IF;
-      SET v_target = JSON_UNQUOTE(JSON_EXTRACT(JSON_EXTRACT(v_targets, '$.*'), '$[0]'));
-    END IF;
-    SET v_new_ver = CONCAT('v', LOWER(REPLACE(UUID(), '-', '')));
-    INSERT INTO eri_executionhistory
-           (node_id, `loop`, retry, skip, version, started_time, archived_time,
-            inputs_serializer, outputs_serializer, inputs, outputs)
-    SELECT s.node_id, s.`loop`, s.retry, s.skip, s.version,
-           COALESCE(s.started_time, s.created_time), COALESCE(s.archived_time, v_now),
-           COALESCE(e.inputs_serializer, 'json'), COALESCE(e.outputs_serializer, 'json'),
-           COALESCE(e.inputs, '{}'), COALESCE(e.outputs, '{}')
-      FROM eri_state AS s
-      LEFT JOIN eri_executiondata AS e
-        ON e.node_id = s.node_id AND CAST(e.node_id AS BINARY) = CAST(s.node_id AS BINARY)
-     WHERE s.id = v_state_id;
     UPDATE eri_state
        SET name = 'FINISHED', skip = 1, version = v_new_ver, archived_time = v_now
      WHERE id = v_state_id;
@@ -764,7 +740,9 @@ main: BEGIN
       -- chosen flow, asleep at its target, bound for the converge gateway,
       -- with the parent's root, stack, priority and queue; the parent waits
       -- for them all. An outbox execute per child, in the order given.
-      SET v_i = 0, v_children = '[]';
+      BEGIN
+      DECLARE v_children LONGTEXT CHARACTER SET utf8mb4 DEFAULT '[]';
+      SET v_i = 0;
       WHILE v_i < v_n DO
         SET v_target = JSON_UNQUOTE(JSON_EXTRACT(v_list, CONCAT('$[', v_i, ']')));
         INSERT INTO eri_process
@@ -784,23 +762,14 @@ main: BEGIN
       SET v_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_ver,
                                 'flow_ids', JSON_EXTRACT(p_flow_ids, '$'),
                                 'child_processes', JSON_EXTRACT(v_children, '$'));
-      CALL opn_zrem(p_node_id, v_new_ver, p_request_id, v_now);
-    ELSE
-      -- the execute row, then opn_zrem's: one statement
-      INSERT INTO `opn$outbox` (kind, name, exchange, routing_key, priority, body, countdown, request_id, created_time)
-      VALUES ('celery', 'pipeline.eri.celery.tasks.execute', 'default', IF(COALESCE(v_queue, '') = '', 'er_execute', CONCAT('er_execute_', v_queue)), v_priority,
-              JSON_OBJECT('process_id', v_pid + 0, 'node_id', v_target, 'root_pipeline_id', v_proot,
-                        'parent_pipeline_id', v_top, 'recover_point', '{}',
-                        'headers', JSON_OBJECT('route_info', JSON_OBJECT('queue', v_queue, 'priority', v_priority + 0), 'timestamp', v_epoch + 0)),
-              NULL, p_request_id, v_now),
-             ('redis', 'ZREM', '', 'sops_executing_node_pool', NULL,
-              JSON_ARRAY(CONCAT(p_node_id, '_', v_new_ver)), NULL, p_request_id, v_now);
-      IF p_action = 'skip_exg' THEN
-        SET v_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_ver, 'flow_id', p_flow_id);
-      ELSE
-        SET v_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_ver);
-      END IF;
+      END;
+    ELSEIF p_action = 'skip_exg' THEN
+      SET v_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_ver, 'flow_id', p_flow_id);
     END IF;
+    -- the node leaves bk-sops' timeout pool (opn_zrem, inline)
+    INSERT INTO `opn$outbox` (kind, name, exchange, routing_key, priority, body, countdown, request_id, created_time)
+    VALUES ('redis', 'ZREM', '', 'sops_executing_node_pool', NULL,
+            JSON_ARRAY(CONCAT(p_node_id, '_', v_new_ver)), NULL, p_request_id, v_now);
 
   -- callback (§3; a second callback is accepted: the engine drops what
   -- comes too late):
@@ -810,6 +779,10 @@ main: BEGIN
   --   schedule of node(N) is already finished
   --   schedule of node(N) is already expired
   ELSEIF p_action = 'callback' THEN
+  BEGIN
+    DECLARE v_sched    BIGINT DEFAULT NULL;
+    DECLARE v_finished TINYINT;
+    DECLARE v_sexpired TINYINT;
     IF v_state <> 'RUNNING' THEN
       SET v_code = 3545000, v_msg = CONCAT('node(', p_node_id, ') state is not RUNNING, actual ', v_state);
       LEAVE act;
@@ -840,6 +813,7 @@ main: BEGIN
                         'headers', JSON_OBJECT('route_info', JSON_OBJECT('queue', v_queue, 'priority', v_priority + 0), 'timestamp', v_epoch + 0)),
             NULL, p_request_id, v_now);
     SET v_extra = JSON_OBJECT('version', v_version, 'schedule_id', v_sched + 0, 'callback_data_id', v_j + 0);
+  END;
 
   -- pause_subproc (§3):
   --   node(N) is not a subprocess, actual TYPE
@@ -951,6 +925,9 @@ main: BEGIN
   --   found multiple processes at node(N)
   --   can not fail node(N): its execution data is pickled, which SQL can not edit
   ELSEIF p_action = 'forced_fail' THEN
+  BEGIN
+    DECLARE v_outputs LONGTEXT CHARACTER SET utf8mb4 DEFAULT NULL;
+    DECLARE v_oser    VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
     IF NOT (v_type <=> 'ServiceActivity') THEN
       SET v_code = 3545000, v_msg = CONCAT('node(', p_node_id, ') is not a service activity, actual ', v_type);
       LEAVE act;
@@ -1001,6 +978,7 @@ main: BEGIN
     CALL opn_failed_effects(p_task_id, v_pipeline, p_node_id, COALESCE(v_name, p_node_id), v_child,
                             p_request_id, v_now);
     SET v_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_ver);
+  END;
 
   ELSE
     SET v_code = 3540000, v_msg = CONCAT('action(', COALESCE(p_action, 'NULL'), ') is not supported');
