@@ -729,6 +729,7 @@ class Bench:
             if driver and proc.stdout.readline().strip() != "ready":
                 raise RuntimeError("dbdriver did not start: " + proc.stderr.read()[-300:])
             before = self.ctl.snapshot()
+            gone0 = self.abandoned(workload)
             cpu0 = {k: cpu_ticks(v) for k, v in pids.items()}
             busy0 = machine_busy_ticks()
             perf = None
@@ -750,6 +751,7 @@ class Bench:
             busy1 = machine_busy_ticks()
             self.ctl.wait_idle()
             after = self.ctl.snapshot()
+            gone = self.abandoned(workload) - gone0
             if driver:
                 proc.stdin.close()
             out += proc.stdout.read()
@@ -776,8 +778,13 @@ class Bench:
         if base:
             # The service's only DELETE is in opn_purge_replay (its
             # housekeeping, after a reply): one per purge CALL.
+            # A request wrk stopped waiting for when its time was up is
+            # resolved, then not applied (its client is gone): its one
+            # round trip is no action's.
             res["purge_calls"] = delta["Com_delete"]
-            res["round_trips_per_req"] = (delta["Questions"] - delta["Com_delete"]) / base
+            res["abandoned"] = gone
+            res["round_trips_per_req"] = (delta["Questions"] - delta["Com_delete"]
+                                          - gone) / base
             for key, var in (("questions", "Questions"), ("queries", "Queries"),
                              ("statements", COM_SUM),
                              ("stmt_execute", "Com_stmt_execute"),
@@ -878,6 +885,17 @@ class Bench:
             why.append("no replies")
         if why:
             res.update(failed=True, why="; ".join(why))
+
+    def abandoned(self, workload):
+        """The pool's operate_node_abandoned_total (0 for the drivers)."""
+        if workload not in ("a", "e"):
+            return 0
+        r = self.svc.nginx.status("/metrics")
+        raw = r.raw.decode() if isinstance(r.raw, bytes) else r.raw
+        m = re.search(r"^operate_node_abandoned_total (\d+)$", raw, re.M)
+        if r.status != 200 or m is None:
+            raise RuntimeError("no operate_node_abandoned_total in /metrics")
+        return int(m.group(1))
 
     def start_perf(self, seconds):
         """perf over the whole machine (software clock: this VM has no
@@ -1247,7 +1265,9 @@ class Bench:
                     key, p["round_trips_per_req"], p["questions_per_req"],
                     p["stmt_execute_per_req"], p["queries_per_req"], p["calls_per_req"],
                     p["fsyncs_per_req"], p["page_reads_per_req"], p["deadlocks"]))
-        P("  Round trips = Questions - housekeeping. MariaDB's Questions counts each\n"
+        P("  Round trips = Questions - housekeeping - abandoned (the resolve of a\n"
+          "  request wrk gave up on when its time ended; the pool then applies\n"
+          "  nothing). MariaDB's Questions counts each\n"
           "  command a client sends (COM_QUERY; COM_STMT_EXECUTE: one per CALL,\n"
           "  however much the procedure does), not prepares, closes or pings, and not\n"
           "  what a stored program runs. Com_stmt_execute agrees, and b, which sends\n"
