@@ -53,7 +53,7 @@ $(B)/tests/%: $(B)/tests/unit/%.o $(APP_OBJ) $(LIB_OBJ)
 
 # libFuzzer: the request parsing (route, strict JSON, fields).
 FUZZ_SRC  = tests/fuzz/fuzz_request.c app/fields.c app/actions.c \
-            lib/strictjson.c lib/num.c lib/buf.c lib/xmalloc.c
+            lib/strictjson.c lib/num.c lib/buf.c lib/text.c lib/xmalloc.c
 FUZZ_SECONDS ?= 600
 build/fuzz_request: $(FUZZ_SRC) $(wildcard app/*.h lib/*.h)
 	@mkdir -p build

@@ -21,6 +21,7 @@
 #include "db.h"
 #include "ids.h"
 #include "num.h"
+#include "text.h"
 #include "vocab.h"
 
 #define PROG "operate-node-admin"
@@ -36,6 +37,8 @@
 #define SECRET_HEX (2 * ID_HEX_LEN)	/* 32 random bytes in hex */
 #define PERM_ACTION "task_operate"	/* opn$grant.action */
 #define SHOW_MAX 80		/* bytes of an argument echoed in an error */
+#define CMD_SQL_MAX 2		/* statements of one command */
+#define POS_MAX 2		/* positional arguments of one command */
 
 /* Result buffers: varchar(n) in utf8mb4 is at most 4n bytes. */
 #define COL_CODE (APP_CODE_MAX * 4 + 1)
@@ -46,26 +49,39 @@
 
 enum { FL_TRUSTED, FL_DAYS, FL_PROJECT, FL_USER, NFLAGS };
 
+/* What an argument is, and so how it is checked. */
+enum arg_kind { A_NONE, A_CODE, A_USER, A_TOKEN, A_PROJECT, A_DAYS };
+
+/* A positional argument's name in messages. */
+static const char *const kind_name[] = {
+	[A_CODE] = "CODE", [A_USER] = "USERNAME", [A_TOKEN] = "TOKEN",
+	[A_PROJECT] = "PROJECT_ID", [A_DAYS] = "DAYS",
+};
+
 static const struct flag {
 	const char *name;
-	int takes_value;
+	enum arg_kind value;	/* A_NONE: the flag takes no value */
 } flag_table[NFLAGS] = {
-	[FL_TRUSTED] = { "--trusted", 0 },
-	[FL_DAYS] = { "--days", 1 },
-	[FL_PROJECT] = { "--project", 1 },
-	[FL_USER] = { "--user", 1 },
+	[FL_TRUSTED] = { "--trusted", A_NONE },
+	[FL_DAYS] = { "--days", A_DAYS },
+	[FL_PROJECT] = { "--project", A_PROJECT },
+	[FL_USER] = { "--user", A_USER },
 };
 
 #define BIT(f) (1u << (f))
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
-/* The command line after the command's words. */
+struct cmd;
+
+/* The command and the command line after its words. */
 struct args {
-	const char *pos[2];
+	const struct cmd *cmd;
+	const char *pos[POS_MAX];
 	int npos;
 	unsigned seen;			/* BIT(FL_*) of the flags given */
 	const char *val[NFLAGS];	/* their values */
+	int64_t project, days;		/* the numbers among them, checked */
 };
 
 struct admin {
@@ -73,12 +89,24 @@ struct admin {
 	struct config cfg;
 	struct db_params params;
 	struct db *db;
+	/* A command's new secret or token, and the hash that is stored. */
+	char secret[SECRET_HEX + 1], hash[AUTH_HASH_LEN + 1];
 };
 
+/*
+ * A command is its arguments, its statements and a run() that binds and
+ * executes them: the arguments are checked and the database is opened
+ * before run(), and a new secret (remedy set) is printed after it.
+ */
 struct cmd {
 	const char *word, *sub;	/* "app" "add"; sub NULL for "grant" */
-	int npos;		/* positional arguments */
+	enum arg_kind pos[POS_MAX];	/* positional; A_NONE: no more */
 	unsigned flags;		/* BIT(FL_*) it accepts */
+	unsigned one_of;	/* BIT(FL_*) of which at most one may be given */
+	const char *sql[CMD_SQL_MAX];	/* statement i is sql[i]; NULL: none */
+	/* Non-NULL: run() stores a->hash, and a->secret is printed once
+	 * after it; what to do when it cannot be printed. */
+	const char *remedy;
 	int (*run)(struct admin *, const struct args *);
 };
 
@@ -114,42 +142,29 @@ usage(FILE *f)
 	    DAYS_MAX, DAYS_DEFAULT, APP_CODE_MAX, USERNAME_MAX);
 }
 
-static void
-vfail(const char *fmt, va_list ap)
+static int
+complain(int status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The reason on stderr, and the usage text after it when status is
+ * EXIT_USAGE; returns status. */
+static int
+complain(int status, const char *fmt, ...)
 {
+	va_list ap;
+
 	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fputc('\n', stderr);
+	if (status == EXIT_USAGE)
+		usage(stderr);
+	return status;
 }
 
-static void
-fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vfail(fmt, ap);
-	va_end(ap);
-}
-
-static int
-usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* The reason, then the usage text; returns EXIT_USAGE. */
-static int
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vfail(fmt, ap);
-	va_end(ap);
-	usage(stderr);
-	return EXIT_USAGE;
-}
+#define fail(...) complain(EXIT_FAIL, __VA_ARGS__)
+#define usage_error(...) complain(EXIT_USAGE, __VA_ARGS__)
 
 /*
  * s made safe for a terminal: control characters (C0, DEL, C1), backslash
@@ -206,33 +221,42 @@ code_ok(const char *code)
 }
 
 /*
- * 1..USERNAME_MAX characters of UTF-8 without control characters, as the
- * service checks bk_username. A trailing space is refused too: the
- * utf8mb4_bin columns pad, so "alice " would name alice.
+ * As the service checks bk_username (lib/text.h): 1..USERNAME_MAX
+ * characters of UTF-8, no control character (C0, DEL, C1), no trailing
+ * space: the utf8mb4_bin columns pad, so "alice " would name alice.
  */
 static int
 username_ok(const char *user)
 {
-	size_t n = strlen(user), chars = buf_utf8_len(user, n);
 	char e[ESC_LEN(SHOW_MAX)];
-	const char *why = NULL;
+	const char *why;
 
-	if (chars == 0 || chars == SIZE_MAX || chars > USERNAME_MAX)
-		why = "is not 1.." STR(USERNAME_MAX) " characters of UTF-8";
-	for (size_t i = 0; why == NULL && i < n; i++) {
-		unsigned char c = (unsigned char)user[i];
-		if (c < 0x20 || c == 0x7f || (c == 0xc2 &&
-		    (unsigned char)user[i + 1] < 0xa0))
-			why = "holds a control character";
-	}
-	if (why == NULL && user[n - 1] == ' ')
+	switch (text_check(user, strlen(user), USERNAME_MAX, 0)) {
+	case TEXT_OK:
+		return 1;
+	case TEXT_CONTROL:
+		why = "holds a control character";
+		break;
+	case TEXT_SPACE:
 		why = "ends with a space";
-	if (why) {
-		usage_error("username \"%s\" %s", ESCAPED(user, SHOW_MAX, e),
-		    why);
-		return 0;
+		break;
+	default:
+		why = "is not 1.." STR(USERNAME_MAX) " characters of UTF-8";
+		break;
 	}
-	return 1;
+	usage_error("username \"%s\" %s", ESCAPED(user, SHOW_MAX, e), why);
+	return 0;
+}
+
+/* As the service checks bk_token; never echoed: it is a credential. */
+static int
+token_ok(const char *token)
+{
+	if (text_check(token, strlen(token), CRED_MAX, TEXT_BYTES) == TEXT_OK)
+		return 1;
+	usage_error("TOKEN must be 1..%d bytes of UTF-8 without control "
+	    "characters or a trailing space", CRED_MAX);
+	return 0;
 }
 
 /* A bounded number from the command line, or a usage error naming it. */
@@ -297,21 +321,21 @@ db_where(const struct admin *a, char *out, size_t outlen)
 	return out;
 }
 
-static void
+static int
 fail_db(const struct admin *a)
 {
 	char where[CONF_PATH + 16];
 
-	fail("database (%s): %s", db_where(a, where, sizeof(where)),
+	return fail("database (%s): %s", db_where(a, where, sizeof(where)),
 	    db_errmsg(a->db));
 }
 
 /*
- * Loads the config, then prepares sql[0..n) and connects: statement i is
- * sql[i]. Reports its own errors.
+ * Loads the config, then prepares sql[0..CMD_SQL_MAX) up to the first NULL
+ * and connects: statement i is sql[i]. Reports its own errors.
  */
 static int
-admin_open(struct admin *a, const char *const sql[], int n)
+admin_open(struct admin *a, const char *const sql[CMD_SQL_MAX])
 {
 	char err[CONF_PATH + 256], where[CONF_PATH + 16];
 	int rc = -1;
@@ -323,7 +347,7 @@ admin_open(struct admin *a, const char *const sql[], int n)
 	}
 	config_db_params(&a->cfg, &a->params);
 	a->db = db_new(&a->params);
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < CMD_SQL_MAX && sql[i]; i++) {
 		int st = db_add_stmt(a->db, sql[i]);
 		assert(st == i);
 		(void)st;
@@ -346,408 +370,341 @@ out:
 	return rc;
 }
 
-/* 32 random bytes as 64 hex digits, and the hash that is stored. */
-static void
-new_secret(char secret[SECRET_HEX + 1], char hash[AUTH_HASH_LEN + 1])
+/* Runs statement st as db_exec does, reporting a database error. */
+static int
+run_stmt(struct admin *a, int st, const struct db_val *p, int np,
+    struct db_val *cols, int ncols, int *found)
 {
-	id_random_hex(secret);
-	id_random_hex(secret + ID_HEX_LEN);
-	auth_hash(secret, SECRET_HEX, hash);
+	if (db_exec(a->db, st, p, np, cols, ncols, found) == -1) {
+		fail_db(a);
+		return -1;
+	}
+	return 0;
 }
 
-/* The one line a secret is ever printed on. If it cannot be written, the
- * stored hash belongs to a secret nobody has: say what to do about it. */
+/*
+ * A listing: the header line, then row() for each row of statement 0
+ * (tab-separated, under the header). A failed write to stdout is a
+ * failure.
+ */
 static int
-print_secret(const char *secret, const char *remedy)
+list(struct admin *a, const char *header, const struct db_val *p, int np,
+    struct db_val *cols, int ncols, int (*row)(void *, const struct db_val *))
 {
-	if (fputs(secret, stdout) == EOF || fputc('\n', stdout) == EOF ||
-	    fflush(stdout) == EOF) {
-		fail("cannot write to stdout; %s", remedy);
-		return EXIT_FAIL;
-	}
-	return EXIT_OK;
-}
-
-/* Ends a listing: a failed write to stdout is a failure. */
-static int
-list_done(void)
-{
-	if (fflush(stdout) == EOF || ferror(stdout)) {
-		fail("cannot write to stdout");
-		return EXIT_FAIL;
-	}
+	printf("%s\n", header);
+	if (db_exec_rows(a->db, 0, p, np, cols, ncols, row, NULL) == -1)
+		return fail_db(a);
+	if (fflush(stdout) == EOF || ferror(stdout))
+		return fail("cannot write to stdout");
 	return EXIT_OK;
 }
 
 static int
 cmd_app_add(struct admin *a, const struct args *g)
 {
-	static const char *const sql[] = {
-		"INSERT INTO `opn$app` (app_code, secret_hash, is_trusted, "
-		"is_enabled) VALUES (?, ?, ?, 1)",
-	};
-	const char *code = g->pos[0];
-	char secret[SECRET_HEX + 1], hash[AUTH_HASH_LEN + 1];
-	struct db_val p[3];
-	int rc = EXIT_FAIL;
+	struct db_val p[] = { str_val(g->pos[0]), str_val(a->hash),
+	    int_val((g->seen & BIT(FL_TRUSTED)) != 0) };
 
-	if (!code_ok(code))
-		return EXIT_USAGE;
-	if (admin_open(a, sql, 1) == -1)
-		return EXIT_FAIL;
-	new_secret(secret, hash);
-	p[0] = str_val(code);
-	p[1] = str_val(hash);
-	p[2] = int_val((g->seen & BIT(FL_TRUSTED)) != 0);
-	if (db_exec(a->db, 0, p, 3, NULL, 0, NULL) == -1) {
-		if (db_errno(a->db) == ER_DUP_ENTRY)
-			fail("app \"%s\" already exists (app rotate gives it a "
-			    "new secret)", code);
-		else
-			fail_db(a);
-		goto out;
-	}
-	rc = print_secret(secret, "the app was created: run app rotate to "
-	    "get a secret");
-out:
-	explicit_bzero(secret, sizeof(secret));
-	return rc;
+	if (db_exec(a->db, 0, p, 3, NULL, 0, NULL) == 0)
+		return EXIT_OK;
+	if (db_errno(a->db) == ER_DUP_ENTRY)
+		return fail("app \"%s\" already exists (app rotate gives it a "
+		    "new secret)", g->pos[0]);
+	return fail_db(a);
 }
 
-static int
-set_enabled(struct admin *a, const struct args *g, int on)
-{
-	static const char *const sql[] = {
-		"UPDATE `opn$app` SET is_enabled = ? WHERE app_code = ?",
-		"SELECT is_enabled FROM `opn$app` WHERE app_code = ?",
-	};
-	const char *code = g->pos[0];
-	struct db_val p[2], col = int_val(0);
-	int found = 0;
-
-	if (!code_ok(code))
-		return EXIT_USAGE;
-	if (admin_open(a, sql, 2) == -1)
-		return EXIT_FAIL;
-	p[0] = int_val(on);
-	p[1] = str_val(code);
-	if (db_exec(a->db, 0, p, 2, NULL, 0, NULL) == -1 ||
-	    db_exec(a->db, 1, &p[1], 1, &col, 1, &found) == -1) {
-		fail_db(a);
-		return EXIT_FAIL;
-	}
-	if (!found) {
-		fail("no such app \"%s\"", code);
-		return EXIT_FAIL;
-	}
-	return EXIT_OK;
-}
-
-static int
-cmd_app_disable(struct admin *a, const struct args *g)
-{
-	return set_enabled(a, g, 0);
-}
-
+/* app disable, app enable: the word is the new state. */
 static int
 cmd_app_enable(struct admin *a, const struct args *g)
 {
-	return set_enabled(a, g, 1);
+	struct db_val p[] = { int_val(strcmp(g->cmd->sub, "enable") == 0),
+	    str_val(g->pos[0]) }, col = int_val(0);
+	int found = 0;
+
+	if (run_stmt(a, 0, p, 2, NULL, 0, NULL) == -1 ||
+	    run_stmt(a, 1, &p[1], 1, &col, 1, &found) == -1)
+		return EXIT_FAIL;
+	return found ? EXIT_OK : fail("no such app \"%s\"", g->pos[0]);
+}
+
+static int
+print_app(void *arg, const struct db_val *c)
+{
+	char e[ESC_LEN(COL_CODE)];
+
+	(void)arg;
+	printf("%s\t%s\t%s\n", ESCAPED(c[0].str, COL_CODE, e),
+	    c[1].i ? "yes" : "no", c[2].i ? "yes" : "no");
+	return 0;
 }
 
 static int
 cmd_app_list(struct admin *a, const struct args *g)
 {
-	/* db_exec reads one row: walk the primary key one row at a time. */
-	static const char *const sql[] = {
-		"SELECT app_code, is_trusted, is_enabled FROM `opn$app` "
-		"WHERE ? IS NULL OR app_code > ? ORDER BY app_code LIMIT 1",
-	};
-	char code[COL_CODE], last[COL_CODE], e[ESC_LEN(COL_CODE)];
-	struct db_val p[2], c[3];
-	int found;
+	char code[COL_CODE];
+	struct db_val c[] = { col_str(code, sizeof(code)), int_val(0),
+	    int_val(0) };
 
 	(void)g;
-	if (admin_open(a, sql, 1) == -1)
-		return EXIT_FAIL;
-	printf("code\ttrusted\tenabled\n");
-	p[0] = p[1] = null_val();
-	for (;;) {
-		c[0] = col_str(code, sizeof(code));
-		c[1] = c[2] = int_val(0);
-		if (db_exec(a->db, 0, p, 2, c, 3, &found) == -1) {
-			fail_db(a);
-			return EXIT_FAIL;
-		}
-		if (!found)
-			break;
-		printf("%s\t%s\t%s\n", ESCAPED(code, sizeof(code), e),
-		    c[1].i ? "yes" : "no", c[2].i ? "yes" : "no");
-		memcpy(last, code, c[0].len + 1);
-		p[0] = p[1] = str_val(last);
-	}
-	return list_done();
+	return list(a, "code\ttrusted\tenabled", NULL, 0, c, 3, print_app);
 }
 
 static int
 cmd_app_rotate(struct admin *a, const struct args *g)
 {
-	static const char *const sql[] = {
-		"UPDATE `opn$app` SET secret_hash = ? WHERE app_code = ?",
-		"SELECT secret_hash = ? FROM `opn$app` WHERE app_code = ?",
-	};
-	const char *code = g->pos[0];
-	char secret[SECRET_HEX + 1], hash[AUTH_HASH_LEN + 1];
-	struct db_val p[2], col = int_val(0);
-	int found = 0, rc = EXIT_FAIL;
+	struct db_val p[] = { str_val(a->hash), str_val(g->pos[0]) };
+	struct db_val col = int_val(0);
+	int found = 0;
 
-	if (!code_ok(code))
-		return EXIT_USAGE;
-	if (admin_open(a, sql, 2) == -1)
+	if (run_stmt(a, 0, p, 2, NULL, 0, NULL) == -1 ||
+	    run_stmt(a, 1, p, 2, &col, 1, &found) == -1)
 		return EXIT_FAIL;
-	new_secret(secret, hash);
-	p[0] = str_val(hash);
-	p[1] = str_val(code);
-	if (db_exec(a->db, 0, p, 2, NULL, 0, NULL) == -1 ||
-	    db_exec(a->db, 1, p, 2, &col, 1, &found) == -1) {
-		fail_db(a);
-		goto out;
-	}
-	if (!found) {
-		fail("no such app \"%s\"", code);
-		goto out;
-	}
+	if (!found)
+		return fail("no such app \"%s\"", g->pos[0]);
 	/* Checked after the write: a rotate running at the same time won. */
-	if (col.i != 1) {
-		fail("app \"%s\" was rotated by someone else meanwhile; run app "
-		    "rotate again", code);
-		goto out;
-	}
-	rc = print_secret(secret, "the old secret no longer works: run app "
-	    "rotate again");
-out:
-	explicit_bzero(secret, sizeof(secret));
-	return rc;
+	if (col.i != 1)
+		return fail("app \"%s\" was rotated by someone else meanwhile; "
+		    "run app rotate again", g->pos[0]);
+	return EXIT_OK;
 }
 
 static int
 cmd_token_issue(struct admin *a, const struct args *g)
 {
-	static const char *const sql[] = {
-		"INSERT INTO `opn$token` (token_hash, username, expires_at) "
-		"VALUES (?, ?, UTC_TIMESTAMP(6) + INTERVAL ? DAY)",
-	};
-	const char *user = g->pos[0];
-	char token[SECRET_HEX + 1], hash[AUTH_HASH_LEN + 1];
-	int64_t days = DAYS_DEFAULT;
-	struct db_val p[3];
-	int rc = EXIT_FAIL;
+	struct db_val p[] = { str_val(a->hash), str_val(g->pos[0]),
+	    int_val(g->days) };
 
-	if (!username_ok(user))
-		return EXIT_USAGE;
-	if ((g->seen & BIT(FL_DAYS)) &&
-	    !number_ok("--days", g->val[FL_DAYS], 1, DAYS_MAX, &days))
-		return EXIT_USAGE;
-	if (admin_open(a, sql, 1) == -1)
-		return EXIT_FAIL;
-	new_secret(token, hash);
-	p[0] = str_val(hash);
-	p[1] = str_val(user);
-	p[2] = int_val(days);
-	if (db_exec(a->db, 0, p, 3, NULL, 0, NULL) == -1) {
-		fail_db(a);
-		goto out;
-	}
-	rc = print_secret(token, "the token was stored: run token issue "
-	    "again (the lost one expires)");
-out:
-	explicit_bzero(token, sizeof(token));
-	return rc;
+	return run_stmt(a, 0, p, 3, NULL, 0, NULL) == -1 ? EXIT_FAIL : EXIT_OK;
+}
+
+/*
+ * token revoke and revoke: statement 0 looks for the row, statement 1
+ * deletes it, both with p. Sets *found.
+ */
+static int
+delete_found(struct admin *a, const struct db_val *p, int np, int *found)
+{
+	struct db_val col = int_val(0);
+
+	if (run_stmt(a, 0, p, np, &col, 1, found) == -1 ||
+	    (*found && run_stmt(a, 1, p, np, NULL, 0, NULL) == -1))
+		return -1;
+	return 0;
 }
 
 static int
 cmd_token_revoke(struct admin *a, const struct args *g)
 {
-	static const char *const sql[] = {
-		"SELECT 1 FROM `opn$token` WHERE token_hash = ?",
-		"DELETE FROM `opn$token` WHERE token_hash = ?",
-	};
-	const char *token = g->pos[0];
 	char hash[AUTH_HASH_LEN + 1];
-	struct db_val p, col = int_val(0);
-	size_t n = strlen(token);
+	struct db_val p;
 	int found = 0;
 
-	/* Never echoed: it is a credential. */
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)token[i] < 0x20 || token[i] == 0x7f)
-			n = 0;
-	if (n == 0 || n > CRED_MAX)
-		return usage_error("TOKEN must be 1..%d bytes without control "
-		    "characters", CRED_MAX);
-	if (admin_open(a, sql, 2) == -1)
-		return EXIT_FAIL;
-	auth_hash(token, strlen(token), hash);
+	auth_hash(g->pos[0], strlen(g->pos[0]), hash);
 	p = str_val(hash);
-	if (db_exec(a->db, 0, &p, 1, &col, 1, &found) == -1 ||
-	    (found && db_exec(a->db, 1, &p, 1, NULL, 0, NULL) == -1)) {
-		fail_db(a);
+	if (delete_found(a, &p, 1, &found) == -1)
 		return EXIT_FAIL;
-	}
-	if (!found) {
-		fail("no such token");
-		return EXIT_FAIL;
-	}
-	return EXIT_OK;
+	return found ? EXIT_OK : fail("no such token");
 }
 
-/* grant and revoke: USERNAME PROJECT_ID checked, the database opened with
- * their two statements, and p set to (project, user, task_operate). */
-static int
-grant_open(struct admin *a, const struct args *g, const char *const *sql,
-    struct db_val p[3], int64_t *project)
+/* grant and revoke bind (project, user, task_operate). */
+static void
+grant_params(const struct args *g, struct db_val p[3])
 {
-	if (!username_ok(g->pos[0]) ||
-	    !number_ok("PROJECT_ID", g->pos[1], 1, INT64_MAX, project))
-		return EXIT_USAGE;
-	if (admin_open(a, sql, 2) == -1)
-		return EXIT_FAIL;
-	p[0] = int_val(*project);
+	p[0] = int_val(g->project);
 	p[1] = str_val(g->pos[0]);
 	p[2] = str_val(PERM_ACTION);
-	return EXIT_OK;
 }
 
 static int
 cmd_grant(struct admin *a, const struct args *g)
 {
-	static const char *const sql[] = {
-		"SELECT 1 FROM core_project WHERE id = ?",
-		/* Granting what is already granted is done, not an error. */
-		"INSERT INTO `opn$grant` (project_id, username, action) "
-		"VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE action = action",
-	};
 	struct db_val p[3], col = int_val(0);
-	int64_t project;
-	int found = 0, rc;
+	int found = 0;
 
-	if ((rc = grant_open(a, g, sql, p, &project)) != EXIT_OK)
-		return rc;
-	if (db_exec(a->db, 0, p, 1, &col, 1, &found) == -1) {
-		fail_db(a);
+	grant_params(g, p);
+	if (run_stmt(a, 0, p, 1, &col, 1, &found) == -1)
 		return EXIT_FAIL;
-	}
-	if (!found) {
-		fail("project %lld does not exist", (long long)project);
-		return EXIT_FAIL;
-	}
-	if (db_exec(a->db, 1, p, 3, NULL, 0, NULL) == -1) {
-		fail_db(a);
-		return EXIT_FAIL;
-	}
-	return EXIT_OK;
+	if (!found)
+		return fail("project %lld does not exist",
+		    (long long)g->project);
+	return run_stmt(a, 1, p, 3, NULL, 0, NULL) == -1 ? EXIT_FAIL : EXIT_OK;
 }
 
 static int
 cmd_revoke(struct admin *a, const struct args *g)
 {
-	static const char *const sql[] = {
-		"SELECT 1 FROM `opn$grant` WHERE project_id = ? AND "
-		"username = ? AND action = ?",
-		"DELETE FROM `opn$grant` WHERE project_id = ? AND "
-		"username = ? AND action = ?",
-	};
-	const char *user = g->pos[0];
-	struct db_val p[3], col = int_val(0);
-	int64_t project;
-	int found = 0, rc;
+	struct db_val p[3];
+	int found = 0;
 
-	if ((rc = grant_open(a, g, sql, p, &project)) != EXIT_OK)
-		return rc;
-	if (db_exec(a->db, 0, p, 3, &col, 1, &found) == -1 ||
-	    (found && db_exec(a->db, 1, p, 3, NULL, 0, NULL) == -1)) {
-		fail_db(a);
+	grant_params(g, p);
+	if (delete_found(a, p, 3, &found) == -1)
 		return EXIT_FAIL;
-	}
-	if (!found) {
-		fail("user \"%s\" has no " PERM_ACTION " grant on project %lld",
-		    user, (long long)project);
-		return EXIT_FAIL;
-	}
-	return EXIT_OK;
+	return found ? EXIT_OK : fail("user \"%s\" has no " PERM_ACTION
+	    " grant on project %lld", g->pos[0], (long long)g->project);
+}
+
+static int
+print_grant(void *arg, const struct db_val *c)
+{
+	char e1[ESC_LEN(COL_USER)], e2[ESC_LEN(COL_ACTION)];
+
+	(void)arg;
+	printf("%lld\t%s\t%s\n", (long long)c[0].i,
+	    ESCAPED(c[1].str, COL_USER, e1), ESCAPED(c[2].str, COL_ACTION, e2));
+	return 0;
 }
 
 static int
 cmd_grants(struct admin *a, const struct args *g)
 {
-	/* One row at a time along the primary key, after the last row seen
-	 * (all NULL: from the start); a NULL filter matches everything. */
-	static const char *const sql[] = {
-		"SELECT project_id, username, action FROM `opn$grant` "
-		"WHERE (? IS NULL OR project_id = ?) AND (? IS NULL OR username = ?) "
-		"AND (? IS NULL OR project_id > ? OR (project_id = ? AND "
-		"(username > ? OR (username = ? AND action > ?)))) "
-		"ORDER BY project_id, username, action LIMIT 1",
-	};
 	char user[COL_USER], action[COL_ACTION];
-	char last_user[COL_USER], last_action[COL_ACTION];
-	char e1[ESC_LEN(COL_USER)], e2[ESC_LEN(COL_ACTION)];
-	struct db_val p[10], c[3];
-	int64_t project = 0;
-	int found;
+	struct db_val p[] = { null_val(), null_val(), null_val(), null_val() };
+	struct db_val c[] = { int_val(0), col_str(user, sizeof(user)),
+	    col_str(action, sizeof(action)) };
 
-	if ((g->seen & BIT(FL_PROJECT)) && (g->seen & BIT(FL_USER)))
-		return usage_error("grants takes --project or --user, not both");
-	if ((g->seen & BIT(FL_PROJECT)) && !number_ok("--project",
-	    g->val[FL_PROJECT], 1, INT64_MAX, &project))
-		return EXIT_USAGE;
-	if ((g->seen & BIT(FL_USER)) && !username_ok(g->val[FL_USER]))
-		return EXIT_USAGE;
-	if (admin_open(a, sql, 1) == -1)
-		return EXIT_FAIL;
-	for (int i = 0; i < 10; i++)
-		p[i] = null_val();
 	if (g->seen & BIT(FL_PROJECT))
-		p[0] = p[1] = int_val(project);
+		p[0] = p[1] = int_val(g->project);
 	if (g->seen & BIT(FL_USER))
 		p[2] = p[3] = str_val(g->val[FL_USER]);
-	printf("project_id\tusername\taction\n");
-	for (;;) {
-		c[0] = int_val(0);
-		c[1] = col_str(user, sizeof(user));
-		c[2] = col_str(action, sizeof(action));
-		if (db_exec(a->db, 0, p, 10, c, 3, &found) == -1) {
-			fail_db(a);
-			return EXIT_FAIL;
-		}
-		if (!found)
-			break;
-		printf("%lld\t%s\t%s\n", (long long)c[0].i,
-		    ESCAPED(user, sizeof(user), e1),
-		    ESCAPED(action, sizeof(action), e2));
-		memcpy(last_user, user, c[1].len + 1);
-		memcpy(last_action, action, c[2].len + 1);
-		p[4] = p[5] = p[6] = int_val(c[0].i);
-		p[7] = p[8] = str_val(last_user);
-		p[9] = str_val(last_action);
-	}
-	return list_done();
+	return list(a, "project_id\tusername\taction", p, 4, c, 3,
+	    print_grant);
 }
 
+/* The commands: their words, arguments, statements (statement i is
+ * sql[i]), the remedy of those that print a new secret, and run(). */
 static const struct cmd cmds[] = {
-	{ "app", "add", 1, BIT(FL_TRUSTED), cmd_app_add },
-	{ "app", "disable", 1, 0, cmd_app_disable },
-	{ "app", "enable", 1, 0, cmd_app_enable },
-	{ "app", "list", 0, 0, cmd_app_list },
-	{ "app", "rotate", 1, 0, cmd_app_rotate },
-	{ "token", "issue", 1, BIT(FL_DAYS), cmd_token_issue },
-	{ "token", "revoke", 1, 0, cmd_token_revoke },
-	{ "grant", NULL, 2, 0, cmd_grant },
-	{ "revoke", NULL, 2, 0, cmd_revoke },
-	{ "grants", NULL, 0, BIT(FL_PROJECT) | BIT(FL_USER), cmd_grants },
+	{ "app", "add", { A_CODE }, BIT(FL_TRUSTED), 0, {
+	    "INSERT INTO `opn$app` (app_code, secret_hash, is_trusted, "
+	    "is_enabled) VALUES (?, ?, ?, 1)" },
+	    "the app was created: run app rotate to get a secret",
+	    cmd_app_add },
+	{ "app", "disable", { A_CODE }, 0, 0, {
+	    "UPDATE `opn$app` SET is_enabled = ? WHERE app_code = ?",
+	    "SELECT is_enabled FROM `opn$app` WHERE app_code = ?" },
+	    NULL, cmd_app_enable },
+	{ "app", "enable", { A_CODE }, 0, 0, {
+	    "UPDATE `opn$app` SET is_enabled = ? WHERE app_code = ?",
+	    "SELECT is_enabled FROM `opn$app` WHERE app_code = ?" },
+	    NULL, cmd_app_enable },
+	{ "app", "list", { A_NONE }, 0, 0, {
+	    "SELECT app_code, is_trusted, is_enabled FROM `opn$app` "
+	    "ORDER BY app_code" },
+	    NULL, cmd_app_list },
+	{ "app", "rotate", { A_CODE }, 0, 0, {
+	    "UPDATE `opn$app` SET secret_hash = ? WHERE app_code = ?",
+	    "SELECT secret_hash = ? FROM `opn$app` WHERE app_code = ?" },
+	    "the old secret no longer works: run app rotate again",
+	    cmd_app_rotate },
+	{ "token", "issue", { A_USER }, BIT(FL_DAYS), 0, {
+	    "INSERT INTO `opn$token` (token_hash, username, expires_at) "
+	    "VALUES (?, ?, UTC_TIMESTAMP(6) + INTERVAL ? DAY)" },
+	    "the token was stored: run token issue again (the lost one "
+	    "expires)", cmd_token_issue },
+	{ "token", "revoke", { A_TOKEN }, 0, 0, {
+	    "SELECT 1 FROM `opn$token` WHERE token_hash = ?",
+	    "DELETE FROM `opn$token` WHERE token_hash = ?" },
+	    NULL, cmd_token_revoke },
+	{ "grant", NULL, { A_USER, A_PROJECT }, 0, 0, {
+	    "SELECT 1 FROM core_project WHERE id = ?",
+	    /* Granting what is already granted is done, not an error. */
+	    "INSERT INTO `opn$grant` (project_id, username, action) "
+	    "VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE action = action" },
+	    NULL, cmd_grant },
+	{ "revoke", NULL, { A_USER, A_PROJECT }, 0, 0, {
+	    "SELECT 1 FROM `opn$grant` WHERE project_id = ? AND "
+	    "username = ? AND action = ?",
+	    "DELETE FROM `opn$grant` WHERE project_id = ? AND "
+	    "username = ? AND action = ?" },
+	    NULL, cmd_revoke },
+	{ "grants", NULL, { A_NONE }, BIT(FL_PROJECT) | BIT(FL_USER),
+	    BIT(FL_PROJECT) | BIT(FL_USER), {
+	    /* A NULL filter matches everything. */
+	    "SELECT project_id, username, action FROM `opn$grant` "
+	    "WHERE (? IS NULL OR project_id = ?) AND "
+	    "(? IS NULL OR username = ?) "
+	    "ORDER BY project_id, username, action" },
+	    NULL, cmd_grants },
 };
 
 #define NCMDS ((int)(sizeof(cmds) / sizeof(cmds[0])))
+
+static int
+npos(const struct cmd *c)
+{
+	int n = 0;
+
+	while (n < POS_MAX && c->pos[n] != A_NONE)
+		n++;
+	return n;
+}
+
+/* An argument checked as its kind says (what names a number); numbers
+ * are stored in g. Reports a usage error and returns 0 if it is wrong. */
+static int
+arg_ok(enum arg_kind kind, const char *what, const char *s, struct args *g)
+{
+	switch (kind) {
+	case A_CODE:
+		return code_ok(s);
+	case A_USER:
+		return username_ok(s);
+	case A_TOKEN:
+		return token_ok(s);
+	case A_PROJECT:
+		return number_ok(what, s, 1, INT64_MAX, &g->project);
+	case A_DAYS:
+		return number_ok(what, s, 1, DAYS_MAX, &g->days);
+	case A_NONE:
+		break;
+	}
+	return 1;
+}
+
+/* The values of the arguments, before the config is read. */
+static int
+check_args(const struct cmd *c, struct args *g)
+{
+	unsigned both = g->seen & c->one_of;
+
+	if (both & (both - 1))
+		return usage_error("%s takes %s or %s, not both", c->word,
+		    flag_table[__builtin_ctz(both)].name,
+		    flag_table[__builtin_ctz(both & (both - 1))].name);
+	for (int i = 0; i < g->npos; i++)
+		if (!arg_ok(c->pos[i], kind_name[c->pos[i]], g->pos[i], g))
+			return EXIT_USAGE;
+	for (int f = 0; f < NFLAGS; f++)
+		if ((g->seen & BIT(f)) && !arg_ok(flag_table[f].value,
+		    flag_table[f].name, g->val[f], g))
+			return EXIT_USAGE;
+	return EXIT_OK;
+}
+
+/*
+ * Opens the database with the command's statements and runs it. A new
+ * secret (32 random bytes as 64 hex digits) is made before and printed
+ * after, on the one line it ever is; if that write fails, the stored hash
+ * belongs to a secret nobody has, and the remedy says what to do.
+ */
+static int
+run_cmd(struct admin *a, const struct cmd *c, const struct args *g)
+{
+	int rc;
+
+	if (admin_open(a, c->sql) == -1)
+		return EXIT_FAIL;
+	if (c->remedy) {
+		id_random_hex(a->secret);
+		id_random_hex(a->secret + ID_HEX_LEN);
+		auth_hash(a->secret, SECRET_HEX, a->hash);
+	}
+	rc = c->run(a, g);
+	if (rc == EXIT_OK && c->remedy && (fputs(a->secret, stdout) == EOF ||
+	    fputc('\n', stdout) == EOF || fflush(stdout) == EOF))
+		rc = fail("cannot write to stdout; %s", c->remedy);
+	explicit_bzero(a->secret, sizeof(a->secret));
+	return rc;
+}
 
 static int
 is_help(const char *s)
@@ -799,6 +756,8 @@ parse_args(const struct cmd *c, int argc, char **argv, struct args *g)
 	int flags_end = 0;
 
 	memset(g, 0, sizeof(*g));
+	g->cmd = c;
+	g->days = DAYS_DEFAULT;
 	for (int i = 0; i < argc; i++) {
 		const char *s = argv[i];
 		if (!flags_end && strcmp(s, "--") == 0) {
@@ -808,7 +767,7 @@ parse_args(const struct cmd *c, int argc, char **argv, struct args *g)
 		if (!flags_end && is_help(s))
 			return -1;
 		if (flags_end || s[0] != '-' || s[1] == '\0') {
-			if (g->npos == c->npos)
+			if (g->npos == npos(c))
 				return usage_error("%s%s%s: too many arguments",
 				    c->word, c->sub ? " " : "", name);
 			g->pos[g->npos++] = s;
@@ -827,7 +786,7 @@ parse_args(const struct cmd *c, int argc, char **argv, struct args *g)
 		if (g->seen & BIT(f))
 			return usage_error("%s given twice", flag_table[f].name);
 		g->seen |= BIT(f);
-		if (!flag_table[f].takes_value) {
+		if (flag_table[f].value == A_NONE) {
 			if (s[len] == '=')
 				return usage_error("%s takes no value",
 				    flag_table[f].name);
@@ -840,7 +799,7 @@ parse_args(const struct cmd *c, int argc, char **argv, struct args *g)
 			    flag_table[f].name);
 		}
 	}
-	if (g->npos < c->npos)
+	if (g->npos < npos(c))
 		return usage_error("%s%s%s: missing arguments", c->word,
 		    c->sub ? " " : "", name);
 	return EXIT_OK;
@@ -887,13 +846,13 @@ main(int argc, char **argv)
 		usage(stdout);
 		return EXIT_OK;
 	}
-	if (rc != EXIT_OK)
+	if (rc != EXIT_OK || (rc = check_args(c, &g)) != EXIT_OK)
 		return rc;
 	if (mysql_library_init(0, NULL, NULL) != 0) {
 		fail("mysql_library_init failed");
 		return EXIT_FAIL;
 	}
-	rc = c->run(&a, &g);
+	rc = run_cmd(&a, c, &g);
 	db_close(a.db);
 	mysql_library_end();
 	return rc;

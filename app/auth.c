@@ -12,8 +12,8 @@
 #include <openssl/evp.h>
 
 #include "auth.h"
-#include "buf.h"
 #include "config.h"
+#include "text.h"
 #include "vocab.h"
 
 /* bk-sops gcloud/apigw/decorators.py DEFAULT_APP_WHITELIST. */
@@ -52,19 +52,6 @@ auth_secret_ok(const char *secret, const char *stored_hash)
 }
 
 int
-auth_name_ok(const char *v, size_t max)
-{
-	size_t n = v ? strlen(v) : 0;
-
-	if (n == 0 || v[n - 1] == ' ')
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
-			return 0;
-	return buf_utf8_len(v, n) <= max;	/* SIZE_MAX if not UTF-8 */
-}
-
-int
 auth_app_trusted(const char *app, const char *whitelist)
 {
 	size_t n = app ? strlen(app) : 0;
@@ -89,17 +76,20 @@ auth_app_trusted(const char *app, const char *whitelist)
 	return 0;
 }
 
-/* claims.<obj>.<name>, else claims.<obj>.<alt>, as a string, or NULL. */
+/* claims.<obj>.<name>, else claims.<obj>.<alt>, as a string and its
+ * length (a JSON string may hold a NUL), or NULL. */
 static const char *
-claim_name(struct json_object *who, const char *name, const char *alt)
+claim_name(struct json_object *who, const char *name, const char *alt,
+    size_t *len)
 {
 	struct json_object *v;
 
-	if (!json_object_object_get_ex(who, name, &v) &&
-	    !json_object_object_get_ex(who, alt, &v))
+	if ((!json_object_object_get_ex(who, name, &v) &&
+	    !json_object_object_get_ex(who, alt, &v)) ||
+	    !json_object_is_type(v, json_type_string))
 		return NULL;
-	return json_object_is_type(v, json_type_string) ?
-	    json_object_get_string(v) : NULL;
+	*len = (size_t)json_object_get_string_len(v);
+	return json_object_get_string(v);
 }
 
 static int
@@ -112,39 +102,50 @@ claim_verified(struct json_object *who)
 	    json_object_get_boolean(v);
 }
 
+/* The two parties of verified claims, in the order they are checked. */
+static const struct party {
+	const char *obj, *name, *alt;	/* claims.<obj>.<name>, else .<alt> */
+	const char *what;		/* for why */
+	size_t max;
+	unsigned flags;			/* text_check's */
+	enum auth_verdict bad;
+} parties[] = {
+	{ "app", "bk_app_code", "app_code", "app code", CRED_MAX, TEXT_BYTES,
+	    AUTH_BAD_APP },
+	{ "user", "bk_username", "username", "username", USERNAME_MAX, 0,
+	    AUTH_BAD_USER },
+};
+
 enum auth_verdict
 auth_jwt_caller(struct json_object *claims, const char **app,
     const char **user, char *why, size_t whylen)
 {
-	struct json_object *a = NULL, *u = NULL;
+	const char **out[] = { app, user };
 
-	if (!json_object_object_get_ex(claims, "app", &a) ||
-	    !json_object_is_type(a, json_type_object)) {
-		snprintf(why, whylen, "claims have no app object");
-		return AUTH_BAD_APP;
-	}
-	if (!claim_verified(a)) {
-		snprintf(why, whylen, "app.verified is not true");
-		return AUTH_BAD_APP;
-	}
-	*app = claim_name(a, "bk_app_code", "app_code");
-	if (!auth_name_ok(*app, CRED_MAX)) {
-		snprintf(why, whylen, "app code missing or malformed");
-		return AUTH_BAD_APP;
-	}
-	if (!json_object_object_get_ex(claims, "user", &u) ||
-	    !json_object_is_type(u, json_type_object)) {
-		snprintf(why, whylen, "claims have no user object");
-		return AUTH_BAD_USER;
-	}
-	if (!claim_verified(u)) {
-		snprintf(why, whylen, "user.verified is not true");
-		return AUTH_BAD_USER;
-	}
-	*user = claim_name(u, "bk_username", "username");
-	if (!auth_name_ok(*user, USERNAME_MAX)) {
-		snprintf(why, whylen, "username missing or malformed");
-		return AUTH_BAD_USER;
+	for (size_t i = 0; i < sizeof(parties) / sizeof(*parties); i++) {
+		const struct party *p = &parties[i];
+		struct json_object *o = NULL;
+		const char *name;
+		size_t len = 0;
+
+		if (!json_object_object_get_ex(claims, p->obj, &o) ||
+		    !json_object_is_type(o, json_type_object)) {
+			snprintf(why, whylen, "claims have no %s object",
+			    p->obj);
+			return p->bad;
+		}
+		if (!claim_verified(o)) {
+			snprintf(why, whylen, "%s.verified is not true", p->obj);
+			return p->bad;
+		}
+		name = claim_name(o, p->name, p->alt, &len);
+		if (name == NULL ||
+		    text_check(name, len, p->max, p->flags) != TEXT_OK) {
+			snprintf(why, whylen, "%s missing or malformed",
+			    p->what);
+			return p->bad;
+		}
+		*out[i] = name;
 	}
 	return AUTH_OK;
 }

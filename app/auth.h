@@ -65,11 +65,6 @@ enum auth_verdict auth_jwt_caller(struct json_object *claims,
  * whitelist (spaces around items do not count). */
 int auth_app_trusted(const char *app, const char *whitelist);
 
-/* A name from a gateway: 1 to max characters of UTF-8, no control
- * characters, no trailing space (PAD SPACE collations would make
- * "alice " alice). */
-int auth_name_ok(const char *v, size_t max);
-
 /* Writes "sha256:<hex>" of s into out[AUTH_HASH_LEN + 1]. */
 void auth_hash(const char *s, size_t n, char *out);
 /* 1 when the secret's hash equals the stored one, in constant time. */

@@ -13,9 +13,9 @@
 #include "cfg.h"
 #include "config.h"
 #include "db.h"
-#include "dispatch.h"
 #include "jwt.h"
 #include "log.h"
+#include "url.h"
 
 static const char *const auth_modes[] = { "app", "gateway", "jwt", NULL };
 static const char *const log_levels[] = { "error", "warn", "info", "debug", NULL };
@@ -149,17 +149,30 @@ read_password(struct config *c, char *err, size_t errlen)
 	    c->db_password, sizeof(c->db_password), err, errlen);
 }
 
+/* url parsed as a scheme URL into *u; key names the setting in err. */
+static int
+url_ok(const char *key, const char *url, const char *scheme, struct url *u,
+    char *err, size_t errlen)
+{
+	char why[160];	/* url_parse quotes at most 64 bytes of url */
+
+	if (url_parse(url, scheme, u, why, sizeof(why)) == 0)
+		return 0;
+	snprintf(err, errlen, "%s: %s", key, why);
+	return -1;
+}
+
 /* The broker and redis URLs parse, and a password written into the config
  * itself is allowed only when the config is not readable by others. */
 static int
 check_dispatch(struct config *c, char *err, size_t errlen)
 {
-	struct dispatch_url u;
+	struct url u;
 	struct stat st;
 	int secret = 0;
 
 	if (c->broker_url[0]) {
-		if (dispatch_parse_url(c->broker_url, "amqp", &u, err,
+		if (url_ok("broker_url", c->broker_url, "amqp", &u, err,
 		    errlen) == -1)
 			return -1;
 		secret |= u.password[0] != '\0';
@@ -167,7 +180,7 @@ check_dispatch(struct config *c, char *err, size_t errlen)
 		    u.password);
 	}
 	if (c->redis_url[0]) {
-		if (dispatch_parse_url(c->redis_url, "redis", &u, err,
+		if (url_ok("redis_url", c->redis_url, "redis", &u, err,
 		    errlen) == -1)
 			return -1;
 		secret |= u.password[0] != '\0';

@@ -26,7 +26,7 @@
 #include "db.h"
 #include "dispatch.h"
 #include "log.h"
-#include "num.h"
+#include "url.h"
 #include "xmalloc.h"
 
 #define CHANNEL 1
@@ -77,99 +77,6 @@ struct dispatcher {
 	int ndeclared;
 	struct timespec backlog_at;
 };
-
-/* URLs ----------------------------------------------------------------- */
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Copies s[0..n) decoding %XX; refuses %00 and a broken escape. */
-static int
-unescape(const char *s, size_t n, char *out, size_t outlen)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		int c = (unsigned char)s[i];
-		if (c == '%') {
-			if (i + 2 >= n)
-				return -1;
-			int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
-			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-				return -1;
-			c = hi * 16 + lo;
-			i += 2;
-		}
-		if (o + 1 >= outlen)
-			return -1;
-		out[o++] = (char)c;
-	}
-	out[o] = '\0';
-	return 0;
-}
-
-int
-dispatch_parse_url(const char *url, const char *scheme, struct dispatch_url *u,
-    char *err, size_t errlen)
-{
-	size_t sl = strlen(scheme);
-	const char *p = url, *at, *host, *colon, *slash, *end;
-	int64_t port;
-
-	memset(u, 0, sizeof(*u));
-	if (strncmp(p, scheme, sl) != 0 || strncmp(p + sl, "://", 3) != 0)
-		goto bad;
-	p += sl + 3;
-	end = p + strlen(p);
-	slash = strchr(p, '/');
-	if (slash == NULL)
-		slash = end;
-	at = memrchr(p, '@', (size_t)(slash - p));
-	host = at ? at + 1 : p;
-	if (at) {
-		const char *c = memchr(p, ':', (size_t)(at - p));
-		const char *ue = c ? c : at;
-		if (unescape(p, (size_t)(ue - p), u->user, sizeof(u->user)) == -1 ||
-		    (c && unescape(c + 1, (size_t)(at - c - 1), u->password,
-		    sizeof(u->password)) == -1))
-			goto bad;
-	}
-	colon = memchr(host, ':', (size_t)(slash - host));
-	if (unescape(host, (size_t)((colon ? colon : slash) - host), u->host,
-	    sizeof(u->host)) == -1 || u->host[0] == '\0')
-		goto bad;
-	u->port = strcmp(scheme, "amqp") == 0 ? 5672 : 6379;
-	if (colon) {
-		if (num_parse_i64(colon + 1, (size_t)(slash - colon - 1), 1, 65535,
-		    &port, NULL, 0) == -1)
-			goto bad;
-		u->port = (int)port;
-	}
-	/* kombu: the path after the first '/' is the vhost; empty is "/". */
-	if (*slash && unescape(slash + 1, strlen(slash + 1), u->path,
-	    sizeof(u->path)) == -1)
-		goto bad;
-	if (strcmp(scheme, "amqp") == 0 && u->path[0] == '\0')
-		snprintf(u->path, sizeof(u->path), "/");
-	if (strcmp(scheme, "redis") == 0 && u->path[0] &&
-	    num_parse_i64(u->path, strlen(u->path), 0, 65535, &port, NULL, 0) == -1)
-		goto bad;
-	return 0;
-bad:
-	snprintf(err, errlen, "%s_url: \"%.64s...\" is not %s://user:password@"
-	    "host:port/%s", strcmp(scheme, "amqp") == 0 ? "broker" : "redis",
-	    url, scheme, strcmp(scheme, "amqp") == 0 ? "vhost" : "db");
-	return -1;
-}
 
 /* Wake-up pipe ---------------------------------------------------------- */
 
@@ -285,14 +192,14 @@ amqp_up(struct dispatcher *d)
 {
 	const struct config *cfg = d->cfg;
 	struct timeval tv = { (time_t)cfg->db_connect_timeout, 0 };
-	struct dispatch_url u;
+	struct url u;
 	char err[256], why[256];
 	amqp_socket_t *sock;
 	amqp_rpc_reply_t r;
 	int st;
 
-	if (dispatch_parse_url(cfg->broker_url, "amqp", &u, err, sizeof(err)) == -1) {
-		problem(d, "%s", err);
+	if (url_parse(cfg->broker_url, "amqp", &u, err, sizeof(err)) == -1) {
+		problem(d, "broker_url: %s", err);
 		return -1;
 	}
 	d->amqp = amqp_new_connection();
@@ -601,12 +508,11 @@ static int
 redis_up(struct dispatcher *d)
 {
 	struct timeval tv = { (time_t)d->cfg->db_connect_timeout, 0 };
-	struct dispatch_url u;
+	struct url u;
 	char err[256];
 
-	if (dispatch_parse_url(d->cfg->redis_url, "redis", &u, err,
-	    sizeof(err)) == -1) {
-		problem(d, "%s", err);
+	if (url_parse(d->cfg->redis_url, "redis", &u, err, sizeof(err)) == -1) {
+		problem(d, "redis_url: %s", err);
 		return -1;
 	}
 	d->redis = redisConnectWithTimeout(u.host, u.port, tv);

@@ -11,21 +11,6 @@
 #include "config.h"
 #include "metrics.h"
 
-#define DISPATCH_URL_STR 256
-
-/* amqp://user:pass@host:port/vhost or redis://[user]:pass@host:port/db,
- * with %XX escapes decoded. */
-struct dispatch_url {
-	char user[DISPATCH_URL_STR];
-	char password[DISPATCH_URL_STR];
-	char host[DISPATCH_URL_STR];
-	int port;
-	char path[DISPATCH_URL_STR];	/* vhost ("/" when empty) or db */
-};
-
-int dispatch_parse_url(const char *url, const char *scheme,
-    struct dispatch_url *u, char *err, size_t errlen);
-
 /* The master, before any fork: makes the wake-up pipe. */
 int dispatch_wake_init(char *err, size_t errlen);
 /* A worker, after a committed action: one byte, never blocks. */

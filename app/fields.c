@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "actions.h"
-#include "buf.h"
 #include "fields.h"
 #include "num.h"
 #include "strictjson.h"
+#include "text.h"
 
 /* Messages quote request values: keep them one printable line. */
 static void
@@ -138,41 +138,35 @@ type:
 }
 
 /*
- * An optional string: absent leaves *out NULL; present must be a string
- * of min..max bytes (or characters when chars is set) without control
- * characters.
+ * An optional string: absent leaves *out NULL; present must be text
+ * (lib/text.h) of 1 to max characters, or bytes with TEXT_BYTES.
  */
 static int
-str_field(struct json_object *body, const char *name, size_t min, size_t max,
-    int chars, const char **out, char *msg, size_t msglen)
+str_field(struct json_object *body, const char *name, size_t max,
+    unsigned flags, const char **out, char *msg, size_t msglen)
 {
 	struct json_object *v;
+	enum text_fault fault;
 
 	*out = NULL;
 	if (!json_object_object_get_ex(body, name, &v))
 		return 0;
-	if (json_object_get_type(v) == json_type_string) {
-		const char *s = json_object_get_string(v);
-		size_t n = (size_t)json_object_get_string_len(v);
-		size_t count = chars ? buf_utf8_len(s, n) : n;
-		int ctl = 0;
-		for (size_t i = 0; i < n; i++)
-			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-				ctl = 1;
-		if (count >= min && count <= max && !ctl) {
-			/* MySQL's PAD SPACE collations would match "alice " to
-			 * "alice": an id or name never ends with a space. */
-			if (n > 0 && s[n - 1] == ' ') {
-				snprintf(msg, msglen, "%s must not end with a space",
-				    name);
-				return -1;
-			}
-			*out = s;
-			return 0;
-		}
+	if (json_object_get_type(v) != json_type_string)
+		goto bad;
+	fault = text_check(json_object_get_string(v),
+	    (size_t)json_object_get_string_len(v), max, flags);
+	if (fault == TEXT_OK) {
+		*out = json_object_get_string(v);
+		return 0;
 	}
-	snprintf(msg, msglen, "%s must be a string of %zu to %zu %s without "
-	    "control characters", name, min, max, chars ? "characters" : "bytes");
+	if (fault == TEXT_SPACE) {
+		snprintf(msg, msglen, "%s must not end with a space", name);
+		return -1;
+	}
+bad:
+	snprintf(msg, msglen, "%s must be a string of 1 to %zu %s without "
+	    "control characters", name, max,
+	    flags & TEXT_BYTES ? "bytes" : "characters");
 	return -1;
 }
 
@@ -241,9 +235,9 @@ flow_ids_field(struct json_object *body, char **out, char *msg, size_t msglen)
 		struct json_object *e = json_object_array_get_idx(v, i);
 		if (json_object_get_type(e) != json_type_string)
 			goto bad;
-		size_t l = (size_t)json_object_get_string_len(e);
-		if (l == 0 || l > FLOW_ID_MAX ||
-		    json_object_get_string(e)[l - 1] == ' ')
+		if (text_check(json_object_get_string(e),
+		    (size_t)json_object_get_string_len(e), FLOW_ID_MAX,
+		    TEXT_BYTES) != TEXT_OK)
 			goto bad;
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(json_object_get_string(e), json_object_get_string(
@@ -268,7 +262,7 @@ scope_field(struct json_object *body, enum scope *out, char *msg, size_t msglen)
 	const char *s;
 
 	*out = SCOPE_CMDB_BIZ;
-	if (str_field(body, "scope", 0, 64, 0, &s, msg, msglen) == -1 ||
+	if (str_field(body, "scope", 64, TEXT_BYTES, &s, msg, msglen) == -1 ||
 	    (s && strcmp(s, "cmdb_biz") != 0 && strcmp(s, "project") != 0)) {
 		snprintf(msg, msglen, "scope must be \"cmdb_biz\" or \"project\"");
 		return -1;
@@ -304,8 +298,8 @@ action_field(struct json_object *body, int *out, char *msg, size_t msglen)
 
 /*
  * A credential: absent leaves *out NULL, and anything but a string is a
- * field error. A string of the wrong shape (empty, too long, control
- * characters, a trailing space) is a credential that is present but wrong:
+ * field error. A string of the wrong shape (not text of 1 to CRED_MAX
+ * bytes, lib/text.h) is a credential that is present but wrong:
  * *bad is set, for 3540100 after the fields, and the reply does not say
  * how a secret is shaped (operate-node-api.md §6).
  */
@@ -323,9 +317,8 @@ secret_field(struct json_object *body, const char *name, const char **out,
 		snprintf(msg, msglen, "%s must be a string", name);
 		return -1;
 	}
-	if (str_field(body, name, 1, CRED_MAX, 0, out, ignored,
-	    sizeof(ignored)) == -1 ||
-	    strlen(*out) != (size_t)json_object_get_string_len(v)) {
+	if (str_field(body, name, CRED_MAX, TEXT_BYTES, out, ignored,
+	    sizeof(ignored)) == -1) {
 		*bad = 1;
 		*out = "";
 	}
@@ -341,7 +334,7 @@ credential_fields(struct json_object *body, struct fields *f, char *msg,
 	    msglen) == -1 ||
 	    secret_field(body, "bk_app_secret", &f->app_secret, &f->bad_app,
 	    msg, msglen) == -1 ||
-	    str_field(body, "bk_username", 1, USERNAME_MAX, 1, &f->username,
+	    str_field(body, "bk_username", USERNAME_MAX, 0, &f->username,
 	    msg, msglen) == -1 ||
 	    secret_field(body, "bk_token", &f->token, &f->bad_user, msg,
 	    msglen) == -1)
@@ -373,7 +366,7 @@ fields_parse(struct json_object *body, const struct route *r,
 	    scope_field(body, &f->scope, msg, msglen) == -1 ||
 	    action_field(body, &f->action, msg, msglen) == -1)
 		goto fail;
-	if (str_field(body, "node_id", 1, NODE_ID_MAX, 0, &f->node_id, msg,
+	if (str_field(body, "node_id", NODE_ID_MAX, TEXT_BYTES, &f->node_id, msg,
 	    msglen) == -1)
 		goto fail;
 	if (f->node_id == NULL) {
@@ -384,7 +377,7 @@ fields_parse(struct json_object *body, const struct route *r,
 	    object_field(body, "inputs", &f->inputs_text, &inputs, msg,
 	    msglen) == -1 ||
 	    check_escape_keys(inputs, msg, msglen) == -1 ||
-	    str_field(body, "flow_id", 1, FLOW_ID_MAX, 0, &f->flow_id, msg,
+	    str_field(body, "flow_id", FLOW_ID_MAX, TEXT_BYTES, &f->flow_id, msg,
 	    msglen) == -1)
 		goto fail;
 	fl = action_at(f->action)->fields;
@@ -395,8 +388,8 @@ fields_parse(struct json_object *body, const struct route *r,
 	}
 	if (fl & AF_FLOW_IDS) {
 		if (flow_ids_field(body, &f->flow_ids_text, msg, msglen) == -1 ||
-		    str_field(body, "converge_gateway_id", 1, NODE_ID_MAX, 0,
-		    &f->converge_gateway_id, msg, msglen) == -1)
+		    str_field(body, "converge_gateway_id", NODE_ID_MAX,
+		    TEXT_BYTES, &f->converge_gateway_id, msg, msglen) == -1)
 			goto fail;
 		if (f->converge_gateway_id == NULL) {
 			snprintf(msg, msglen, "converge_gateway_id is required "

@@ -22,6 +22,7 @@
 #include "num.h"
 #include "request.h"
 #include "strictjson.h"
+#include "text.h"
 #include "worker.h"
 #include "xmalloc.h"
 
@@ -223,20 +224,26 @@ read_body(struct ctx *c, size_t *len)
 	return body;
 }
 
-/* gateway mode: the app and user a gateway in front passes as headers. */
+/* gateway mode: the app and user a gateway in front passes as headers,
+ * with the limits of the body's bk_app_code and bk_username. */
 static int
 gateway_caller(struct ctx *c, struct auth_caller *who)
 {
-	who->app_code = param(c, "HTTP_X_BKAPI_APP_CODE");
-	who->username = param(c, "HTTP_X_BKAPI_USERNAME");
-	if (!auth_name_ok(who->app_code, CRED_MAX)) {
+	const char *app = param(c, "HTTP_X_BKAPI_APP_CODE");
+	const char *user = param(c, "HTTP_X_BKAPI_USERNAME");
+
+	if (app == NULL || text_check(app, strlen(app), CRED_MAX,
+	    TEXT_BYTES) != TEXT_OK) {
 		fail(c, 200, CODE_FORBIDDEN, "app authentication failed");
 		return -1;
 	}
-	if (!auth_name_ok(who->username, USERNAME_MAX)) {
+	if (user == NULL || text_check(user, strlen(user), USERNAME_MAX,
+	    0) != TEXT_OK) {
 		fail(c, 200, CODE_FORBIDDEN, "user authentication failed");
 		return -1;
 	}
+	who->app_code = app;
+	who->username = user;
 	return 0;
 }
 

@@ -18,6 +18,7 @@
 #define TP_PARENT_LEN 16
 #define TP_FLAGS 53
 #define TP_FLAGS_LEN 2
+#define LOWER_HEX "0123456789abcdef"
 #define READ_TRIES 8	/* short reads or EINTR before giving up a source */
 
 int
@@ -38,29 +39,6 @@ id_request_valid(const char *s)
 	return 0;
 }
 
-static int
-lower_hex(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] >= 'a' && s[i] <= 'f')))
-			return 0;
-	return 1;
-}
-
-static int
-all_zero(const char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (s[i] != '0')
-			return 0;
-	return 1;
-}
-
 int
 id_traceparent(const char *hdr, char out[ID_HEX_LEN + 1])
 {
@@ -69,12 +47,13 @@ id_traceparent(const char *hdr, char out[ID_HEX_LEN + 1])
 	if (hdr[0] != '0' || hdr[1] != '0' || hdr[2] != '-' ||
 	    hdr[TP_PARENT - 1] != '-' || hdr[TP_FLAGS - 1] != '-')
 		return -1;
-	if (!lower_hex(hdr + TP_TRACE, ID_HEX_LEN) ||
-	    !lower_hex(hdr + TP_PARENT, TP_PARENT_LEN) ||
-	    !lower_hex(hdr + TP_FLAGS, TP_FLAGS_LEN))
+	/* Each field ends at a '-' or the NUL: a span of it is all of it. */
+	if (strspn(hdr + TP_TRACE, LOWER_HEX) != ID_HEX_LEN ||
+	    strspn(hdr + TP_PARENT, LOWER_HEX) != TP_PARENT_LEN ||
+	    strspn(hdr + TP_FLAGS, LOWER_HEX) != TP_FLAGS_LEN)
 		return -1;
-	if (all_zero(hdr + TP_TRACE, ID_HEX_LEN) ||
-	    all_zero(hdr + TP_PARENT, TP_PARENT_LEN))
+	if (strspn(hdr + TP_TRACE, "0") == ID_HEX_LEN ||
+	    strspn(hdr + TP_PARENT, "0") == TP_PARENT_LEN)
 		return -1;
 	memcpy(out, hdr + TP_TRACE, ID_HEX_LEN);
 	out[ID_HEX_LEN] = '\0';

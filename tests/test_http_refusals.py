@@ -142,6 +142,8 @@ CATALOGUE = [
     ("app code number", "POST", LEGACY, req(bk_app_code=1), {}, 200, P, "bk_app_code must be a string"),
     ("no user or token", "POST", LEGACY, req(bk_username=DROP), {}, 200, P, "bk_username or bk_token is required"),
     ("long username", "POST", LEGACY, req(bk_username="u" * 129), {}, 200, P, "bk_username must be a string of 1 to 128 characters"),
+    ("username C1 control", "POST", LEGACY, req(bk_username="bo\u009bb"), {}, 200, P,
+     "bk_username must be a string of 1 to 128 characters without control characters"),
     ("username null", "POST", LEGACY, req(bk_username=None), {}, 200, P, "bk_username must be a string"),
     ("token number", "POST", LEGACY, req(bk_token=5), {}, 200, P, "bk_token must be a string"),
     # credentials, scope, task, node

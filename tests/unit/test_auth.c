@@ -162,6 +162,11 @@ static const struct ccase ccases[] = {
 	{ "{\"app\":{\"app_code\":\"a\",\"verified\":true},"
 	  "\"user\":{\"username\":\"\",\"verified\":true}}", AUTH_BAD_USER, NULL, NULL,
 	  "username missing or malformed" },
+	{ "{\"app\":{\"app_code\":\"a\",\"verified\":true},"
+	  "\"user\":{\"username\":\"bo\\u009bb\",\"verified\":true}}", AUTH_BAD_USER,
+	  NULL, NULL, "username missing or malformed" },
+	{ "{\"app\":{\"app_code\":\"a\\u0000\",\"verified\":true}}", AUTH_BAD_APP,
+	  NULL, NULL, "app code missing or malformed" },
 };
 
 static void

@@ -190,6 +190,13 @@ test_refused(void **state)
 		  "bk_username or bk_token is required" },
 		{ "/operate_node/1/2/", "{\"bk_app_code\":\"a\",\"bk_app_secret\":\"s\",\"bk_username\":\"\",\"node_id\":\"n\",\"action\":\"skip\"}",
 		  "bk_username must be a string of 1 to 128 characters" },
+		/* C1 controls are control characters too (lib/text.h) */
+		{ "/operate_node/1/2/", "{\"bk_app_code\":\"a\",\"bk_app_secret\":\"s\",\"bk_username\":\"bo\\u009bb\",\"node_id\":\"n\",\"action\":\"skip\"}",
+		  "bk_username must be a string of 1 to 128 characters without control characters" },
+		{ "/operate_node/1/2/", "{" CRED "\"node_id\":\"n\\u0085\",\"action\":\"skip\"}",
+		  "node_id must be a string of 1 to 64 bytes without control characters" },
+		{ "/operate_node/1/2/", "{" CRED "\"node_id\":\"n\",\"action\":\"skip_cpg\",\"flow_ids\":[\"f\\u0001\"],\"converge_gateway_id\":\"c\"}",
+		  "flow_ids must be a non-empty array of at most 64 flow id strings of 1 to 64 bytes" },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
