@@ -52,7 +52,7 @@ SET NAMES utf8mb4;
 DROP PROCEDURE IF EXISTS opn_operate_node;
 DROP PROCEDURE IF EXISTS opn_purge_replay;
 DROP PROCEDURE IF EXISTS opn_check;
-DROP PROCEDURE IF EXISTS opn_archive;
+DROP PROCEDURE IF EXISTS opn_archive;      -- retired (version 2 loads had it)
 DROP PROCEDURE IF EXISTS opn_zrem;
 DROP PROCEDURE IF EXISTS opn_failed_effects;
 DROP FUNCTION IF EXISTS opn_schema_version;
@@ -137,7 +137,7 @@ BEGIN
             'opn$app', 'opn$token', 'opn$grant', 'opn$replay', 'opn$outbox'))
   UNION ALL
   SELECT r.n, 'missing routine'
-    FROM JSON_TABLE('["opn_operate_node", "opn_purge_replay", "opn_archive", "opn_zrem",
+    FROM JSON_TABLE('["opn_operate_node", "opn_purge_replay", "opn_zrem",
       "opn_schema_version", "opn_id_collation", "opn_failed_effects", "opn_new_version", "opn_flow_target",
       "opn_queue", "opn_headers", "opn_execute_kwargs", "opn_stack_top"]', '$[*]'
       COLUMNS (n VARCHAR(64) PATH '$')) AS r
@@ -221,25 +221,6 @@ BEGIN
   RETURN JSON_OBJECT('process_id', p_pid + 0, 'node_id', p_node, 'root_pipeline_id', p_root,
                      'parent_pipeline_id', p_parent, 'recover_point', '{}',
                      'headers', JSON_EXTRACT(opn_headers(p_queue, p_priority, p_epoch), '$'));
-END//
-
--- Archives a node's current attempt (bamboo's add_history): its state row
--- with its execution data as stored, serializers included; '{}' as json
--- where there is none.
-CREATE PROCEDURE opn_archive(IN p_state_id BIGINT, IN p_now DATETIME(6))
-  MODIFIES SQL DATA
-BEGIN
-  INSERT INTO eri_executionhistory
-         (node_id, `loop`, retry, skip, version, started_time, archived_time,
-          inputs_serializer, outputs_serializer, inputs, outputs)
-  SELECT s.node_id, s.`loop`, s.retry, s.skip, s.version,
-         COALESCE(s.started_time, s.created_time), COALESCE(s.archived_time, p_now),
-         COALESCE(e.inputs_serializer, 'json'), COALESCE(e.outputs_serializer, 'json'),
-         COALESCE(e.inputs, '{}'), COALESCE(e.outputs, '{}')
-    FROM eri_state AS s
-    LEFT JOIN eri_executiondata AS e
-      ON e.node_id = s.node_id AND CAST(e.node_id AS BINARY) = CAST(s.node_id AS BINARY)
-   WHERE s.id = p_state_id;
 END//
 
 -- bk-sops' post_set_state handler on FAILED (gcloud/taskflow3/signals/
@@ -597,12 +578,28 @@ main: BEGIN
                                            ') is not the converge gateway of gateway(', p_node_id, ')');
       LEAVE act;
     END IF;
+
+  -- forced_fail (§4):
+  --   node(N) is not a service activity, actual TYPE
+  --   node(N) state is not RUNNING, actual S
+  --   then the process, as below but awake or asleep
+  ELSEIF p_action = 'forced_fail' THEN
+    IF NOT (v_type <=> 'ServiceActivity') THEN
+      SET v_code = 3545000, v_msg = CONCAT('node(', p_node_id, ') is not a service activity, actual ', v_type);
+      LEAVE act;
+    ELSEIF v_state <> 'RUNNING' THEN
+      SET v_code = 3545000, v_msg = CONCAT('node(', p_node_id, ') state is not RUNNING, actual ', v_state);
+      LEAVE act;
+    END IF;
   END IF;
 
   -- The failed-node actions share the rest of their checks: FAILED, then
-  -- exactly one process parked at the node (live, asleep, there).
-  IF p_action IN ('retry', 'retry_subprocess', 'skip', 'skip_exg', 'skip_cpg', 'callback') THEN
-    IF p_action <> 'callback' AND v_state <> 'FAILED' THEN
+  -- exactly one process parked at the node (live, asleep, there);
+  -- callback and forced_fail only the process (forced_fail's need not be
+  -- asleep: it runs the node).
+  IF p_action IN ('retry', 'retry_subprocess', 'skip', 'skip_exg', 'skip_cpg', 'callback',
+                  'forced_fail') THEN
+    IF p_action NOT IN ('callback', 'forced_fail') AND v_state <> 'FAILED' THEN
       SET v_code = 3545000, v_msg = CONCAT('node(', p_node_id, ') state is not FAILED, actual ', v_state);
       LEAVE act;
     END IF;
@@ -610,13 +607,15 @@ main: BEGIN
       INTO v_procs, v_pid, v_proot, v_stack, v_queue, v_priority
       FROM eri_process
      WHERE current_node_id = p_node_id AND CAST(current_node_id AS BINARY) = CAST(p_node_id AS BINARY)
-       AND dead = 0 AND asleep = 1
+       AND dead = 0 AND (asleep = 1 OR p_action = 'forced_fail')
        FOR UPDATE;
     IF v_procs = 0 THEN
-      SET v_code = 3545000, v_msg = CONCAT('can not find sleep process with current node id: ', p_node_id);
+      SET v_code = 3545000, v_msg = CONCAT('can not find ', IF(p_action = 'forced_fail', '', 'sleep '),
+                                           'process with current node id: ', p_node_id);
       LEAVE act;
     ELSEIF v_procs > 1 THEN
-      SET v_code = 3545000, v_msg = CONCAT('found multiple sleep processes at node(', p_node_id, ')');
+      SET v_code = 3545000, v_msg = CONCAT('found multiple ', IF(p_action = 'forced_fail', '', 'sleep '),
+                                           'processes at node(', p_node_id, ')');
       LEAVE act;
     END IF;
     SET v_top = COALESCE(JSON_UNQUOTE(JSON_EXTRACT(v_stack, CONCAT('$[', JSON_LENGTH(v_stack) - 1, ']'))),
@@ -630,8 +629,9 @@ main: BEGIN
     END IF;
   END IF;
 
-  -- The failed-node actions but callback archive the attempt (opn_archive,
-  -- inline: the hot path; a CALL costs a context of its own) and give the
+  -- The failed-node actions but callback archive the attempt (bamboo's
+  -- add_history: the state row with its execution data as stored,
+  -- serializers included; '{}' as json where there is none) and give the
   -- node a new version.
   IF p_action IN ('retry', 'retry_subprocess', 'skip', 'skip_exg', 'skip_cpg') THEN
     SET v_new_ver = CONCAT('v', LOWER(REPLACE(UUID(), '-', '')));
@@ -919,33 +919,12 @@ main: BEGIN
 
   -- forced_fail (§4; bamboo's forced_fail_activity: it wins over a pending
   -- callback, whose schedule then names a version the engine drops):
-  --   node(N) is not a service activity, actual TYPE
-  --   node(N) state is not RUNNING, actual S
-  --   can not find process with current node id: N
-  --   found multiple processes at node(N)
+  --   (type, state and process are checked above, with the others')
   --   can not fail node(N): its execution data is pickled, which SQL can not edit
   ELSEIF p_action = 'forced_fail' THEN
   BEGIN
     DECLARE v_outputs LONGTEXT CHARACTER SET utf8mb4 DEFAULT NULL;
     DECLARE v_oser    VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL;
-    IF NOT (v_type <=> 'ServiceActivity') THEN
-      SET v_code = 3545000, v_msg = CONCAT('node(', p_node_id, ') is not a service activity, actual ', v_type);
-      LEAVE act;
-    ELSEIF v_state <> 'RUNNING' THEN
-      SET v_code = 3545000, v_msg = CONCAT('node(', p_node_id, ') state is not RUNNING, actual ', v_state);
-      LEAVE act;
-    END IF;
-    SELECT COUNT(*), MIN(id) INTO v_procs, v_pid
-      FROM eri_process
-     WHERE current_node_id = p_node_id AND CAST(current_node_id AS BINARY) = CAST(p_node_id AS BINARY) AND dead = 0
-       FOR UPDATE;
-    IF v_procs = 0 THEN
-      SET v_code = 3545000, v_msg = CONCAT('can not find process with current node id: ', p_node_id);
-      LEAVE act;
-    ELSEIF v_procs > 1 THEN
-      SET v_code = 3545000, v_msg = CONCAT('found multiple processes at node(', p_node_id, ')');
-      LEAVE act;
-    END IF;
     SET v_found = 1;
     SELECT outputs, outputs_serializer INTO v_outputs, v_oser
       FROM eri_executiondata
