@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "conn.h"
 
 #define FCGI_HEADER_LEN 8		/* FastCGI 1.0, section 3.3 */
@@ -94,7 +95,7 @@ alarm_mask(int how)
 void
 conn_deadline_arm(int fd, int64_t ms)
 {
-	struct itimerval t = { .it_value = { ms / 1000, (ms % 1000) * 1000 } };
+	struct itimerval t = { .it_value = clock_ms_tv((long)ms) };
 
 	alarm_mask(SIG_BLOCK);
 	expired = 0;

@@ -23,9 +23,11 @@
 #include <mysql.h>
 
 #include "celery.h"
+#include "clock.h"
 #include "db.h"
 #include "dispatch.h"
 #include "log.h"
+#include "proc.h"
 #include "url.h"
 #include "xmalloc.h"
 
@@ -418,26 +420,17 @@ on_return(struct dispatcher *d, amqp_frame_t *f)
 	return 0;
 }
 
-static long
-ms_left(const struct timespec *deadline)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (deadline->tv_sec - now.tv_sec) * 1000 +
-	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
-}
-
 static int
 wait_confirms(struct dispatcher *d)
 {
 	struct timespec deadline;
 	char why[256];
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += CONFIRM_TIMEOUT_MS / 1000;
+	clock_now(&deadline);
+	clock_add_ms(&deadline, CONFIRM_TIMEOUT_MS);
 	while (pending(d) > 0) {
-		long left = ms_left(&deadline);
-		struct timeval tv = { left / 1000, (left % 1000) * 1000 };
+		long left = clock_ms_left(&deadline);
+		struct timeval tv = clock_ms_tv(left);
 		amqp_frame_t f;
 		if (left <= 0) {
 			problem(d, "no publisher confirm within %d ms",
@@ -762,11 +755,11 @@ measure_backlog(struct dispatcher *d)
 	struct timespec now;
 	int found = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (d->md == NULL || ms_left(&d->backlog_at) > 0)
+	clock_now(&now);
+	if (d->md == NULL || clock_ms_left(&d->backlog_at) > 0)
 		return;
 	d->backlog_at = now;
-	d->backlog_at.tv_sec += BACKLOG_EVERY_MS / 1000;
+	clock_add_ms(&d->backlog_at, BACKLOG_EVERY_MS);
 	if (db_exec(d->db, d->s_backlog, NULL, 0, c, 2, &found) == -1 || !found)
 		return;
 	__atomic_store_n(&d->md->backlog, c[0].i, __ATOMIC_RELAXED);
@@ -790,37 +783,13 @@ on_usr1(int sig)
 	reopen = 1;
 }
 
-static void
-signals(sigset_t *busy)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = on_stop;	/* no SA_RESTART: the wait must end */
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = on_usr1;
-	sigaction(SIGUSR1, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	/* Blocked while a batch runs: it ends with a commit or a rollback,
-	 * never half-way. */
-	sigemptyset(busy);
-	sigaddset(busy, SIGTERM);
-	sigaddset(busy, SIGINT);
-	sigaddset(busy, SIGUSR1);
-	sigprocmask(SIG_BLOCK, busy, NULL);
-}
-
 /* Sleeps up to ms, or until a signal comes or (wakeable) a worker wakes
  * us; a backoff is not cut short by wake-ups. */
 static void
 nap(long ms, int wakeable)
 {
 	struct pollfd pfd = { .fd = wakeable ? wake_rd : -1, .events = POLLIN };
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = clock_ms_ts(ms);
 	sigset_t none;
 
 	sigemptyset(&none);
@@ -878,11 +847,15 @@ teardown(struct dispatcher *d)
 int
 dispatch_run(const struct config *cfg, struct metrics *m)
 {
+	static const struct proc_handlers h = { .stop = on_stop,
+	    .usr1 = on_usr1 };
 	struct dispatcher d;
 	sigset_t busy;
 	long backoff = 0;
 
-	signals(&busy);
+	/* No SA_RESTART: the wait must end. The signals are blocked while a
+	 * batch runs: it ends with a commit or a rollback, never half-way. */
+	proc_signals(&h, &busy);
 	setup(&d, cfg, m);
 	if (d.md) {
 		d.md->pid = getpid();

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "gwkey.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -37,15 +38,6 @@ gwkey_free(struct gwkey *g)
 		return;
 	jwt_key_free(g->key);
 	free(g);
-}
-
-static time_t
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
 }
 
 static void
@@ -86,7 +78,7 @@ load(struct gwkey *g, struct store *s, struct outcome *o)
 const struct jwt_key *
 gwkey_get(struct gwkey *g, struct store *s, struct outcome *o)
 {
-	time_t now = now_s();
+	time_t now = clock_sec();
 	struct jwt_key *k;
 
 	if (g->key && now < g->next)

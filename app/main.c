@@ -1,6 +1,7 @@
 /*
  * operate-node: the FastCGI pool for bk-sops' operate_node API. main only
- * reads the flags and the config and hands over to the pool.
+ * reads the flags and the config, opens the socket and hands over to the
+ * pool (or, on an inherited socket, to one worker).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,9 +11,12 @@
 #include <mysql.h>
 
 #include "config.h"
+#include "listen.h"
 #include "log.h"
+#include "metrics.h"
 #include "pool.h"
 #include "store.h"
+#include "worker.h"
 
 #define DEFAULT_CONF "/etc/operate-node/operate-node.conf"
 
@@ -103,7 +107,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "operate-node: mysql_library_init failed\n");
 		return 1;
 	}
-	single = pool_inherited_socket();
+	single = listen_inherited();
 	if (single) {
 		log_msg(LOG_INFO, "fd 0 is a listening socket: serving it as "
 		    "one process");
@@ -111,11 +115,11 @@ main(int argc, char **argv)
 		if (cfg.status_listen[0])
 			log_msg(LOG_WARN, "status_listen is not served by a "
 			    "single process: no master to run it");
-	} else if ((fd = pool_listen(&cfg, err, sizeof(err))) == -1) {
+	} else if ((fd = listen_open(&cfg, err, sizeof(err))) == -1) {
 		log_msg(LOG_ERROR, "%s", err);
 		return 1;
 	} else if (cfg.status_listen[0] &&
-	    (status_fd = pool_listen_status(&cfg, err, sizeof(err))) == -1) {
+	    (status_fd = listen_open_status(&cfg, err, sizeof(err))) == -1) {
 		log_msg(LOG_ERROR, "%s", err);
 		return 1;
 	}
@@ -125,7 +129,7 @@ main(int argc, char **argv)
 		struct metrics *m = metrics_map();
 		if (m)
 			m->workers = 1;
-		rc = pool_worker(&cfg, 0, m, m ? 0 : -1, 0);
+		rc = worker_run(&cfg, 0, m, m ? 0 : -1, 0);
 	} else
 		rc = pool_run(&cfg, fd, status_fd);
 	mysql_library_end();

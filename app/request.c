@@ -12,6 +12,7 @@
 #include "actions.h"
 #include "auth.h"
 #include "buf.h"
+#include "clock.h"
 #include "conn.h"
 #include "dispatch.h"
 #include "fields.h"
@@ -23,15 +24,15 @@
 #include "request.h"
 #include "strictjson.h"
 #include "text.h"
-#include "worker.h"
 #include "xmalloc.h"
 
 #define PATH_MAX_LEN 4096
 #define READ_CHUNK 16384
+#define LOG_LIMIT_S 10		/* read timeouts: one line per this long */
 
 struct ctx {
 	FCGX_Request *req;
-	struct worker *w;
+	struct request_env *w;
 	char request_id[ID_REQUEST_MAX + 1];
 	char trace_id[ID_HEX_LEN + 1];
 	int caller_id;			/* request_id came from the caller */
@@ -387,8 +388,8 @@ operate(struct ctx *c, const struct route *r)
 	size_t len = 0;
 
 	if (method == NULL || strcmp(method, "POST") != 0) {
-		if (worker_read_done(c->w) == -1) {
-			worker_read_timeout(c->w, "params");
+		if (request_read_done(c->w) == -1) {
+			request_read_timeout(c->w, "params");
 			return;
 		}
 		fail(c, 405, CODE_PARAM, "method %.16s is not allowed, use POST",
@@ -397,7 +398,7 @@ operate(struct ctx *c, const struct route *r)
 		return;
 	}
 	raw = read_body(c, &len);
-	if (worker_read_done(c->w) == -1)
+	if (request_read_done(c->w) == -1)
 		goto expired;
 	if (raw == NULL)
 		goto out;
@@ -427,7 +428,7 @@ out:
 	reply_json(c, NULL);
 	goto done;
 expired:
-	worker_read_timeout(c->w, "body");	/* no reply: the socket is shut */
+	request_read_timeout(c->w, "body");	/* no reply: the socket is shut */
 done:
 	fields_free(&f);
 	if (body)
@@ -488,15 +489,6 @@ healthz(struct ctx *c)
 	reply_get(c, r == 0 ? 200 : r == -2 ? 500 : 503, CT_JSON, fill_health);
 }
 
-static uint64_t
-micros_since(const struct timespec *t0)
-{
-	struct timespec t1;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (uint64_t)(t1.tv_sec - t0->tv_sec) * 1000000u +
-	    (uint64_t)((t1.tv_nsec - t0->tv_nsec) / 1000);
-}
-
 static void
 access_log(struct ctx *c, const char *path, uint64_t us)
 {
@@ -515,8 +507,57 @@ access_log(struct ctx *c, const char *path, uint64_t us)
 	log_kv(lvl, "request", f);
 }
 
+static struct log_limit timeout_log;	/* read timeouts */
+
 void
-request_handle(FCGX_Request *req, struct worker *w)
+request_state(struct request_env *e, int state)
+{
+	if (e->slot && e->slot->pid == e->pid)
+		__atomic_store_n(&e->slot->state, state, __ATOMIC_RELAXED);
+}
+
+void
+request_read_begin(struct request_env *e, int fd, const char *peer)
+{
+	e->peer = peer;
+	e->read_expired = 0;
+	request_state(e, W_READING);
+	e->reading = 1;
+	conn_deadline_arm(fd, e->cfg->request_read_timeout * 1000);
+}
+
+int
+request_read_done(struct request_env *e)
+{
+	if (e->reading) {
+		e->reading = 0;
+		e->read_expired = conn_deadline_disarm();
+		request_state(e, W_BUSY);
+	}
+	return e->read_expired ? -1 : 0;
+}
+
+void
+request_read_timeout(struct request_env *e, const char *what)
+{
+	unsigned long held;
+
+	if (e->slot)
+		__atomic_fetch_add(&e->slot->read_timeouts, 1, __ATOMIC_RELAXED);
+	if (!log_limit(&timeout_log, LOG_LIMIT_S, &held))
+		return;
+	struct log_field f[] = {
+		{ "peer", e->peer && *e->peer ? e->peer : "unknown", 0 },
+		{ "reading", what, 0 },
+		{ "request_read_timeout", NULL, e->cfg->request_read_timeout },
+		{ "not_logged", NULL, (long long)held },
+		{ NULL, NULL, 0 },
+	};
+	log_kv(LOG_WARN, "read timeout: connection closed", f);
+}
+
+void
+request_handle(FCGX_Request *req, struct request_env *w)
 {
 	struct timespec t0;
 	struct route r;
@@ -524,7 +565,7 @@ request_handle(FCGX_Request *req, struct worker *w)
 	const char *method;
 	struct ctx c;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	clock_now(&t0);
 	memset(&c, 0, sizeof(c));
 	memset(&r, 0, sizeof(r));
 	path[0] = '\0';
@@ -544,14 +585,14 @@ request_handle(FCGX_Request *req, struct worker *w)
 	/* The status routes live on status_listen only, and nothing else
 	 * does: a spelling on the public socket cannot reach them. */
 	if (!routed || is_get != w->status_only) {
-		if (worker_read_done(w) == -1)
+		if (request_read_done(w) == -1)
 			goto expired;
 		fail(&c, 404, CODE_NOT_EXIST, "no such route: %.128s", path);
 		reply_json(&c, NULL);
 		goto out;
 	}
 	method = param(&c, "REQUEST_METHOD");
-	if (is_get && worker_read_done(w) == -1)
+	if (is_get && request_read_done(w) == -1)
 		goto expired;
 	if (is_get && (method ==
 	    NULL || (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0))) {
@@ -570,9 +611,9 @@ request_handle(FCGX_Request *req, struct worker *w)
 		operate(&c, &r);
 	goto out;
 expired:
-	worker_read_timeout(w, "params");
+	request_read_timeout(w, "params");
 out:;
-	uint64_t us = micros_since(&t0);
+	uint64_t us = (uint64_t)clock_us_since(&t0);
 	if (w->read_expired)
 		goto done;	/* counted and logged where it was found */
 	if (!is_get && c.out.http != 499)

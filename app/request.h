@@ -1,15 +1,48 @@
 /*
  * The operate_node request path: one accepted FastCGI request, from its
- * route to its reply (request.c).
+ * route to its reply, read within request_read_timeout (request.c).
  */
 #ifndef REQUEST_H
 #define REQUEST_H
 
+#include <sys/types.h>
+
 #include <fcgiapp.h>
 
-struct worker;
+#include "config.h"
+#include "gwkey.h"
+#include "metrics.h"
+#include "store.h"
 
+/*
+ * What the process serving requests hands each one: its settings, its
+ * database connection, its metrics slot. Nothing in it matters between
+ * requests.
+ */
+struct request_env {
+	const struct config *cfg;
+	struct store *store;
+	struct gwkey *gwkey;		/* auth_mode jwt only */
+	struct metrics *metrics;
+	struct metrics_worker *slot;	/* NULL: no slot (status process) */
+	pid_t pid;			/* the process; writes slot while it owns it */
+	int status_only;		/* serves status_listen: GET routes only */
+	int reading;			/* the read deadline is armed */
+	int read_expired;		/* this request missed its read deadline */
+	const char *peer;		/* of the connection, for the log */
+};
+
+/* The connection fd is being read: arms its read deadline. */
+void request_read_begin(struct request_env *e, int fd, const char *peer);
+/* The request is read: its read deadline ends. Returns -1 if the deadline
+ * had passed (the connection is shut; nobody gets a reply). */
+int request_read_done(struct request_env *e);
+/* Counts and logs (rate-limited) a connection that missed its deadline. */
+void request_read_timeout(struct request_env *e, const char *what);
+/* Sets the slot's state (enum worker_state) while the slot is e's own:
+ * a replaced worker still draining leaves its successor's alone. */
+void request_state(struct request_env *e, int state);
 /* Answers one accepted FastCGI request. */
-void request_handle(FCGX_Request *req, struct worker *w);
+void request_handle(FCGX_Request *req, struct request_env *e);
 
 #endif

@@ -14,6 +14,7 @@
 #include <mysql.h>
 #include <mysqld_error.h>
 
+#include "clock.h"
 #include "db.h"
 #include "num.h"
 #include "xmalloc.h"
@@ -182,15 +183,6 @@ const char *
 db_host(const struct db *db)
 {
 	return db->where;
-}
-
-static time_t
-mono_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
 }
 
 struct show_var {
@@ -371,7 +363,7 @@ db_connect(struct db *db)
 		return -1;
 	}
 	db->next = db->cur >= 0 ? db->cur : 0;
-	db->next_failback = mono_sec() + (time_t)p->failback_interval;
+	db->next_failback = clock_sec() + (time_t)p->failback_interval;
 	if (prepare_all(db) == -1) {
 		drop(db);
 		return -1;
@@ -388,9 +380,9 @@ db_failback(struct db *db)
 	int h;
 
 	if (db->my == NULL || db->cur <= 0 || db->p->failback_interval == 0 ||
-	    mono_sec() < db->next_failback)
+	    clock_sec() < db->next_failback)
 		return 0;
-	db->next_failback = mono_sec() + (time_t)db->p->failback_interval;
+	db->next_failback = clock_sec() + (time_t)db->p->failback_interval;
 	for (h = 0; h < db->cur; h++)
 		if ((my = open_host(db, &db->hosts[h])) != NULL)
 			break;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "log.h"
 
 #define LOG_PATH_MAX 4096
@@ -179,15 +180,14 @@ log_msg(enum log_level level, const char *fmt, ...)
 int
 log_limit(struct log_limit *l, int seconds, unsigned long *held)
 {
-	struct timespec now;
+	time_t now = clock_sec();
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (l->last != 0 && now.tv_sec - l->last < seconds) {
+	if (l->last != 0 && now - l->last < seconds) {
 		l->held++;
 		return 0;
 	}
 	*held = l->held;
 	l->held = 0;
-	l->last = now.tv_sec > 0 ? now.tv_sec : 1;
+	l->last = now > 0 ? now : 1;
 	return 1;
 }

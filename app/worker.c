@@ -1,0 +1,193 @@
+/*
+ * A worker: accepts on the shared socket itself (libfcgi's accept has no
+ * deadline), hands each connection to the request path within its read
+ * deadline, and on SIGTERM serves the backlog for a moment, then exits.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+#include <mysql.h>
+
+#include "clock.h"
+#include "conn.h"
+#include "gwkey.h"
+#include "log.h"
+#include "proc.h"
+#include "request.h"
+#include "store.h"
+#include "worker.h"
+
+#define LINGER_MS 1000		/* after SIGTERM, serve the backlog this long */
+#define LINGER_ACCEPT_MS 50	/* an accept another worker won is given up */
+
+static volatile sig_atomic_t worker_stop, worker_reopen;
+
+static void
+on_worker_stop(int sig)
+{
+	(void)sig;
+	worker_stop = 1;
+	FCGX_ShutdownPending();
+}
+
+static void
+on_worker_usr1(int sig)
+{
+	(void)sig;
+	worker_reopen = 1;
+}
+
+/*
+ * One connection, read within request_read_timeout. The worker accepted
+ * it and hands it to libfcgi in the request's public ipcFd; keepConnection
+ * keeps FCGX_Accept_r's opening FCGX_Finish_r from closing it, and the
+ * BEGIN_REQUEST record then sets it as the peer asks. The request's
+ * listen_sock is -1, so libfcgi never accepts on its own (after a bad
+ * record it would, and block outside any deadline).
+ */
+static void
+serve(FCGX_Request *req, struct request_env *w, struct conn *c)
+{
+	req->ipcFd = c->fd;
+	req->keepConnection = 1;
+	request_read_begin(w, c->fd, c->peer);
+	if (FCGX_Accept_r(req) == 0)
+		request_handle(req, w);
+	else if (request_read_done(w) == -1)
+		request_read_timeout(w, "header and params");
+	request_read_done(w);
+	/* libfcgi's close waits for the peer's EOF, for ever while it
+	 * trickles bytes: the same deadline bounds it. */
+	if (req->ipcFd >= 0)
+		conn_deadline_arm(req->ipcFd,
+		    w->cfg->request_read_timeout * 1000);
+	FCGX_Finish_r(req);
+	conn_deadline_disarm();
+	/* Kept only if the peer asked (FCGI_KEEP_CONN): an idle kept
+	 * connection would pin this worker, so it is closed. */
+	if (req->ipcFd >= 0) {
+		close(req->ipcFd);
+		req->ipcFd = -1;
+	}
+	store_housekeeping(w->store);
+	request_state(w, W_IDLE);
+}
+
+/*
+ * After SIGTERM: serve the connections already waiting in the backlog
+ * (the master has removed a unix socket's path, so no new ones come), for
+ * at most LINGER_MS, then return.
+ */
+static void
+linger(FCGX_Request *req, struct request_env *w, int listen_fd)
+{
+	struct timespec start, now;
+	sigset_t alrm;
+
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	clock_now(&start);
+	for (;;) {
+		struct pollfd pfd = { .fd = listen_fd, .events = POLLIN };
+		struct itimerval t = { .it_value = clock_ms_tv(LINGER_ACCEPT_MS) };
+		struct itimerval off = { .it_value = { 0, 0 } };
+
+		clock_now(&now);
+		if (clock_ms_between(&start, &now) > LINGER_MS ||
+		    poll(&pfd, 1, 0) != 1)
+			return;
+		struct conn c;
+		setitimer(ITIMER_REAL, &t, NULL);
+		sigprocmask(SIG_UNBLOCK, &alrm, NULL);
+		int rc = conn_accept(listen_fd, &c);
+		sigprocmask(SIG_BLOCK, &alrm, NULL);
+		setitimer(ITIMER_REAL, &off, NULL);
+		if (rc == -1)
+			continue;	/* another worker took it */
+		serve(req, w, &c);
+	}
+}
+
+int
+worker_run(const struct config *cfg, int listen_fd, struct metrics *m,
+    int index, int status_only)
+{
+	static const struct proc_handlers h = { .stop = on_worker_stop,
+	    .usr1 = on_worker_usr1, .alarm = conn_on_alarm };
+	struct request_env w = { .cfg = cfg, .metrics = m,
+	    .status_only = status_only };
+	FCGX_Request req;
+	sigset_t busy;
+	int64_t served = 0;
+	struct outcome o;
+
+	/* No SA_RESTART: accept() returns so that the worker can drain. The
+	 * signals are blocked while a request runs: it finishes before the
+	 * worker ends, and its database calls never see EINTR. SIGALRM
+	 * interrupts accept() in linger() and ends a read at its deadline. */
+	proc_signals(&h, &busy);
+	w.pid = getpid();
+	if (m && index >= 0) {
+		w.slot = &m->w[index];
+		w.slot->pid = w.pid;
+		__atomic_fetch_add(&w.slot->started, 1, __ATOMIC_RELAXED);
+	}
+	/* listen_sock -1: the worker accepts, libfcgi never does (serve). */
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, -1,
+	    FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		log_msg(LOG_ERROR, "FCGX_Init failed");
+		return 1;
+	}
+	w.store = store_new(cfg);
+	if (cfg->auth_mode == AUTH_JWT)
+		w.gwkey = gwkey_new(cfg);
+	/* A worker's first start connects at once, so that a wrong schema is
+	 * in the log from the start (opn_check); a restarted worker connects
+	 * on its first request, so that a flood of crafted records that kill
+	 * workers does not also hammer the database. The status process
+	 * connects when /healthz first asks. */
+	if (!status_only && (w.slot == NULL || w.slot->started == 1) &&
+	    store_ready(w.store, &o) == -1)
+		log_msg(LOG_WARN, "worker starts without a database connection");
+	request_state(&w, W_IDLE);
+	while (!worker_stop) {
+		struct conn c;
+		sigprocmask(SIG_UNBLOCK, &busy, NULL);
+		if (worker_reopen) {
+			worker_reopen = 0;
+			log_reopen();
+		}
+		int rc = worker_stop ? -1 : conn_accept(listen_fd, &c);
+		int err = errno;
+		sigprocmask(SIG_BLOCK, &busy, NULL);
+		if (rc == -1) {
+			if (worker_stop)
+				break;
+			if (err != EINTR && err != ECONNABORTED) {
+				log_msg(LOG_WARN, "accept: %s", strerror(err));
+				poll(NULL, 0, 100);	/* EMFILE: no busy loop */
+			}
+			continue;
+		}
+		serve(&req, &w, &c);
+		if (cfg->max_requests > 0 && ++served >= cfg->max_requests) {
+			log_msg(LOG_INFO, "recycling after %lld requests",
+			    (long long)served);
+			break;
+		}
+	}
+	if (worker_stop)
+		linger(&req, &w, listen_fd);
+	request_state(&w, W_EXITED);
+	FCGX_Free(&req, 0);
+	gwkey_free(w.gwkey);
+	store_free(w.store);
+	mysql_thread_end();
+	return 0;
+}
