@@ -130,6 +130,8 @@ bench: deps $(B)/operate-node $(BENCH_BIN)
 	OPERATE_NODE_BUILD=$(B) /usr/bin/python3 tests/bench/bench.py
 	OPERATE_NODE_BUILD=$(B) /usr/bin/python3 tests/bench/dispatch_bench.py
 
+$(B)/tests/bench/dbdriver.o: CFLAGS += -Iapp	# app/store_sql.h
+
 $(B)/tests/bench/dbdriver: $(B)/tests/bench/dbdriver.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs libmariadb) -lpthread
 

@@ -23,6 +23,7 @@
 #include "db.h"
 #include "log.h"
 #include "store.h"
+#include "store_sql.h"
 #include "xmalloc.h"
 
 #define RECONNECT_MS 250	/* while the database is down, try this often */
@@ -32,28 +33,6 @@
 #define SCHEMA_RECHECK_S 5	/* while the schema is wrong, check this often */
 #define SCHEMA_LOG_S 60		/* and say so in the log at most this often */
 #define SCHEMA_VERSION 2	/* what opn_schema_version() must return */
-
-/*
- * Credentials, project and permission in one statement: const lookups on
- * primary or unique keys only. The permission's user is bk_username, else
- * the token's. bk-sops' schema allows several cmdb projects for one
- * business; the count lets the service refuse rather than guess.
- * Parameters: user, id, app, token hash, id.
- */
-#define RESOLVE_SQL(match) \
-	"SELECT a.secret_hash, a.is_enabled, a.is_trusted, t.username, " \
-	"t.expires_at > UTC_TIMESTAMP(6), p.id, p.is_disable, " \
-	"(SELECT COUNT(*) FROM `opn$grant` g WHERE g.project_id = p.id " \
-	"AND g.username = COALESCE(?, t.username) " \
-	"AND g.action = 'task_operate'), " \
-	"(SELECT COUNT(*) FROM core_project c WHERE " match "), " \
-	"(SELECT e.value FROM core_environmentvariables e " \
-	"WHERE e.`key` = 'APP_WHITELIST') " \
-	"FROM (SELECT 1 AS one) AS d " \
-	"LEFT JOIN `opn$app` a ON a.app_code = ? " \
-	"LEFT JOIN `opn$token` t ON t.token_hash = ? " \
-	"LEFT JOIN core_project p ON p.id = " \
-	"(SELECT MIN(c.id) FROM core_project c WHERE " match ")"
 
 /* The request's app and id: did an action commit under them? A locking
  * read, so that it waits for a transaction still running on the server. */
@@ -89,11 +68,9 @@ store_new(const struct config *cfg)
 	config_db_params(cfg, &s->params);
 	s->params.lazy_prepare = 1;	/* a schema problem is not an outage */
 	s->db = db_new(&s->params);
-	s->st_resolve_cmdb = db_add_stmt(s->db,
-	    RESOLVE_SQL("c.bk_biz_id = ? AND c.from_cmdb = 1"));
-	s->st_resolve_project = db_add_stmt(s->db, RESOLVE_SQL("c.id = ?"));
-	s->st_call = db_add_stmt(s->db,
-	    "CALL opn_operate_node(?,?,?,?,?,?,?,?,?,?,?,?)");
+	s->st_resolve_cmdb = db_add_stmt(s->db, RESOLVE_CMDB_SQL);
+	s->st_resolve_project = db_add_stmt(s->db, RESOLVE_PROJECT_SQL);
+	s->st_call = db_add_stmt(s->db, OPERATE_SQL);
 	s->st_ping = db_add_stmt(s->db, "SELECT 1");
 	s->st_purge = db_add_stmt(s->db, "CALL opn_purge_replay(?, ?)");
 	s->st_replay = db_add_stmt(s->db, REPLAY_SQL);

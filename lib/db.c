@@ -134,6 +134,13 @@ set_err(struct db *db, unsigned no, const char *msg)
 }
 
 static void
+clear_err(struct db *db)
+{
+	db->err = 0;
+	db->errmsg[0] = '\0';
+}
+
+static void
 stmt_err(struct db *db, MYSQL_STMT *st)
 {
 	set_err(db, mysql_stmt_errno(st), mysql_stmt_error(st));
@@ -319,8 +326,7 @@ prepare_all(struct db *db)
 	for (int i = 0; i < db->nstmt; i++)
 		if (prepare(db, i) == -1 && (db_lost(db) || !db->p->lazy_prepare))
 			return -1;
-	db->err = 0;
-	db->errmsg[0] = '\0';
+	clear_err(db);
 	return 0;
 }
 
@@ -364,12 +370,10 @@ db_connect(struct db *db)
 	}
 	db->next = db->cur >= 0 ? db->cur : 0;
 	db->next_failback = clock_sec() + (time_t)p->failback_interval;
-	if (prepare_all(db) == -1) {
+	if (prepare_all(db) == -1) {	/* which clears the error */
 		drop(db);
 		return -1;
 	}
-	db->err = 0;
-	db->errmsg[0] = '\0';
 	return 0;
 }
 
@@ -386,8 +390,7 @@ db_failback(struct db *db)
 	for (h = 0; h < db->cur; h++)
 		if ((my = open_host(db, &db->hosts[h])) != NULL)
 			break;
-	db->err = 0;
-	db->errmsg[0] = '\0';
+	clear_err(db);
 	if (my == NULL)
 		return 0;
 	disconnect(db);
@@ -466,15 +469,30 @@ bind_cols(struct db *db, MYSQL_STMT *st, struct row_bind *rb,
 	return 0;
 }
 
-static void
-copy_row(struct row_bind *rb, struct db_val *cols, int ncols)
+/* The next row into cols: 1, 0 at the end, or -1 with the error set. */
+static int
+fetch(struct db *db, MYSQL_STMT *st, struct row_bind *rb, struct db_val *cols,
+    int ncols)
 {
+	int r = mysql_stmt_fetch(st);
+
+	if (r == MYSQL_NO_DATA)
+		return 0;
+	if (r == 1) {
+		stmt_err(db, st);
+		return -1;
+	}
+	if (r == MYSQL_DATA_TRUNCATED) {
+		set_err(db, CR_UNKNOWN_ERROR, "a result column is too long");
+		return -1;
+	}
 	for (int i = 0; i < ncols; i++) {
 		cols[i].is_null = rb->nulls[i];
 		cols[i].len = rb->lens[i];
 		if (cols[i].type == DB_STR && cols[i].cap)
 			cols[i].str[rb->nulls[i] ? 0 : rb->lens[i]] = '\0';
 	}
+	return 1;
 }
 
 /* Binds the parameters and runs statement i, preparing it first if it
@@ -520,19 +538,11 @@ db_exec_rows(struct db *db, int i, const struct db_val *params, int nparams,
 		goto out;
 	if (bind_cols(db, st, &rb, cols, ncols) == -1)
 		goto out;
-	while ((r = mysql_stmt_fetch(st)) == 0) {
-		copy_row(&rb, cols, ncols);
+	while ((r = fetch(db, st, &rb, cols, ncols)) == 1)
 		if (row(arg, cols) == -1)
 			goto out;
-	}
-	if (r == 1) {
-		stmt_err(db, st);
+	if (r == -1)
 		goto out;
-	}
-	if (r == MYSQL_DATA_TRUNCATED) {
-		set_err(db, CR_UNKNOWN_ERROR, "a result column is too long");
-		goto out;
-	}
 	rc = 0;
 out:
 	if (st)
@@ -547,52 +557,14 @@ static int
 fetch_row(struct db *db, MYSQL_STMT *st, struct db_val *cols, int ncols,
     int *found)
 {
-	MYSQL_BIND b[DB_COLS_MAX];
-	unsigned long lens[DB_COLS_MAX];
-	my_bool nulls[DB_COLS_MAX], errs[DB_COLS_MAX];
-	int rc = -1;
+	struct row_bind rb;
+	int rc = -1, r;
 
-	if (ncols > DB_COLS_MAX || mysql_stmt_field_count(st) != (unsigned)ncols) {
-		set_err(db, CR_UNKNOWN_ERROR, "result has an unexpected shape");
-		return -1;
-	}
-	memset(b, 0, sizeof(b));
-	for (int i = 0; i < ncols; i++) {
-		if (cols[i].type == DB_INT) {
-			b[i].buffer_type = MYSQL_TYPE_LONGLONG;
-			b[i].buffer = &cols[i].i;
-		} else {
-			b[i].buffer_type = MYSQL_TYPE_STRING;
-			b[i].buffer = cols[i].str;
-			b[i].buffer_length = cols[i].cap ? cols[i].cap - 1 : 0;
-		}
-		b[i].length = &lens[i];
-		b[i].is_null = &nulls[i];
-		b[i].error = &errs[i];
-	}
-	if (mysql_stmt_bind_result(st, b) != 0) {
-		stmt_err(db, st);
+	if (bind_cols(db, st, &rb, cols, ncols) == -1)
 		goto out;
-	}
-	*found = 0;
-	int r = mysql_stmt_fetch(st);
-	if (r == 1) {
-		stmt_err(db, st);
+	if ((r = fetch(db, st, &rb, cols, ncols)) == -1)
 		goto out;
-	}
-	if (r == MYSQL_DATA_TRUNCATED) {
-		set_err(db, CR_UNKNOWN_ERROR, "a result column is too long");
-		goto out;
-	}
-	if (r == 0) {
-		*found = 1;
-		for (int i = 0; i < ncols; i++) {
-			cols[i].is_null = nulls[i];
-			cols[i].len = lens[i];
-			if (cols[i].type == DB_STR && cols[i].cap)
-				cols[i].str[nulls[i] ? 0 : lens[i]] = '\0';
-		}
-	}
+	*found = r;
 	rc = 0;
 out:
 	mysql_stmt_free_result(st);

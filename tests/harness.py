@@ -8,6 +8,8 @@ import hashlib
 import http.client
 import json
 import os
+import re
+import secrets
 import shutil
 import signal
 import socket
@@ -41,6 +43,20 @@ def wait_for(pred, timeout=15.0, what="condition"):
             pass
         time.sleep(0.05)
     raise RuntimeError("timed out waiting for " + what)
+
+
+class Teardown:
+    """A teardown's steps: each runs even when one before it failed;
+    errors holds what they raised, for one assertion at the end."""
+
+    def __init__(self):
+        self.errors = []
+
+    def __call__(self, fn, *args):
+        try:
+            fn(*args)
+        except Exception as e:  # noqa: BLE001
+            self.errors.append(repr(e))
 
 
 class Procs:
@@ -177,6 +193,18 @@ class MariaDB:
     def exec(self, sql, *args):
         with self.conn().cursor() as c:
             c.execute(sql, args)
+
+    def add_user(self, user, hosts, grants, password_file):
+        """user@hosts (again, if it was there) with grants on the test
+        database, and a new random password in password_file, mode 0600
+        as the pool's db_password_file wants it."""
+        password = secrets.token_hex(16)
+        fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.write(fd, (password + "\n").encode())
+        os.close(fd)
+        self.exec("DROP USER IF EXISTS %s@%s", user, hosts)
+        self.exec("CREATE USER %s@%s IDENTIFIED BY %s", user, hosts, password)
+        self.exec("GRANT %s ON `%s`.* TO %%s@%%s" % (grants, DBNAME), user, hosts)
 
     def snapshot(self):
         """Every row of every pipeline table, to prove that nothing changed."""
@@ -402,13 +430,19 @@ pid {dir}/nginx.pid;
 error_log {dir}/error.log info;
 events {{ worker_connections 1024; }}
 http {{
-    access_log {dir}/access.log;
+    {access_log}
     client_body_temp_path {dir}/body;
     fastcgi_temp_path {dir}/fastcgi;
     proxy_temp_path {dir}/proxy;
     uwsgi_temp_path {dir}/uwsgi;
     scgi_temp_path {dir}/scgi;
     {upstream}
+{servers}
+}}
+"""
+
+# One pool: the status routes on a private server, the shipped locations.
+ONE_POOL_SERVERS = """
     server {{
         listen 127.0.0.1:{status_port};
         location / {{ include {root}/conf/nginx/status.conf; }}
@@ -420,37 +454,78 @@ http {{
         location /api/c/compapi/v2/sops/ {{ include {root}/conf/nginx/fastcgi.conf; }}
         location /prod/ {{ include {root}/conf/nginx/fastcgi.conf; }}
         location / {{ include {root}/conf/nginx/fastcgi.conf; }}
-    }}
-}}
-"""
+    }}"""
+
+# Several pools: every path through the failover snippet.
+POOLS_SERVER = """
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{ include {snippet}; }}
+    }}"""
+
+
+def pools_upstream(pools):
+    """The shipped upstream-pools.conf with the pools' addresses on its
+    sample server lines, in order; sample lines beyond them are dropped."""
+    with open(os.path.join(ROOT, "conf/nginx/upstream-pools.conf")) as f:
+        up = f.read()
+    servers = re.findall(r"^([ \t]*server )(\S+)( .*)$", up, re.M)
+    assert len(servers) >= len(pools), servers
+    for (head, addr, tail), pool in zip(servers, pools):
+        up = up.replace(head + addr + tail, head + pool.listen + tail)
+    for head, addr, tail in servers[len(pools):]:
+        up = up.replace(head + addr + tail + "\n", "")
+    return up
 
 
 class Nginx:
-    """Real nginx with the shipped snippets; only the socket path or the
-    port in the shipped upstream file is replaced by the test's own."""
+    """Real nginx with the shipped snippets; only addresses are replaced by
+    the test's own. One pool: upstream-unix.conf or upstream-tcp.conf (the
+    pool's socket path or port), the shipped locations and the private
+    status server. Several (pools=): upstream-pools.conf (pools_upstream)
+    and every path through fastcgi-pools.conf, or through snippet, a
+    changed copy of it. log_format: the access log's instead of nginx's
+    combined one."""
 
-    def __init__(self, env, pool, name="nginx", port=None):
+    def __init__(self, env, pool=None, name="nginx", port=None, pools=None,
+                 snippet=None, log_format=None):
         self.dir = os.path.join(env.top, name)
         os.makedirs(self.dir, exist_ok=True)
         self.port = port or free_port()
-        self.status_port = free_port()
+        self.access = os.path.join(self.dir, "access.log")
+        shutil.copy("/etc/nginx/fastcgi_params", self.dir)
+        if pools:
+            self.status_port = None
+            up = pools_upstream(pools)
+            servers = POOLS_SERVER.format(port=self.port, snippet=snippet or
+                                          os.path.join(ROOT, "conf/nginx/fastcgi-pools.conf"))
+        else:
+            self.status_port = free_port()
+            up = self._one_pool_upstream(pool)
+            servers = ONE_POOL_SERVERS.format(port=self.port, root=ROOT,
+                                              status_port=self.status_port)
+        if log_format:
+            access_log = "log_format test '%s';\n    access_log %s test;" % (
+                log_format, self.access)
+        else:
+            access_log = "access_log %s;" % self.access
+        self.conf = os.path.join(self.dir, "nginx.conf")
+        with open(self.conf, "w") as f:
+            f.write(NGINX_CONF.format(dir=self.dir, access_log=access_log,
+                                      upstream=up, servers=servers))
+        self.proc = None
+
+    def _one_pool_upstream(self, pool):
         # a pool's status socket; a bare upstream (spawn-fcgi) has none
         status_sock = getattr(pool, "status_sock", os.path.join(self.dir, "none.sock"))
-        shutil.copy("/etc/nginx/fastcgi_params", self.dir)
         if pool.listen.startswith("unix:"):
             with open(os.path.join(ROOT, "conf/nginx/upstream-unix.conf")) as f:
                 up = f.read().replace("/run/operate-node/operate-node.sock",
                                       pool.sock)
-                up = up.replace("/run/operate-node/status.sock", status_sock)
-        else:
-            with open(os.path.join(ROOT, "conf/nginx/upstream-tcp.conf")) as f:
-                up = f.read().replace("127.0.0.1:9000", pool.listen)
-                up = up.replace("127.0.0.1:9001", "unix:" + status_sock)
-        self.conf = os.path.join(self.dir, "nginx.conf")
-        with open(self.conf, "w") as f:
-            f.write(NGINX_CONF.format(dir=self.dir, port=self.port, root=ROOT,
-                                      upstream=up, status_port=self.status_port))
-        self.proc = None
+            return up.replace("/run/operate-node/status.sock", status_sock)
+        with open(os.path.join(ROOT, "conf/nginx/upstream-tcp.conf")) as f:
+            up = f.read().replace("127.0.0.1:9000", pool.listen)
+        return up.replace("127.0.0.1:9001", "unix:" + status_sock)
 
     def start(self):
         self.proc = Procs.spawn(["nginx", "-p", self.dir, "-c", self.conf],

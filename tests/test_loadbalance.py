@@ -6,19 +6,17 @@ import collections
 import json
 import os
 import re
-import secrets
-import shutil
 import signal
 import socket
-import subprocess
 import threading
 import time
 
 import pymysql
 
 import harness
+import netns
 import rows
-from test_reliability import CRED, Load, assert_consistent, seed
+from test_reliability import CRED, Load, assert_consistent, seed_once
 
 HOSTS = 3
 WORKERS = 2
@@ -28,17 +26,11 @@ WORKERS = 2
 # out of nodes on a fast machine.
 RATE = 500
 NODES = 12000
-# Namespaces opnlb-<pid>-<i>; veth opnlb<pid>r<i> (root side) and
-# opnlb<pid>n<i> (inside): at most 15 characters with pid_max 4194304.
-NS_PREFIX = "opnlb-%d-" % os.getpid()
-LINK_PREFIX = "opnlb%d" % os.getpid()
-NET = "10.231.%d."          # one private /24 per host: .1 root side, .2 inside
-# While a link is down the kernel drops its connected route; this route
-# (below it) keeps packets for the host from taking the default route out of
-# the machine: they fail here, as to a host that is gone.
-UNREACHABLE_METRIC = "4231"
+# The hosts' namespaces, links and /24s (tests/netns.py): one /24 per host,
+# .1 root side, .2 inside.
+SITE = netns.Site("opnlb", "10.231")
 DB_USER = "opnode"
-DB_HOSTS = "10.231.%"
+DB_HOSTS = SITE.octets + ".%"
 # The service reads with its SELECT and writes only inside the procedures,
 # which run with their definer's rights (root@localhost): nothing more.
 DB_GRANTS = "SELECT, EXECUTE"
@@ -50,83 +42,6 @@ HOST_LIST = []
 POOLS = []
 FRONT = None
 STATE = {}
-
-
-def ip(*args, ns=None, check=True):
-    argv = ["ip"] + (["-n", ns] if ns else []) + list(args)
-    p = subprocess.run(argv, capture_output=True, text=True)
-    if check and p.returncode != 0:
-        raise RuntimeError("%s: %s" % (" ".join(argv), p.stderr.strip()))
-    return p.stdout
-
-
-def alive(pid):
-    return os.path.exists("/proc/%d" % pid)
-
-
-def remove_stale():
-    """Namespaces and links of an earlier run of this test that ended without
-    its teardown (its runner is gone), and any of our own."""
-    for line in ip("netns", "list").splitlines():
-        name = line.split()[0] if line.split() else ""
-        m = re.fullmatch(r"opnlb-(\d+)-\d+", name)
-        if m and (int(m.group(1)) == os.getpid() or not alive(int(m.group(1)))):
-            ip("netns", "del", name, check=False)
-    for m in re.finditer(r"^\d+: (opnlb(\d+)[rn]\d+)[@:]", ip("-o", "link", "show"), re.M):
-        if int(m.group(2)) == os.getpid() or not alive(int(m.group(2))):
-            ip("link", "del", m.group(1), check=False)
-    # Our fallback routes whose subnet no link carries any more.
-    addrs = ip("-4", "-o", "addr", "show")
-    for m in re.finditer(r"^unreachable (10\.231\.(\d+)\.0/24) .*metric %s"
-                         % UNREACHABLE_METRIC, ip("-4", "route", "show"), re.M):
-        if (NET % int(m.group(2))) + "1/" not in addrs:
-            ip("route", "del", "unreachable", m.group(1), "metric",
-               UNREACHABLE_METRIC, check=False)
-
-
-def free_nets(n):
-    """n third octets of 10.231.x.0/24 that no address or route uses yet."""
-    used = set(int(x) for x in re.findall(
-        r"10\.231\.(\d+)\.", ip("-4", "-o", "addr", "show") + ip("-4", "route", "show")))
-    start = os.getpid() % 200 + 1
-    cand = [x for x in list(range(start, 255)) + list(range(1, start)) if x not in used]
-    assert len(cand) >= n, "no free 10.231.x.0/24 left"
-    return cand[:n]
-
-
-class Host:
-    """A pool host: a network namespace and a veth pair to the root one."""
-
-    def __init__(self, i, net):
-        self.ns = NS_PREFIX + str(i)
-        self.root_if = "%sr%d" % (LINK_PREFIX, i)
-        self.ns_if = "%sn%d" % (LINK_PREFIX, i)
-        self.root_ip = NET % net + "1"
-        self.ns_ip = NET % net + "2"
-        self.subnet = NET % net + "0/24"
-
-    def create(self):
-        ip("netns", "add", self.ns)
-        ip("link", "add", self.root_if, "type", "veth", "peer", "name", self.ns_if,
-           "netns", self.ns)
-        ip("addr", "add", self.root_ip + "/24", "dev", self.root_if)
-        ip("link", "set", self.root_if, "up")
-        ip("addr", "add", self.ns_ip + "/24", "dev", self.ns_if, ns=self.ns)
-        ip("link", "set", self.ns_if, "up", ns=self.ns)
-        ip("link", "set", "lo", "up", ns=self.ns)
-        ip("route", "add", "unreachable", self.subnet, "metric", UNREACHABLE_METRIC)
-
-    def link(self, up):
-        """Both ends of the veth down (cut off the network) or up again."""
-        state = "up" if up else "down"
-        ip("link", "set", self.root_if, state)
-        ip("link", "set", self.ns_if, state, ns=self.ns)
-
-    def remove(self):
-        ip("route", "del", "unreachable", self.subnet, "metric", UNREACHABLE_METRIC,
-           check=False)
-        ip("link", "del", self.root_if, check=False)
-        ip("netns", "del", self.ns, check=False)
 
 
 class NsPool(harness.Pool):
@@ -166,7 +81,7 @@ class NsPool(harness.Pool):
                 pass
         self.proc.wait()
         self.stop()
-        harness.wait_for(lambda: not any(alive(p) and "zombie" not in
+        harness.wait_for(lambda: not any(netns.alive(p) and "zombie" not in
                                          open("/proc/%d/status" % p).read()
                                          for p in pids[1:]), 5, "killed workers")
 
@@ -185,68 +100,21 @@ class NsPool(harness.Pool):
         return out
 
 
-NGINX_CONF = """
-daemon off;
-worker_processes 2;
-user root root;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log info;
-events {{ worker_connections 1024; }}
-http {{
-    log_format pools '$request_id\t$status\t$upstream_addr\t$upstream_status';
-    access_log {dir}/access.log pools;
-    client_body_temp_path {dir}/body;
-    fastcgi_temp_path {dir}/fastcgi;
-    proxy_temp_path {dir}/proxy;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    {upstream}
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{ include {dir}/fastcgi-pools.conf; }}
-    }}
-}}
-"""
-
-
-class Front:
-    """nginx in the root namespace with the shipped upstream-pools.conf (its
-    sample addresses replaced by the pools') and fastcgi-pools.conf (its
-    read timeout shortened)."""
+class Front(harness.Nginx):
+    """nginx in the root namespace before the pools (harness.Nginx), with
+    fastcgi-pools.conf's read timeout shortened and an access log of
+    request ids and upstream attempts."""
 
     def __init__(self, env, pools):
-        self.dir = os.path.join(env.top, "lb-nginx")
-        os.makedirs(self.dir, exist_ok=True)
-        self.port = harness.free_port()
-        self.access = os.path.join(self.dir, "access.log")
-        shutil.copy("/etc/nginx/fastcgi_params", self.dir)
-        with open(os.path.join(harness.ROOT, "conf/nginx/upstream-pools.conf")) as f:
-            up = f.read()
-        sample = re.findall(r"^\s*server (\S+:\d+)", up, re.M)
-        assert len(sample) == len(pools), sample
-        for addr, pool in zip(sample, pools):
-            up = up.replace(" %s " % addr, " %s " % pool.listen)
         with open(os.path.join(harness.ROOT, "conf/nginx/fastcgi-pools.conf")) as f:
             snippet = f.read()
         assert READ_TIMEOUT[0] in snippet, "fastcgi-pools.conf: no " + READ_TIMEOUT[0]
-        with open(os.path.join(self.dir, "fastcgi-pools.conf"), "w") as f:
+        path = os.path.join(env.top, "lb-fastcgi-pools.conf")
+        with open(path, "w") as f:
             f.write(snippet.replace(*READ_TIMEOUT))
-        self.conf = os.path.join(self.dir, "nginx.conf")
-        with open(self.conf, "w") as f:
-            f.write(NGINX_CONF.format(dir=self.dir, port=self.port, upstream=up))
-        self.proc = None
-
-    def start(self):
-        self.proc = harness.Procs.spawn(["nginx", "-p", self.dir, "-c", self.conf],
-                                        os.path.join(self.dir, "stderr.log"))
-        harness.wait_for(lambda: socket.create_connection(
-            ("127.0.0.1", self.port), 0.2).close() or True, 10, "nginx")
-        return self
-
-    def stop(self):
-        if self.proc is not None:
-            harness.Procs.stop(self.proc, signal.SIGQUIT)
-            self.proc = None
+        super().__init__(env, name="lb-nginx", pools=pools, snippet=path,
+                         log_format="$request_id\t$status\t$upstream_addr"
+                         "\t$upstream_status")
 
     def post(self, path, body=None, headers=None, method="POST"):
         return harness.http_request(self.port, method, path, body, headers)
@@ -275,9 +143,9 @@ def directives(path):
 def setup_module(env):
     global FRONT
     try:
-        remove_stale()
-        for i, net in enumerate(free_nets(HOSTS), 1):
-            HOST_LIST.append(Host(i, net))
+        SITE.remove_stale()
+        for i, net in enumerate(SITE.free_nets(HOSTS), 1):
+            HOST_LIST.append(netns.Host(SITE, i, net))
             HOST_LIST[-1].create()
         # The shared database, reachable from the hosts over their links only.
         env.db.stop()
@@ -285,15 +153,8 @@ def setup_module(env):
         STATE["rebound"] = True
         env.db.start()
         env.db.reset_demo()
-        password = secrets.token_hex(16)
         pwfile = os.path.join(env.top, "lb-db-password")
-        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.write(fd, (password + "\n").encode())
-        os.close(fd)
-        env.db.exec("DROP USER IF EXISTS %s@%s", DB_USER, DB_HOSTS)
-        env.db.exec("CREATE USER %s@%s IDENTIFIED BY %s", DB_USER, DB_HOSTS, password)
-        env.db.exec("GRANT %s ON `%s`.* TO %%s@%%s" % (DB_GRANTS, harness.DBNAME),
-                    DB_USER, DB_HOSTS)
+        env.db.add_user(DB_USER, DB_HOSTS, DB_GRANTS, pwfile)
         for i, h in enumerate(HOST_LIST, 1):
             POOLS.append(NsPool(env, h, i, pwfile).start())
         FRONT = Front(env, POOLS).start()
@@ -306,13 +167,7 @@ def teardown_module(env):
     """Always leaves the machine as it was: no pools, no namespaces, no
     links, the database on 127.0.0.1 only."""
     global FRONT
-    errors = []
-
-    def step(fn, *a):
-        try:
-            fn(*a)
-        except Exception as e:  # noqa: BLE001
-            errors.append(repr(e))
+    step = harness.Teardown()
     if FRONT is not None:
         step(FRONT.stop)
         FRONT = None
@@ -322,14 +177,14 @@ def teardown_module(env):
     for h in HOST_LIST:
         step(h.remove)
     del HOST_LIST[:]
-    step(remove_stale)
+    step(SITE.remove_stale)
     if STATE.pop("rebound", False):
         step(env.db.exec, "DROP USER IF EXISTS %s@%s", DB_USER, DB_HOSTS)
         step(env.db.stop)
         env.db.bind = "127.0.0.1"
         step(env.db.start)
-    left = [l for l in ip("netns", "list").splitlines() if l.startswith(NS_PREFIX)]
-    assert not left and not errors, (left, errors)
+    left = SITE.left()
+    assert not left and not step.errors, (left, step.errors)
 
 
 def pool_successes(ids):
@@ -357,22 +212,6 @@ class PacedLoad(Load):
             at = self.slot
         time.sleep(max(0.0, at - time.monotonic()))
         return super().next_node()
-
-
-def seed_once(env, n, prefix):
-    """test_reliability's seed in one transaction: its single-row inserts
-    are committed once, not one by one (0.5 ms a node instead of 2 ms)."""
-    c = env.db.conn()
-    c.autocommit(False)
-    try:
-        ids = seed(env, "failed", n, prefix)
-        c.commit()
-    except BaseException:
-        c.rollback()
-        raise
-    finally:
-        c.autocommit(True)
-    return ids
 
 
 def test_pools_snippet_is_fastcgi_conf_with_failover(env):

@@ -42,6 +42,22 @@ def seed(env, kind, n, prefix):
     return rows.seed(env.db, kind, n, prefix)
 
 
+def seed_once(env, n, prefix):
+    """n failed nodes (seed) in one transaction: its single-row inserts are
+    committed once, not one by one (0.5 ms a node instead of 2 ms)."""
+    c = env.db.conn()
+    c.autocommit(False)
+    try:
+        ids = seed(env, "failed", n, prefix)
+        c.commit()
+    except BaseException:
+        c.rollback()
+        raise
+    finally:
+        c.autocommit(True)
+    return ids
+
+
 def counts(env, node):
     """history rows, outbox rows of the requests on it, operate records,
     callback data rows."""
@@ -147,14 +163,18 @@ class Load:
             node = self.next_node()
             if node is None:
                 return
-            try:
-                r = self.svc.post("/operate_node/2/12/",
-                                  dict(CRED, node_id=node, action="retry"))
-                item = (node, r.status, r.json, r.raw, time.monotonic())
-            except Exception as e:  # noqa: BLE001
-                item = (node, "error", None, repr(e).encode(), time.monotonic())
+            item = self.send(node)
             with self.lock:
                 self.replies.append(item)
+
+    def send(self, node):
+        """One request for node; returns what replies records."""
+        try:
+            r = self.svc.post("/operate_node/2/12/",
+                              dict(CRED, node_id=node, action="retry"))
+            return (node, r.status, r.json, r.raw, time.monotonic())
+        except Exception as e:  # noqa: BLE001
+            return (node, "error", None, repr(e).encode(), time.monotonic())
 
     def __enter__(self):
         for t in self.threads:

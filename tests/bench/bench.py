@@ -463,21 +463,7 @@ def table_sizes(ctl):
     return out
 
 
-# The resolve SELECT: dbdriver.c's copy, checked against app/store.c -------
-
-def store_resolve_sql(variant):
-    """RESOLVE_SQL(...) of app/store.c, expanded as the service does."""
-    with open(os.path.join(harness.ROOT, "app", "store.c")) as f:
-        text = f.read()
-    m = re.search(r"#define RESOLVE_SQL\((\w+)\)((?:.*\\\n)*.*\n)", text)
-    if not m:
-        return None
-    match = "c.bk_biz_id = ? AND c.from_cmdb = 1" if variant == "cmdb" else "c.id = ?"
-    out = []
-    for lit, word in re.findall(r'"((?:[^"\\]|\\.)*)"|(\b%s\b)' % m.group(1), m.group(2)):
-        out.append(match if word else lit.replace('\\"', '"').replace("\\\\", "\\"))
-    return "".join(out)
-
+# The resolve SELECT (app/store_sql.h, as dbdriver -p prints it) -----------
 
 def driver_resolve_sql(variant):
     return subprocess.run([DBDRIVER, "-p", variant], check=True,
@@ -1021,15 +1007,10 @@ class Bench:
     def check_resolve(self):
         out = {}
         for variant in ("cmdb", "project"):
-            mine = driver_resolve_sql(variant)
-            theirs = store_resolve_sql(variant)
-            rows = explain_resolve(self.ctl, mine)
+            sql = driver_resolve_sql(variant)
+            rows = explain_resolve(self.ctl, sql)
             full = [r["table"] for r in rows if r.get("type") in ("ALL", "index")]
-            out[variant] = {"sql": mine, "matches_store_c": mine == theirs,
-                            "explain": rows, "full_scans": full}
-            if mine != theirs:
-                self.notes.append("dbdriver.c's resolve SELECT (%s) differs from "
-                                  "app/store.c's: update the copy" % variant)
+            out[variant] = {"sql": sql, "explain": rows, "full_scans": full}
         return out
 
     # -- report --
@@ -1321,9 +1302,7 @@ class Bench:
           "  busy: the bench's processes, median; other: the rest of the machine, worst\n"
           "  run -- anything above a few % there means the figures are disturbed)")
 
-        P("\nresolve SELECT (dbdriver.c's copy %s app/store.c), EXPLAIN as prepared:"
-          % ("matches" if all(x["matches_store_c"] for x in r["resolve"].values())
-             else "DIFFERS FROM"))
+        P("\nresolve SELECT (app/store_sql.h), EXPLAIN as prepared:")
         for variant, x in r["resolve"].items():
             P("  scope %s: %s" % (variant, "no full scans" if not x["full_scans"]
                                  else "FULL SCANS of %s" % x["full_scans"]))

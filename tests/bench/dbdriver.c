@@ -25,27 +25,11 @@
 
 #include <mysql.h>
 
-/* Copied from app/store.c (RESOLVE_SQL); bench.py checks that the two
- * texts still match before it runs anything. */
-#define RESOLVE_SQL(match) \
-	"SELECT a.secret_hash, a.is_enabled, a.is_trusted, t.username, " \
-	"t.expires_at > UTC_TIMESTAMP(6), p.id, p.is_disable, " \
-	"(SELECT COUNT(*) FROM `opn$grant` g WHERE g.project_id = p.id " \
-	"AND g.username = COALESCE(?, t.username) " \
-	"AND g.action = 'task_operate'), " \
-	"(SELECT COUNT(*) FROM core_project c WHERE " match "), " \
-	"(SELECT e.value FROM core_environmentvariables e " \
-	"WHERE e.`key` = 'APP_WHITELIST') " \
-	"FROM (SELECT 1 AS one) AS d " \
-	"LEFT JOIN `opn$app` a ON a.app_code = ? " \
-	"LEFT JOIN `opn$token` t ON t.token_hash = ? " \
-	"LEFT JOIN core_project p ON p.id = " \
-	"(SELECT MIN(c.id) FROM core_project c WHERE " match ")"
+#include "store_sql.h"	/* app/: the service's statements */
 
-static const char resolve_cmdb[] =
-    RESOLVE_SQL("c.bk_biz_id = ? AND c.from_cmdb = 1");
-static const char resolve_project[] = RESOLVE_SQL("c.id = ?");
-static const char call_sql[] = "CALL opn_operate_node(?,?,?,?,?,?,?,?,?,?,?,?)";
+static const char resolve_cmdb[] = RESOLVE_CMDB_SQL;
+static const char resolve_project[] = RESOLVE_PROJECT_SQL;
+static const char call_sql[] = OPERATE_SQL;
 
 /* The caller of every request: the demo data's app, user and business
  * (sql/demo.sql: demo_app, admin with task_operate on project 1 = cmdb 2). */
