@@ -491,8 +491,7 @@ main: BEGIN
     IF NOT (v_can_skip <=> 'true') THEN
       SET v_code = 3545000, v_msg = CONCAT('can not skip node(', p_node_id, '): skip is disabled');
       LEAVE act;
-    END IF;
-    IF v_type NOT IN ('ServiceActivity', 'EmptyStartEvent') THEN
+    ELSEIF v_type NOT IN ('ServiceActivity', 'EmptyStartEvent') THEN
       SET v_code = 3545000, v_msg = CONCAT('can not skip node(', p_node_id, ') of type ', v_type);
       LEAVE act;
     END IF;
@@ -506,8 +505,7 @@ main: BEGIN
     IF p_flow_id IS NULL OR p_flow_id = '' THEN
       SET v_code = 3540000, v_msg = 'flow_id is required for skip_exg';
       LEAVE act;
-    END IF;
-    IF NOT (v_type <=> 'ExclusiveGateway') THEN
+    ELSEIF NOT (v_type <=> 'ExclusiveGateway') THEN
       SET v_code = 3545000, v_msg = CONCAT('node(', p_node_id, ') is not an exclusive gateway, actual ', v_type);
       LEAVE act;
     END IF;
