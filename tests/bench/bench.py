@@ -27,7 +27,7 @@ action the server counted (the sum of its Com_* counters, which count the
 statements inside procedures too; Queries adds their SET/IF steps).
 
 Settings (environment): BENCH_SECONDS (10), BENCH_CONNS ("16 64"),
-BENCH_RUNS (3), BENCH_WORKERS (4), BENCH_TASKS (1000: the tasks the nodes
+BENCH_RUNS (3), BENCH_WORKERS (the service's default: 4 per CPU, at most 32), BENCH_TASKS (1000: the tasks the nodes
 are spread over; each action locks its task row, so concurrent requests
 must hit different tasks), BENCH_SCALE_NODES (1000000), BENCH_RATE (req/s
 guessed before the first run, to size its seed: 3000), BENCH_WARMUP
@@ -76,7 +76,8 @@ def env_int(name, default):
 SECONDS = env_int("BENCH_SECONDS", 10)
 CONNS = [int(c) for c in os.environ.get("BENCH_CONNS", "16 64").split()]
 RUNS = env_int("BENCH_RUNS", 3)
-WORKERS = env_int("BENCH_WORKERS", 4)
+# the service's own default (workers = 0): four per CPU, at most 32
+WORKERS = env_int("BENCH_WORKERS", min(32, 4 * (os.cpu_count() or 1)))
 TASKS = env_int("BENCH_TASKS", 1000)
 SCALE_NODES = env_int("BENCH_SCALE_NODES", 1000000)
 RATE = env_int("BENCH_RATE", 3000)
