@@ -113,7 +113,9 @@ url_parse(const char *url, const char *scheme, struct url *u, char *err,
 		goto bad;
 	return 0;
 bad:
-	snprintf(err, errlen, "\"%.64s...\" is not %s://user:password@host:port/%s",
-	    url, scheme, sc->path);
+	/* Not the URL itself: it may hold a password, and this goes to logs
+	 * and to the terminal of whoever runs operate-node -t. */
+	snprintf(err, errlen, "the value is not %s://user:password@host:port/%s",
+	    scheme, sc->path);
 	return -1;
 }
