@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "actions.h"
+#include "clock.h"
 #include "db.h"
 #include "log.h"
 #include "store.h"
@@ -119,14 +120,14 @@ unknown(struct store *s, struct outcome *o)
 static void
 schema(struct store *s, struct outcome *o, const char *what)
 {
-	time_t now = time(NULL);
+	time_t now = clock_sec();
 
 	/* Only the first finding sets the next check: refusals in between
 	 * must not push it away under steady traffic. */
 	if (!s->schema_bad)
 		s->next_check = now + SCHEMA_RECHECK_S;
 	s->schema_bad = 1;
-	if (now - s->last_schema_log >= SCHEMA_LOG_S) {
+	if (s->last_schema_log == 0 || now - s->last_schema_log >= SCHEMA_LOG_S) {
 		s->last_schema_log = now;
 		log_msg(LOG_ERROR, "database schema: %s (run sql/load.sh; "
 		    "operate-node -t --check-db lists what is missing)", what);
@@ -134,13 +135,6 @@ schema(struct store *s, struct outcome *o, const char *what)
 	if (o)
 		set(o, 500, CODE_UNKNOWN, "the database lacks objects the "
 		    "service needs, see the service log");
-}
-
-static int
-ts_before(const struct timespec *a, const struct timespec *b)
-{
-	return a->tv_sec < b->tv_sec ||
-	    (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
 }
 
 /* The version of the service's objects: 0 when it is the right one, else
@@ -193,7 +187,7 @@ check_all(struct store *s, char *why, size_t n)
 static void
 recheck(struct store *s)
 {
-	struct timespec pause = { 0, 200000000L };
+	struct timespec pause = clock_ms_ts(200);
 	char why[600];
 
 	int bad = check_all(s, why, sizeof(why));
@@ -212,7 +206,7 @@ recheck(struct store *s)
 	}
 	if (!db_connected(s->db))
 		return;
-	s->next_check = time(NULL) + SCHEMA_RECHECK_S;
+	s->next_check = clock_sec() + SCHEMA_RECHECK_S;
 	if (why[0] == '\0')
 		snprintf(why, sizeof(why), "%u %s", db_errno(s->db),
 		    db_errmsg(s->db));
@@ -225,12 +219,12 @@ store_ready(struct store *s, struct outcome *o)
 	struct timespec now;
 
 	if (db_connected(s->db)) {
-		if (s->schema_bad && time(NULL) >= s->next_check)
+		if (s->schema_bad && clock_sec() >= s->next_check)
 			recheck(s);
 		return 0;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (ts_before(&now, &s->next_try)) {
+	clock_now(&now);
+	if (clock_ms_between(&now, &s->next_try) > 0) {
 		set(o, 503, CODE_ENV, "database unavailable, nothing was applied");
 		return -1;
 	}
@@ -240,11 +234,7 @@ store_ready(struct store *s, struct outcome *o)
 		return 0;
 	}
 	s->next_try = now;
-	s->next_try.tv_nsec += RECONNECT_MS * 1000000L;
-	if (s->next_try.tv_nsec >= 1000000000L) {
-		s->next_try.tv_sec++;
-		s->next_try.tv_nsec -= 1000000000L;
-	}
+	clock_add_ms(&s->next_try, RECONNECT_MS);
 	if (db_schema_error(s->db)) {	/* e.g. 1049: no such database */
 		schema(s, o, db_errmsg(s->db));
 		return -1;
@@ -383,7 +373,8 @@ static void
 backoff(int attempt)
 {
 	/* 10, 20, 40 ms: long enough for the other transaction to commit. */
-	struct timespec ts = { 0, 10000000L << attempt };
+	struct timespec ts = clock_ms_ts(10L << attempt);
+
 	nanosleep(&ts, NULL);
 }
 
@@ -467,7 +458,7 @@ store_operate(struct store *s, long long project_id, const struct fields *f,
 	c[0].type = c[2].type = DB_INT;
 	c[1] = (struct db_val){ .type = DB_STR, .str = msg, .cap = sizeof(msg) };
 
-	if (s->schema_bad && time(NULL) < s->next_check) {
+	if (s->schema_bad && clock_sec() < s->next_check) {
 		schema(s, o, "still wrong since the last check");
 		return -1;
 	}
