@@ -82,26 +82,16 @@ conn_on_alarm(int sig)
 	errno = saved;
 }
 
-static void
-alarm_mask(int how)
-{
-	sigset_t s;
-
-	sigemptyset(&s);
-	sigaddset(&s, SIGALRM);
-	sigprocmask(how, &s, NULL);
-}
-
 void
 conn_deadline_arm(int fd, int64_t ms)
 {
 	struct itimerval t = { .it_value = clock_ms_tv((long)ms) };
 
-	alarm_mask(SIG_BLOCK);
+	/* The timer is off (disarmed, or never armed): no SIGALRM can come
+	 * before setitimer(), so the handler's view is set first. */
 	expired = 0;
 	reading_fd = fd;
 	setitimer(ITIMER_REAL, &t, NULL);
-	alarm_mask(SIG_UNBLOCK);
 }
 
 int
@@ -109,7 +99,8 @@ conn_deadline_disarm(void)
 {
 	struct itimerval off = { .it_value = { 0, 0 } };
 
-	alarm_mask(SIG_BLOCK);
+	/* After this no SIGALRM comes; one that came before it ended the
+	 * read, and expired says so. */
 	setitimer(ITIMER_REAL, &off, NULL);
 	reading_fd = -1;
 	return expired;

@@ -23,10 +23,10 @@ int conn_accept(int listen_fd, struct conn *c);
 /* The SIGALRM handler: at the deadline it shuts the connection down, so
  * that libfcgi's read, blocked or about to block, returns at once. */
 void conn_on_alarm(int sig);
-/* Arms the deadline on fd (ms from now) and lets SIGALRM in. */
+/* Arms the deadline on fd (ms from now). SIGALRM must not be blocked. */
 void conn_deadline_arm(int fd, int64_t ms);
-/* Blocks SIGALRM and stops the timer; returns 1 if the deadline passed.
- * Safe to call when nothing is armed. */
+/* Stops the timer; returns 1 if the deadline passed. Safe to call when
+ * nothing is armed. */
 int conn_deadline_disarm(void);
 
 /* 1 when the peer has closed the connection or sent FCGI_ABORT_REQUEST:

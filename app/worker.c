@@ -88,10 +88,7 @@ static void
 linger(FCGX_Request *req, struct request_env *w, int listen_fd)
 {
 	struct timespec start, now;
-	sigset_t alrm;
 
-	sigemptyset(&alrm);
-	sigaddset(&alrm, SIGALRM);
 	clock_now(&start);
 	for (;;) {
 		struct pollfd pfd = { .fd = listen_fd, .events = POLLIN };
@@ -103,10 +100,8 @@ linger(FCGX_Request *req, struct request_env *w, int listen_fd)
 		    poll(&pfd, 1, 0) != 1)
 			return;
 		struct conn c;
-		setitimer(ITIMER_REAL, &t, NULL);
-		sigprocmask(SIG_UNBLOCK, &alrm, NULL);
+		setitimer(ITIMER_REAL, &t, NULL);	/* SIGALRM ends accept() */
 		int rc = conn_accept(listen_fd, &c);
-		sigprocmask(SIG_BLOCK, &alrm, NULL);
 		setitimer(ITIMER_REAL, &off, NULL);
 		if (rc == -1)
 			continue;	/* another worker took it */
@@ -129,8 +124,9 @@ worker_run(const struct config *cfg, int listen_fd, struct metrics *m,
 
 	/* No SA_RESTART: accept() returns so that the worker can drain. The
 	 * signals are blocked while a request runs: it finishes before the
-	 * worker ends, and its database calls never see EINTR. SIGALRM
-	 * interrupts accept() in linger() and ends a read at its deadline. */
+	 * worker ends, and its database calls never see EINTR. SIGALRM, never
+	 * blocked and only armed around those waits, interrupts accept() in
+	 * linger() and ends a read at its deadline. */
 	proc_signals(&h, &busy);
 	w.pid = getpid();
 	if (m && index >= 0) {

@@ -42,10 +42,9 @@ proc_signals(const struct proc_handlers *h, sigset_t *busy)
 	sigaddset(busy, SIGTERM);
 	sigaddset(busy, SIGINT);
 	sigaddset(busy, SIGUSR1);
-	if (h->alarm) {
+	if (h->alarm) {		/* never blocked: see proc.h */
 		sa.sa_handler = h->alarm;
 		sigaction(SIGALRM, &sa, NULL);
-		sigaddset(busy, SIGALRM);
 	}
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);

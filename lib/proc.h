@@ -22,8 +22,11 @@ pid_t proc_fork(void);
 
 /* Installs h without SA_RESTART (a blocking call returns on a signal),
  * ignores SIGPIPE and SIGHUP, sets SIGCHLD back to its default. Fills busy
- * with the handled signals and blocks them: the child unblocks them only
- * where it waits, so a unit of work is never cut half-way. */
+ * with the handled signals but SIGALRM and blocks them: the child unblocks
+ * them only where it waits, so a unit of work is never cut half-way.
+ * SIGALRM stays unblocked: it comes only from the child's own timer, which
+ * it arms around the waits the alarm must end, so arming and disarming
+ * cost one setitimer() each and no mask changes. */
 void proc_signals(const struct proc_handlers *h, sigset_t *busy);
 
 #endif
