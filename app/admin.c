@@ -280,20 +280,6 @@ number_ok(const char *what, const char *s, int64_t min, int64_t max,
 }
 
 static struct db_val
-str_val(const char *s)
-{
-	struct db_val v = { .type = DB_STR, .str = (char *)s, .len = strlen(s) };
-	return v;
-}
-
-static struct db_val
-int_val(int64_t i)
-{
-	struct db_val v = { .type = DB_INT, .i = i };
-	return v;
-}
-
-static struct db_val
 null_val(void)
 {
 	struct db_val v = { .type = DB_NULL };
@@ -402,8 +388,8 @@ list(struct admin *a, const char *header, const struct db_val *p, int np,
 static int
 cmd_app_add(struct admin *a, const struct args *g)
 {
-	struct db_val p[] = { str_val(g->pos[0]), str_val(a->hash),
-	    int_val((g->seen & BIT(FL_TRUSTED)) != 0) };
+	struct db_val p[] = { db_str(g->pos[0]), db_str(a->hash),
+	    db_int((g->seen & BIT(FL_TRUSTED)) != 0) };
 
 	if (db_exec(a->db, 0, p, 3, NULL, 0, NULL) == 0)
 		return EXIT_OK;
@@ -417,8 +403,8 @@ cmd_app_add(struct admin *a, const struct args *g)
 static int
 cmd_app_enable(struct admin *a, const struct args *g)
 {
-	struct db_val p[] = { int_val(strcmp(g->cmd->sub, "enable") == 0),
-	    str_val(g->pos[0]) }, col = int_val(0);
+	struct db_val p[] = { db_int(strcmp(g->cmd->sub, "enable") == 0),
+	    db_str(g->pos[0]) }, col = db_int(0);
 	int found = 0;
 
 	if (run_stmt(a, 0, p, 2, NULL, 0, NULL) == -1 ||
@@ -442,8 +428,8 @@ static int
 cmd_app_list(struct admin *a, const struct args *g)
 {
 	char code[COL_CODE];
-	struct db_val c[] = { col_str(code, sizeof(code)), int_val(0),
-	    int_val(0) };
+	struct db_val c[] = { col_str(code, sizeof(code)), db_int(0),
+	    db_int(0) };
 
 	(void)g;
 	return list(a, "code\ttrusted\tenabled", NULL, 0, c, 3, print_app);
@@ -452,8 +438,8 @@ cmd_app_list(struct admin *a, const struct args *g)
 static int
 cmd_app_rotate(struct admin *a, const struct args *g)
 {
-	struct db_val p[] = { str_val(a->hash), str_val(g->pos[0]) };
-	struct db_val col = int_val(0);
+	struct db_val p[] = { db_str(a->hash), db_str(g->pos[0]) };
+	struct db_val col = db_int(0);
 	int found = 0;
 
 	if (run_stmt(a, 0, p, 2, NULL, 0, NULL) == -1 ||
@@ -471,8 +457,8 @@ cmd_app_rotate(struct admin *a, const struct args *g)
 static int
 cmd_token_issue(struct admin *a, const struct args *g)
 {
-	struct db_val p[] = { str_val(a->hash), str_val(g->pos[0]),
-	    int_val(g->days) };
+	struct db_val p[] = { db_str(a->hash), db_str(g->pos[0]),
+	    db_int(g->days) };
 
 	return run_stmt(a, 0, p, 3, NULL, 0, NULL) == -1 ? EXIT_FAIL : EXIT_OK;
 }
@@ -484,7 +470,7 @@ cmd_token_issue(struct admin *a, const struct args *g)
 static int
 delete_found(struct admin *a, const struct db_val *p, int np, int *found)
 {
-	struct db_val col = int_val(0);
+	struct db_val col = db_int(0);
 
 	if (run_stmt(a, 0, p, np, &col, 1, found) == -1 ||
 	    (*found && run_stmt(a, 1, p, np, NULL, 0, NULL) == -1))
@@ -500,7 +486,7 @@ cmd_token_revoke(struct admin *a, const struct args *g)
 	int found = 0;
 
 	auth_hash(g->pos[0], strlen(g->pos[0]), hash);
-	p = str_val(hash);
+	p = db_str(hash);
 	if (delete_found(a, &p, 1, &found) == -1)
 		return EXIT_FAIL;
 	return found ? EXIT_OK : fail("no such token");
@@ -510,15 +496,15 @@ cmd_token_revoke(struct admin *a, const struct args *g)
 static void
 grant_params(const struct args *g, struct db_val p[3])
 {
-	p[0] = int_val(g->project);
-	p[1] = str_val(g->pos[0]);
-	p[2] = str_val(PERM_ACTION);
+	p[0] = db_int(g->project);
+	p[1] = db_str(g->pos[0]);
+	p[2] = db_str(PERM_ACTION);
 }
 
 static int
 cmd_grant(struct admin *a, const struct args *g)
 {
-	struct db_val p[3], col = int_val(0);
+	struct db_val p[3], col = db_int(0);
 	int found = 0;
 
 	grant_params(g, p);
@@ -559,13 +545,13 @@ cmd_grants(struct admin *a, const struct args *g)
 {
 	char user[COL_USER], action[COL_ACTION];
 	struct db_val p[] = { null_val(), null_val(), null_val(), null_val() };
-	struct db_val c[] = { int_val(0), col_str(user, sizeof(user)),
+	struct db_val c[] = { db_int(0), col_str(user, sizeof(user)),
 	    col_str(action, sizeof(action)) };
 
 	if (g->seen & BIT(FL_PROJECT))
-		p[0] = p[1] = int_val(g->project);
+		p[0] = p[1] = db_int(g->project);
 	if (g->seen & BIT(FL_USER))
-		p[2] = p[3] = str_val(g->val[FL_USER]);
+		p[2] = p[3] = db_str(g->val[FL_USER]);
 	return list(a, "project_id\tusername\taction", p, 4, c, 3,
 	    print_grant);
 }

@@ -613,7 +613,7 @@ static int
 claim(struct dispatcher *d)
 {
 	char kind[17], name[NAME_MAX_LEN], ex[NAME_MAX_LEN], rk[NAME_MAX_LEN];
-	struct db_val lim = { .type = DB_INT, .i = d->cfg->dispatch_batch };
+	struct db_val lim = db_int(d->cfg->dispatch_batch);
 	struct db_val c[9] = {
 		{ .type = DB_INT }, { .type = DB_STR, .str = kind, .cap = sizeof(kind) },
 		{ .type = DB_STR, .str = name, .cap = sizeof(name) },
@@ -697,7 +697,7 @@ mark(struct dispatcher *d, int *failed)
 	*failed = 0;
 	for (int i = 0; i < d->nrows; i++) {
 		struct row *r = &d->rows[i];
-		struct db_val id = { .type = DB_INT, .i = r->id };
+		struct db_val id = db_int(r->id);
 		if (r->state == R_FAILED) {
 			(*failed)++;
 			continue;

@@ -261,15 +261,6 @@ store_ping(struct store *s)
 	return s->schema_bad ? -2 : 0;
 }
 
-static struct db_val
-str_val(const char *s)
-{
-	struct db_val v = { .type = DB_STR };
-	v.str = (char *)s;
-	v.len = s ? strlen(s) : 0;
-	return v;
-}
-
 /* A statement failed without losing the connection. */
 static void
 failed(struct store *s, struct outcome *o)
@@ -315,10 +306,10 @@ store_resolve(struct store *s, enum scope scope, long long biz_id,
 	memset(row, 0, sizeof(*row));
 	if (token)
 		auth_hash(token, strlen(token), token_hash);
-	p[0] = str_val(username);
-	p[1] = (struct db_val){ .type = DB_INT, .i = biz_id };
-	p[2] = str_val(app_code);
-	p[3] = str_val(token ? token_hash : NULL);
+	p[0] = db_str(username);
+	p[1] = db_int(biz_id);
+	p[2] = db_str(app_code);
+	p[3] = db_str(token ? token_hash : NULL);
 	p[4] = p[1];
 	memset(c, 0, sizeof(c));
 	c[0] = (struct db_val){ .type = DB_STR, .str = row->secret_hash,
@@ -353,7 +344,7 @@ store_resolve(struct store *s, enum scope scope, long long biz_id,
 int
 store_gateway_key(struct store *s, char *pem, size_t cap, struct outcome *o)
 {
-	struct db_val p = str_val(s->cfg->jwt_gateway_name);
+	struct db_val p = db_str(s->cfg->jwt_gateway_name);
 	struct db_val c = { .type = DB_STR, .str = pem, .cap = cap };
 	int found = 0;
 
@@ -393,8 +384,8 @@ settle(struct store *s, const struct fields *f, const char *app,
 
 	if (db_connect(s->db) == -1)
 		return -1;
-	p[0] = str_val(app);
-	p[1] = str_val(request_id);
+	p[0] = db_str(app);
+	p[1] = db_str(request_id);
 	memset(c, 0, sizeof(c));
 	c[0] = (struct db_val){ .type = DB_STR, .str = action, .cap = sizeof(action) };
 	c[1].type = DB_INT;
@@ -444,16 +435,16 @@ store_operate(struct store *s, long long project_id, const struct fields *f,
 
 	p[0] = (struct db_val){ .type = DB_INT, .i = project_id };
 	p[1] = (struct db_val){ .type = DB_INT, .i = f->task_id };
-	p[2] = str_val(f->node_id);
-	p[3] = str_val(action_at(f->action)->name);
-	p[4] = str_val(operator);
-	p[5] = str_val(app);
-	p[6] = str_val(request_id);
-	p[7] = str_val(f->flow_id);
-	p[8] = str_val(f->data_text);
-	p[9] = str_val(f->inputs_text);
-	p[10] = str_val(f->flow_ids_text);
-	p[11] = str_val(f->converge_gateway_id);
+	p[2] = db_str(f->node_id);
+	p[3] = db_str(action_at(f->action)->name);
+	p[4] = db_str(operator);
+	p[5] = db_str(app);
+	p[6] = db_str(request_id);
+	p[7] = db_str(f->flow_id);
+	p[8] = db_str(f->data_text);
+	p[9] = db_str(f->inputs_text);
+	p[10] = db_str(f->flow_ids_text);
+	p[11] = db_str(f->converge_gateway_id);
 	memset(c, 0, sizeof(c));
 	c[0].type = c[2].type = DB_INT;
 	c[1] = (struct db_val){ .type = DB_STR, .str = msg, .cap = sizeof(msg) };

@@ -571,6 +571,19 @@ out:
 	return rc;
 }
 
+struct db_val
+db_str(const char *s)
+{
+	return (struct db_val){ .type = DB_STR, .str = (char *)s,
+	    .len = s ? strlen(s) : 0 };
+}
+
+struct db_val
+db_int(int64_t i)
+{
+	return (struct db_val){ .type = DB_INT, .i = i };
+}
+
 int
 db_exec(struct db *db, int i, const struct db_val *params, int nparams,
     struct db_val *cols, int ncols, int *found)

@@ -65,6 +65,11 @@ struct db_val {
 	int is_null;
 };
 
+/* Parameters: a string (NULL binds SQL NULL; s must outlive the call) and
+ * an integer. */
+struct db_val db_str(const char *s);
+struct db_val db_int(int64_t i);
+
 #define DB_STMT_MAX 16
 
 struct db;
