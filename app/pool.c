@@ -106,9 +106,12 @@ static int
 run_dispatcher(struct pool *p, int i)
 {
 	(void)i;
-	/* It serves no requests: a drained socket must not stay open in it. */
+	/* It serves no requests: a drained socket must not stay open in it,
+	 * nor the status socket. */
 	if (p->listen_fd > 0)
 		close(p->listen_fd);
+	if (p->status_fd != -1)
+		close(p->status_fd);
 	return dispatch_run(p->cfg, p->metrics);
 }
 
