@@ -549,6 +549,16 @@ class Nginx:
         return http_request(self.status_port, "GET", path)
 
 
+def recv_all(s):
+    """Everything the peer sends until it closes."""
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
 def fcgi_get(sock_path, path, timeout=10):
     """GET path straight from a pool's unix socket over FastCGI (no web
     server); returns the reply's body."""
@@ -561,12 +571,7 @@ def fcgi_get(sock_path, path, timeout=10):
     try:
         s.connect(sock_path)
         s.sendall(rec(1, struct.pack(">HB5x", 1, 0)) + rec(4, params) + rec(4) + rec(5))
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = recv_all(s)
     finally:
         s.close()
     out = b""

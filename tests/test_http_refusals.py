@@ -223,12 +223,7 @@ def test_body_over_limit_is_not_read(env):
     s.sendall(b"POST /operate_node/ HTTP/1.1\r\nHost: x\r\n"
               b"Content-Length: 1500000\r\nConnection: close\r\n\r\n")
     s.sendall(b"{" * 1500000)
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
+    data = harness.recv_all(s)
     s.close()
     assert b" 413 " in data.split(b"\r\n")[0], data[:200]
     assert b'"code":3540000' in data
