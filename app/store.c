@@ -433,8 +433,8 @@ store_operate(struct store *s, long long project_id, const struct fields *f,
 	struct db_val p[12], c[3];
 	int found = 0;
 
-	p[0] = (struct db_val){ .type = DB_INT, .i = project_id };
-	p[1] = (struct db_val){ .type = DB_INT, .i = f->task_id };
+	p[0] = db_int(project_id);
+	p[1] = db_int(f->task_id);
 	p[2] = db_str(f->node_id);
 	p[3] = db_str(action_at(f->action)->name);
 	p[4] = db_str(operator);
@@ -507,8 +507,8 @@ store_housekeeping(struct store *s)
 	if (s->applied < PURGE_EVERY || !db_connected(s->db))
 		return;
 	s->applied = 0;
-	p[0] = (struct db_val){ .type = DB_INT, .i = s->cfg->replay_retention_days };
-	p[1] = (struct db_val){ .type = DB_INT, .i = PURGE_LIMIT };
+	p[0] = db_int(s->cfg->replay_retention_days);
+	p[1] = db_int(PURGE_LIMIT);
 	if (db_exec(s->db, s->st_purge, p, 2, NULL, 0, NULL) == -1)
 		log_msg(LOG_WARN, "purging replay records: %u %s", db_errno(s->db),
 		    db_errmsg(s->db));
