@@ -715,5 +715,11 @@ db_refused(const struct db *db)
 int
 db_retryable(const struct db *db)
 {
-	return db->err == ER_LOCK_DEADLOCK || db->err == ER_LOCK_WAIT_TIMEOUT;
+	switch (db->err) {
+	case ER_LOCK_DEADLOCK:		/* 1213 */
+	case ER_LOCK_WAIT_TIMEOUT:	/* 1205 */
+	case ER_ERROR_DURING_COMMIT:	/* 1180 */
+		return 1;
+	}
+	return 0;
 }

@@ -134,8 +134,10 @@ int db_schema_error(const struct db *db);
 /* Among those: the server refused the statement as a whole (a Galera
  * node that is not synced, 1047), so nothing of it was applied. */
 int db_refused(const struct db *db);
-/* The last error is a deadlock or lock wait timeout: retry the whole
- * transaction. */
+/* The last error rolled the transaction back and may pass: a deadlock, a
+ * lock wait timeout, or a commit that failed (1180; on Galera, "Got error
+ * 6 during COMMIT": the node left the primary component while it
+ * replicated, so nothing was applied anywhere). Retry the transaction. */
 int db_retryable(const struct db *db);
 
 #endif

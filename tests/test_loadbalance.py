@@ -119,6 +119,14 @@ class Front(harness.Nginx):
     def post(self, path, body=None, headers=None, method="POST"):
         return harness.http_request(self.port, method, path, body, headers)
 
+    def errors(self):
+        """nginx's error lines other than the ones it retries on (a pool
+        that did not answer the header), for a failure's message."""
+        retried = ("while reading response header", "while connecting to upstream")
+        with open(os.path.join(self.dir, "error.log")) as f:
+            return [l.rstrip("\n") for l in f if ("[error]" in l or "[crit]" in l or
+                    "[alert]" in l) and not any(r in l for r in retried)]
+
     def log(self):
         """request_id -> (status, [upstream addresses], [upstream statuses])"""
         out = {}
@@ -254,10 +262,13 @@ def test_failover_under_load(env):
     # Every reply is a complete success: with one pool out at a time nginx
     # always has another to send the request to.
     bad = collections.Counter()
-    for node, status, j, raw, _ in replies:
+    for node, status, j, raw, when in replies:
         if not (status == 200 and j is not None and j.get("code") == 0):
-            bad[(status, j and j.get("code"), (j and j.get("message")) or raw[:80])] += 1
-    assert not bad, "replies other than success: %s" % dict(bad)
+            phase = [n for n, t0, t1 in phases if t0 < when <= t1] or ["after"]
+            bad[(status, j and j.get("code"), (j and j.get("message")) or raw[:80],
+                 phase[0])] += 1
+    assert not bad, "replies other than success: %s\nnginx: %s" % (
+        dict(bad), "\n".join(FRONT.errors()))
 
     # Every success is applied exactly once, under the id the client was
     # given, and nothing else is applied.
