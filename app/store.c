@@ -495,9 +495,12 @@ store_operate(struct store *s, long long project_id, const struct fields *f,
 		db_query(s->db, "ROLLBACK");
 		backoff(attempt);
 	}
-	log_msg(LOG_WARN, "database timed out after %d attempts: %u %s",
+	log_msg(LOG_WARN, "database failed the action %d times: %u %s",
 	    TX_ATTEMPTS + 1, db_errno(s->db), db_errmsg(s->db));
-	set(o, 503, CODE_ENV, "database timed out, nothing was applied");
+	/* 1180: the commit itself failed (db_retryable) */
+	set(o, 503, CODE_ENV, db_errno(s->db) == 1180 ?
+	    "database could not commit, nothing was applied" :
+	    "database timed out, nothing was applied");
 	return -1;
 }
 

@@ -415,6 +415,59 @@ def test_lock_wait_retries_run_out(env):
             pool.stop()
 
 
+# The commit fails: 1180, what a Galera node answers when it leaves the primary
+# component while the action replicates ("Got error 6 during COMMIT"). The
+# procedure rolled back, so the pool runs the action again. A trigger on the
+# outbox raises it for the first n inserts (its counter is a MEMORY table,
+# which the rollback does not undo).
+FAIL_COMMITS = [
+    "CREATE TABLE t_fail_commits (n INT NOT NULL) ENGINE=MEMORY",
+    "CREATE TRIGGER t_fail_commit BEFORE INSERT ON `opn$outbox` FOR EACH ROW "
+    "BEGIN IF (SELECT n FROM t_fail_commits) > 0 THEN "
+    "UPDATE t_fail_commits SET n = n - 1; "
+    "SIGNAL SQLSTATE 'HY000' SET MYSQL_ERRNO = 1180, "
+    "MESSAGE_TEXT = 'Got error 6 \"No such device or address\" during COMMIT'; "
+    "END IF; END"]
+
+
+def test_failed_commit_is_retried(env):
+    """One failed commit: the action runs again and succeeds, applied once.
+    A commit that keeps failing: 503, 3555000, "database could not commit,
+    nothing was applied", and nothing changed."""
+    env.db.reset_demo()
+    pool = nginx = None
+    try:
+        for sql in FAIL_COMMITS:
+            env.db.exec(sql)
+        env.db.exec("INSERT INTO t_fail_commits VALUES (1)")
+        pool = harness.Pool(env, name="commit-pool", workers=1).start()
+        nginx = harness.Nginx(env, pool, name="commit-nginx").start()
+        r = harness.http_request(nginx.port, "POST", "/operate_node/2/12/",
+                                 dict(CRED, node_id="act_failed", action="retry"))
+        assert r.status == 200 and r.json["code"] == 0, r
+        assert len(rows.records(env.db, "act_failed")) == 1
+        assert env.db.scalar("SELECT n FROM t_fail_commits") == 0
+        assert [l for l in pool.log_lines() if "retry 1 after 1180" in l.get("msg", "")], \
+            pool.log_lines()[-4:]
+
+        env.db.exec("UPDATE t_fail_commits SET n = 100")
+        before = env.db.snapshot()
+        r = harness.http_request(nginx.port, "POST", "/operate_node/2/12/",
+                                 dict(CRED, node_id="act_two_out", action="retry"))
+        assert r.status == 503, r
+        assert (r.json["result"], r.json["code"], r.json["message"]) == \
+            (False, 3555000, "database could not commit, nothing was applied"), r
+        assert harness.diff_snapshots(before, env.db.snapshot()) == []
+        assert env.db.scalar("SELECT n FROM t_fail_commits") == 96    # four attempts
+    finally:
+        env.db.exec("DROP TRIGGER IF EXISTS t_fail_commit")
+        env.db.exec("DROP TABLE IF EXISTS t_fail_commits")
+        if nginx:
+            nginx.stop()
+        if pool:
+            pool.stop()
+
+
 # Replays (issue 12 item 9, issue 14 item 4) --------------------------------------
 
 def post(svc, rid, app="demo_app", secret="demo-app-secret", **body):
