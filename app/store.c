@@ -466,9 +466,8 @@ store_operate(struct store *s, long long project_id, const struct fields *f,
 		/* A Galera node out of the primary component refused the
 		 * statement as a whole: run it on the next host. */
 		if (db_refused(s->db) && attempt < TX_ATTEMPTS) {
-			log_msg(LOG_INFO, "action refused by %s (%u %s): on "
-			    "to the next host", db_host(s->db), db_errno(s->db),
-			    db_errmsg(s->db));
+			log_msg(LOG_INFO, "action refused (%u %s): on to the "
+			    "next host", db_errno(s->db), db_errmsg(s->db));
 			continue;
 		}
 		if (db_lost(s->db)) {
