@@ -260,33 +260,54 @@ def test_failover_under_load(env):
     assert len(replies) < NODES, "ran out of nodes: raise NODES"
 
     # Every reply is a complete success: with one pool out at a time nginx
-    # always has another to send the request to.
+    # always has another to send the request to. One exception, nginx's and
+    # not the pools' (each reply leaves a worker in one write()): when a
+    # host is cut off while its reply is reaching nginx, nginx may already
+    # have passed the reply's header on; it then times out reading the rest
+    # ("upstream timed out ... while reading upstream"), cannot try another
+    # pool, and closes the client's connection after the header. Such a
+    # request is allowed only as often as nginx logged that, and must have
+    # been applied exactly once (checked below); the API tells that client
+    # to send it again with the same request id.
+    cut_reads = [l for l in FRONT.errors() if "upstream timed out" in l and
+                 "while reading upstream" in l]
+    truncated = [node for node, status, j, raw, _ in replies
+                 if status == "error" and raw.startswith(b"IncompleteRead(0 bytes")]
     bad = collections.Counter()
     for node, status, j, raw, when in replies:
-        if not (status == 200 and j is not None and j.get("code") == 0):
+        if not (status == 200 and j is not None and j.get("code") == 0) \
+                and node not in truncated:
             phase = [n for n, t0, t1 in phases if t0 < when <= t1] or ["after"]
             bad[(status, j and j.get("code"), (j and j.get("message")) or raw[:80],
                  phase[0])] += 1
-    assert not bad, "replies other than success: %s\nnginx: %s" % (
-        dict(bad), "\n".join(FRONT.errors()))
+    assert not bad and len(truncated) <= len(cut_reads), \
+        "replies other than success: %s; cut off after the header: %d\nnginx: %s" % (
+            dict(bad), len(truncated), "\n".join(FRONT.errors()))
 
     # Every success is applied exactly once, under the id the client was
-    # given, and nothing else is applied.
-    ok = {node: j["request_id"] for node, status, j, raw, _ in replies}
-    assert len(ok) == len(replies)
+    # given, and nothing else is applied; a reply cut off after its header
+    # was applied once too.
+    ok = {node: j["request_id"] for node, status, j, raw, _ in replies
+          if node not in truncated}
+    assert len(ok) + len(truncated) == len(replies)
     recs = env.db.query("SELECT node_id FROM operate_record_taskoperaterecord "
                         "WHERE node_id LIKE 'lb\\_%%'")
     assert len(recs) == len({r["node_id"] for r in recs}), "a node applied twice"
+    assert {r["node_id"] for r in recs} == set(ok) | set(truncated)
     # the record of each node joined to the replay row of its request
     claimed = env.db.query(rows.RECORD_SQL.replace("WHERE p.request_id = %s",
                            "WHERE r.node_id LIKE 'lb\\_%%'").replace("SELECT r.*",
                            "SELECT r.node_id, p.request_id"))
-    assert {r["node_id"]: r["request_id"] for r in claimed} == ok
+    assert {r["node_id"]: r["request_id"] for r in claimed
+            if r["node_id"] not in truncated} == ok
     ready = env.db.scalar("SELECT COUNT(*) FROM eri_state WHERE node_id LIKE 'lb\\_%%' "
                           "AND name = 'READY'")
-    assert ready == len(claimed) == len(recs) == len(ok), (ready, len(claimed), len(recs),
-                                                          len(ok))
-    assert_consistent(env, list(ok))
+    assert ready == len(claimed) == len(recs) == len(ok) + len(truncated), \
+        (ready, len(claimed), len(recs), len(ok), len(truncated))
+    assert_consistent(env, list(ok) + truncated)
+    if truncated:
+        print("     %d reply cut off after its header by nginx (host cut off), "
+              "applied once" % len(truncated))
 
     # Service went on in every phase.
     for name, t0, t1 in phases:
