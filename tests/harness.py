@@ -225,7 +225,8 @@ BKSOPS_TABLES = ["core_project", "core_environmentvariables",
                  "operate_record_taskoperaterecord", "eri_node", "eri_state",
                  "eri_process", "eri_schedule", "eri_data", "eri_executiondata",
                  "eri_executionhistory", "eri_callbackdata", "eri_logentry",
-                 "taskflow3_taskcallbackrecord", "taskflow3_autoretrynodestrategy",
+                 "taskflow3_taskcallbackrecord", "taskflow3_taskflowrelation",
+                 "taskflow3_autoretrynodestrategy",
                  "taskflow3_timeoutnodeconfig"]
 OWN_TABLES = ["opn$app", "opn$token", "opn$grant", "opn$replay", "opn$outbox"]
 TABLES = BKSOPS_TABLES + OWN_TABLES
@@ -258,9 +259,14 @@ CALL_ARGS = ["project_id", "task_id", "node_id", "action", "operator", "app",
              "converge_gateway_id"]
 
 
+# The details column of the last answer call_operate_node read (a JSON
+# object's text, or None).
+last_details = None
+
+
 def call_operate_node(conn, **kw):
     """CALL opn_operate_node(...). Returns None when applied (or replayed),
-    else (code, message) from its answer row."""
+    else (code, message) from its answer row (its details: last_details)."""
     args = []
     for a in CALL_ARGS:
         v = kw.get(a)
@@ -277,6 +283,8 @@ def call_operate_node(conn, **kw):
         while c.nextset():
             pass
     code, msg = row[0], row[1]
+    global last_details
+    last_details = row[3]
     if code == 0:
         return None
     return int(code), msg

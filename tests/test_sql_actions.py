@@ -105,6 +105,7 @@ class Applied:
 
     def __init__(self, before, after, t0, t1, kw):
         self.before, self.after, self.t0, self.t1, self.kw = before, after, t0, t1, kw
+        self.details = harness.last_details
 
     def within(self, t):
         assert self.t0 <= t <= self.t1, (self.t0, t, self.t1)
@@ -248,8 +249,9 @@ def check_outbox(res, *events):
 
 def check_record(res, action, node, operator="admin", project_id=1, task_id=12,
                  app="demo_app"):
-    """One operate record, as bk-sops' task page reads it, and one replay
-    row; returns the record's extra_info parsed (None when empty)."""
+    """One operate record, as bk-sops writes it for a node action
+    (extra_info ""), and one replay row; returns the answer's details
+    parsed (None when there are none)."""
     rows = added_rows(res.before, res.after, RECORD)
     assert len(rows) == 1, rows
     r = rows[0]
@@ -257,8 +259,9 @@ def check_record(res, action, node, operator="admin", project_id=1, task_id=12,
             r["instance_id"], r["project_id"], r["node_id"]) == \
         (operator, action, "api", task_id, project_id, node), r
     res.within(r["operate_date"])
+    assert r["extra_info"] == "", r
     check_replay(res, action, node, task_id, app)
-    return json.loads(r["extra_info"]) if r["extra_info"] else None
+    return json.loads(res.details) if res.details else None
 
 
 def check_replay(res, action, node, task_id=12, app="demo_app"):
@@ -1921,11 +1924,10 @@ def check_forced_fail_won(env, out, calls):
     st = env.db.one("SELECT name, version FROM eri_state WHERE node_id = 'cb_wait'")
     records = env.db.query("SELECT operate_type, extra_info FROM "
                            "operate_record_taskoperaterecord ORDER BY id")
-    ff_extra = [json.loads(r["extra_info"]) for r in records
-                if r["operate_type"] == "forced_fail"]
-    assert len(ff_extra) == 1
-    assert ff_extra[0]["version"] == ver("v2-cb_wait")
-    assert st == {"name": "FAILED", "version": ff_extra[0]["new_version"]}
+    assert [r["operate_type"] for r in records].count("forced_fail") == 1
+    assert {r["extra_info"] for r in records} == {""}
+    assert st["name"] == "FAILED"
+    is_new_version(st["version"], ver("v2-cb_wait"))
     assert env.db.scalar("SELECT asleep FROM eri_process WHERE id = 16") == 1
     ex = env.db.one("SELECT * FROM eri_executiondata WHERE node_id = 'cb_wait'")
     assert json.loads(ex["outputs"]) == FF_OUT
