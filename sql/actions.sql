@@ -305,7 +305,7 @@ END//
 -- o_msg says why:
 --   the callback record of child task(T) does not name the parent's node (extra_info node_id, node_version)
 --   can not revive node(N), the parent node of child task(T): it has no state
---   can not revive node(N), the parent node of child task(T): it has K schedules at version V
+--   can not revive node(N), the parent node of child task(T): it has no schedule at version V
 --   can not revive node(N), the parent node of child task(T): its execution data is pickle, which SQL can not edit
 --   child task(T) has no parent task (taskflow3_taskflowrelation)
 --   parent task(P) of child task(T) does not exist
@@ -332,7 +332,6 @@ walk: BEGIN
   DECLARE v_state_id BIGINT;
   DECLARE v_state    VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
   DECLARE v_version  VARCHAR(33) CHARACTER SET utf8mb4 COLLATE @ID_COLLATE@;
-  DECLARE v_scheds   INT;
   DECLARE v_sched    BIGINT;
   DECLARE v_exe      BIGINT;
   DECLARE v_oser     VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
@@ -376,15 +375,16 @@ walk: BEGIN
        OR CAST(JSON_UNQUOTE(v_text) AS BINARY) <> CAST(v_version AS BINARY) THEN
       LEAVE walk;
     END IF;
-    SELECT COUNT(*), MIN(id) INTO v_scheds, v_sched
+    -- (unique: eri_schedule's key is (node_id, version))
+    SET v_found = 1, v_sched = NULL;
+    SELECT id INTO v_sched
       FROM eri_schedule
      WHERE node_id = v_node AND CAST(node_id AS BINARY) = CAST(v_node AS BINARY)
        AND version = v_version AND CAST(version AS BINARY) = CAST(v_version AS BINARY)
        FOR UPDATE;
-    IF v_scheds <> 1 THEN
+    IF v_sched IS NULL THEN
       SET o_code = 3545000, o_msg = CONCAT('can not revive node(', v_node, '), the parent node of child task(',
-                                           v_task, '): it has ', IF(v_scheds = 0, 'no', v_scheds),
-                                           ' schedule', IF(v_scheds = 1, '', 's'), ' at version ', v_version);
+                                           v_task, '): it has no schedule at version ', v_version);
       LEAVE walk;
     END IF;
     SET v_found = 1, v_exe = NULL, v_oser = NULL;

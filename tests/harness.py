@@ -284,7 +284,7 @@ def call_operate_node(conn, **kw):
             pass
     code, msg = row[0], row[1]
     global last_details
-    last_details = row[3]
+    last_details = row[3] if len(row) > 3 else None
     if code == 0:
         return None
     return int(code), msg
