@@ -429,6 +429,19 @@ class Pool:
             return []
         return [json.loads(l) for l in text.split("\n")[:-1] if l.strip()]
 
+    def request_line(self, request_id, timeout=10.0):
+        """The "request" log line of a request (written just after its
+        reply, so waited for)."""
+        found = []
+
+        def seen():
+            found[:] = [l for l in self.log_lines() if l.get("msg") == "request"
+                        and l.get("request_id") == request_id]
+            return found
+        wait_for(seen, timeout, "the log line of request " + request_id)
+        assert len(found) == 1, found
+        return found[0]
+
 
 NGINX_CONF = """
 daemon off;
