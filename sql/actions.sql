@@ -12,8 +12,8 @@
 -- for the service's log line (versions, flow, child processes, revived
 -- parent nodes), or NULL; the operation record gets extra_info "" as
 -- bk-sops writes it for node actions (its task page would show each key
--- of a JSON object as an unnamed row). A failed statement rolls everything back and reaches the client
--- as that statement's own error.
+-- of a JSON object as an unnamed row). A failed statement rolls everything
+-- back and reaches the client as that statement's own error.
 --
 -- Loaded by sql/load.sh, which replaces @ID_COLLATE@ with the collation of
 -- eri_node.node_id (utf8mb4_general_ci in bk-sops' DDL), so that the
@@ -323,7 +323,7 @@ CREATE PROCEDURE opn_revive_parent(IN p_task_id BIGINT,
                                    OUT o_revived LONGTEXT CHARACTER SET utf8mb4)
   MODIFIES SQL DATA
 walk: BEGIN
-  DECLARE v_task     BIGINT DEFAULT p_task_id;
+  DECLARE v_task     BIGINT DEFAULT NULL;
   DECLARE v_parent   BIGINT;
   DECLARE v_is_child TINYINT;
   DECLARE v_info     LONGTEXT CHARACTER SET utf8mb4;
@@ -338,7 +338,7 @@ walk: BEGIN
   DECLARE v_found    TINYINT DEFAULT 1;
   DECLARE CONTINUE HANDLER FOR NOT FOUND SET v_found = 0;
 
-  SET o_code = 0, o_msg = NULL, o_revived = '[]';
+  SET o_code = 0, o_msg = NULL, o_revived = '[]', v_task = p_task_id;
   LOOP
     -- the newest callback record (TaskCallBackRecord.Meta.ordering: -id)
     SET v_found = 1, v_info = NULL;
@@ -364,8 +364,10 @@ walk: BEGIN
          FOR UPDATE;
     END IF;
     IF v_state_id IS NULL THEN
-      SET o_code = 3545000, o_msg = CONCAT('can not revive node(', v_text, '), the parent node of child task(',
-                                           v_task, '): it has no state');
+      -- (a name no node can have is cut: the service's messages are short)
+      SET o_code = 3545000, o_msg = CONCAT('can not revive node(', LEFT(v_text, 64),
+                                           IF(CHAR_LENGTH(v_text) > 64, '...', ''),
+                                           '), the parent node of child task(', v_task, '): it has no state');
       LEAVE walk;
     END IF;
     -- node_version compares as bk-sops compares it: a string equal to the

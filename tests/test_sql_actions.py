@@ -1286,6 +1286,9 @@ def test_child_task_refusals(env):
             ("UPDATE taskflow3_taskcallbackrecord SET extra_info = "
              "'{\"node_id\": \"gone\", \"node_version\": \"v1\"}' WHERE task_id = 79",
              rev % ("gone", 79) + "it has no state"),
+            ("UPDATE taskflow3_taskcallbackrecord SET extra_info = "
+             "'{\"node_id\": \"%s\", \"node_version\": \"v1\"}' WHERE task_id = 79" % ("x" * 300),
+             rev % ("x" * 64 + "...", 79) + "it has no state"),
             ("DELETE FROM eri_schedule WHERE node_id = 'w12'",
              rev % ("w12", 78) + "it has no schedule at version %s" % rows.node_version("w12")),
             ("UPDATE eri_executiondata SET outputs_serializer = 'pickle' WHERE node_id = 'w78'",
