@@ -36,7 +36,11 @@
 --      every action on a task queues here;
 --   2. the request id (opn$replay);
 --   3. the root pipeline's state row (shared), then the node's state row;
---   4. process rows, then schedule, data and execution data rows.
+--   4. process rows, then schedule, data and execution data rows;
+--   5. retry and skip of a child task: each parent task's waiting node,
+--      level by level up, its state row, then its schedule and execution
+--      data rows (opn_revive_parent). A parent's own actions lock nothing
+--      of its children, so no two actions take these in opposite orders.
 -- bamboo itself takes no row locks (it relies on versions), so these locks
 -- order the service's actions among themselves; the engine's own writes
 -- are caught by the checks (state, version, parked process) made under them.
