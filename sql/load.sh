@@ -140,11 +140,16 @@ undo() {
 			case " $(echo $tables_before) " in *" $t "*) continue ;; esac
 			q "$@" -e "DROP TABLE \`$t\`" || true
 		done
-		say "nothing was installed; $db is as it was"
+		if [ "$replaced" = 1 ]; then
+			say "the routines of schema version $version were replaced in place; the rest of $db is as it was"
+		else
+			say "nothing was installed; $db is as it was"
+		fi
 	fi
 	rm -rf "$work"
 	exit $rc
 }
+replaced=0
 trap 'rc=$?; undo "$@"' EXIT
 trap 'exit 1' INT TERM HUP
 
@@ -171,6 +176,7 @@ else
 		say "replacing the routines of schema version $version in place: binaries of" \
 		    "version $version fail while they are replaced (a change to actions.sql is a new version)"
 	fi
+	[ "$present" = 0 ] || replaced=1
 	q "$@" -e "DROP FUNCTION IF EXISTS opn_loaded$v"
 	q "$@" < "$rendered"
 	problems=$(q "$@" -e "CALL opn_check$v()")
