@@ -523,8 +523,8 @@ print_problem(void *out, char **row, int ncols)
 
 /*
  * operate-node -t --check-db: connects, and lists every object the
- * service needs that is missing or wrong (CALL opn_check(), and the
- * version). Prints to out; returns the number of problems, -1 when the
+ * service needs that is missing or wrong (CALL opn_check_vN(), N this
+ * build's schema version, or that it has no such routine). Prints to out; returns the number of problems, -1 when the
  * database cannot be reached.
  */
 int

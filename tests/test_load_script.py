@@ -10,7 +10,7 @@ import subprocess
 
 import harness
 import rows
-from test_real_db import drop_database, fresh_database
+from test_real_db import check_db, drop_database, fresh_database
 
 LOAD = os.path.join(harness.ROOT, "sql", "load.sh")
 
@@ -213,6 +213,14 @@ def test_versions_side_by_side_and_their_grants(env):
         assert p.returncode == 0, p.stderr
         assert versions(db) == [4, 5]
         assert can_run("opn_check_v4") and can_run("opn_check_v5")
+        # this build runs there if its version is there, else it says why not
+        conf = harness.pool_config(os.path.join(env.top, "ld_versions.conf"),
+                                   db_socket=env.db.sock, db_user="root", db_name=db.name)
+        rc, out = check_db(conf)
+        if V in (4, 5):
+            assert rc == 0, out
+        else:
+            assert rc != 0 and "the routines of schema version %d" % V in out, out
         # only EXECUTE, and only on what it had
         grants = env.db.query("SHOW GRANTS FOR %s" % user)
         text = " ".join(list(g.values())[0] for g in grants)
