@@ -453,9 +453,8 @@ reload(struct pool *p)
 	struct config next;
 	char err[1024];
 
-	char nerr[256];
-	if (notify_reloading(nerr, sizeof(nerr)) == -1)
-		log_msg(LOG_WARN, "%s", nerr);
+	if (notify_reloading(err, sizeof(err)) == -1)
+		log_msg(LOG_WARN, "%s", err);
 	config_defaults(&next);
 	if (config_load(&next, p->cfg->path, err, sizeof(err)) == -1 ||
 	    config_root_ok(&next, err, sizeof(err)) == -1) {

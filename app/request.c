@@ -281,45 +281,44 @@ refused:
 	return -1;
 }
 
-static const char auth_header_twice[] = "";
-#define AUTH_HEADER_TWICE auth_header_twice
-
-/* Auth mode app: the X-Bkapi-Authorization header, when it is sent and
+/*
+ * Auth mode app: the X-Bkapi-Authorization header, when it is sent and
  * not empty, is the caller's credentials, as BlueKing's API gateway takes
- * it (bk-auth-verify); the body's are then ignored. */
-static const char *
-auth_header(struct ctx *c)
+ * it (bk-auth-verify); the body's are then ignored. Returns 0 without
+ * one, 1 with *h set, and -1 when it was sent twice: nginx before 1.23
+ * passes each of repeated header lines, and two are ambiguous.
+ */
+static int
+auth_header(struct ctx *c, const char **h)
 {
 	static const char name[] = "HTTP_X_BKAPI_AUTHORIZATION=";
-	const char *h = NULL;
 	int n = 0;
 
+	*h = NULL;
 	if (c->w->cfg->auth_mode != AUTH_APP)
-		return NULL;
-	/* nginx before 1.23 passes each of repeated header lines: two are
-	 * ambiguous, and refused as a malformed header is. */
+		return 0;
 	for (char **e = c->req->envp; e && *e; e++)
 		if (strncmp(*e, name, sizeof(name) - 1) == 0 && n++ == 0)
-			h = *e + sizeof(name) - 1;
+			*h = *e + sizeof(name) - 1;
 	if (n > 1)
-		return AUTH_HEADER_TWICE;
-	return h && *h ? h : NULL;
+		return -1;
+	return *h && **h ? 1 : 0;
 }
 
 /* The header's credentials, or 3540100. Why it was refused goes to the
  * log; never the header, nor any part of it. */
 static int
-header_caller(struct ctx *c, const char *h, struct json_object **obj,
-    struct auth_caller *who)
+header_caller(struct ctx *c, int present, const char *h,
+    struct json_object **obj, struct auth_caller *who)
 {
 	struct fields hf;
 	char why[160];
 
 	memset(&hf, 0, sizeof(hf));
-	if (h == AUTH_HEADER_TWICE)
+	if (present == -1)
 		snprintf(why, sizeof(why), "sent more than once");
-	if (h == AUTH_HEADER_TWICE || fields_auth_header(h, strlen(h), &hf,
-	    obj, why, sizeof(why)) == -1) {
+	if (present == -1 || fields_auth_header(h, strlen(h), &hf, obj, why,
+	    sizeof(why)) == -1) {
 		log_msg(LOG_WARN, "X-Bkapi-Authorization refused: %s", why);
 		fail(c, 200, CODE_FORBIDDEN, "app authentication failed");
 		return -1;
@@ -368,14 +367,15 @@ authorize(struct ctx *c, const struct fields *f, long long *project_id)
 	struct auth_caller who = { f->app_code, f->app_secret, f->username,
 	    f->token };
 	struct json_object *claims = NULL, *hdr_obj = NULL;
-	const char *hdr = auth_header(c);
+	const char *h;
+	int hdr = auth_header(c, &h);
 	enum auth_verdict v;
 	struct auth_row row;
 	int rc = -1;
 
 	if (mode != AUTH_APP || hdr)	/* body credentials are ignored */
 		memset(&who, 0, sizeof(who));
-	if (hdr && header_caller(c, hdr, &hdr_obj, &who) == -1)
+	if (hdr && header_caller(c, hdr, h, &hdr_obj, &who) == -1)
 		goto out;
 	if (mode == AUTH_GATEWAY && gateway_caller(c, &who) == -1)
 		goto out;
@@ -463,8 +463,9 @@ operate(struct ctx *c, const struct route *r)
 		fail(c, 200, CODE_PARAM, "%s", msg);
 		goto out;
 	}
+	const char *h;
 	if (fields_parse(body, r, c->w->cfg->auth_mode != AUTH_APP ||
-	    auth_header(c) != NULL, &f,
+	    auth_header(c, &h) != 0, &f,
 	    msg, sizeof(msg)) == -1) {
 		fail(c, 200, CODE_PARAM, "%s", msg);
 		goto out;
