@@ -7,7 +7,10 @@
 #   make test-fast   the suite once, without the sanitizer pass
 #   make test-asan   only the sanitizer pass
 #   make run         a private MariaDB with demo data, the pool and nginx
+#   make install     (below), make uninstall
 #   SANITIZE=address,undefined make    a sanitized build (in build-san/)
+#   CPPFLAGS, CFLAGS, LDFLAGS are honoured; HARDEN= builds without the
+#   hardening flags
 
 CC      ?= cc
 PKGS     = json-c libmariadb fcgi librabbitmq hiredis
