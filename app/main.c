@@ -17,6 +17,7 @@
 #include "metrics.h"
 #include "pool.h"
 #include "store.h"
+#include "store_sql.h"	/* SCHEMA_VERSION */
 #include "version.h"
 #include "worker.h"
 
@@ -93,7 +94,8 @@ main(int argc, char **argv)
 		case 'D': check_db = test = 1; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		case 'V':
-			printf("operate-node " OPN_VERSION "\n");
+			printf("operate-node " OPN_VERSION " (schema %d)\n",
+			    SCHEMA_VERSION);
 			return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
 		}
@@ -127,8 +129,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "operate-node: mysql_library_init failed\n");
 		return 1;
 	}
-	log_msg(LOG_INFO, "operate-node " OPN_VERSION " starting, config %s",
-	    path);
+	log_msg(LOG_INFO, "operate-node " OPN_VERSION " (schema %d) starting, "
+	    "config %s", SCHEMA_VERSION, path);
 	single = listen_inherited();
 	if (single) {
 		log_msg(LOG_INFO, "fd 0 is a listening socket: serving it as "

@@ -31,21 +31,24 @@ def run(argv, **kw):
 def test_version_everywhere(env):
     v = version()
     assert re.fullmatch(r"\d+\.\d+\.\d+", v), v
-    for binary, name in ((BINARY, "operate-node"), (ADMIN, "operate-node-admin")):
+    schema = harness.SCHEMA_VERSION
+    for binary, text in ((BINARY, "operate-node %s (schema %d)\n" % (v, schema)),
+                         (ADMIN, "operate-node-admin %s\n" % v)):
         for flag in ("--version", "-V"):
             p = run([binary, flag])
-            assert (p.returncode, p.stdout, p.stderr) == (0, "%s %s\n" % (name, v), ""), p
+            assert (p.returncode, p.stdout, p.stderr) == (0, text, ""), p
     env.db.reset_demo()
     pool = harness.Pool(env, name="version-pool", workers=1).start()
     try:
         status = json.loads(harness.fcgi_get(pool.status_sock, "/status"))
-        assert status["version"] == v, status
+        assert status["version"] == v and status["schema"] == schema, status
         metrics = harness.fcgi_get(pool.status_sock, "/metrics").decode()
-        assert '\noperate_node_build_info{version="%s"} 1\n' % v in metrics, metrics
+        assert '\noperate_node_build_info{version="%s",schema="%d"} 1\n' % (
+            v, schema) in metrics, metrics
         assert "# TYPE operate_node_build_info gauge" in metrics
         starts = [l for l in pool.log_lines() if l["msg"].startswith("operate-node ")]
-        assert starts and starts[0]["msg"] == "operate-node %s starting, config %s" % (
-            v, pool.conf), starts
+        assert starts and starts[0]["msg"] == \
+            "operate-node %s (schema %d) starting, config %s" % (v, schema, pool.conf), starts
         assert starts[0]["pid"] == pool.proc.pid
     finally:
         pool.stop()
