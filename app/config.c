@@ -66,6 +66,7 @@ static const struct cfg_key keys[] = {
 	{ "log_level", CFG_ENUM, N(log_level), 0, 0, log_levels },
 	{ "log_format", CFG_ENUM, N(log_format), 0, 0, log_formats },
 	{ "log_file", CFG_STR, S(log_file), 0, 0, NULL },
+	{ "allow_root", CFG_ENUM, N(allow_root), 0, 0, yes_no },
 	{ NULL, 0, 0, 0, 0, 0, NULL },
 };
 
@@ -355,4 +356,15 @@ config_db_params(const struct config *c, struct db_params *p)
 	 * service's other reads from taking gap locks. */
 	p->charset = "utf8mb4";
 	p->init_command = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED";
+}
+
+int
+config_root_ok(const struct config *c, char *err, size_t errlen)
+{
+	if (geteuid() != 0 || c->allow_root)
+		return 0;
+	snprintf(err, errlen, "%s: refusing to run the workers as root: run "
+	    "as an unprivileged user (systemd's User=), or set allow_root = "
+	    "yes", c->path);
+	return -1;
 }

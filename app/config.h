@@ -61,6 +61,8 @@ struct config {
 	int log_format;
 	char log_file[CONF_PATH];
 
+	int allow_root;			/* yes: workers may run as root */
+
 	/* Derived, not keys. */
 	char db_password[CONF_PASSWORD];
 	char broker_password[CONF_PASSWORD];	/* from the file, else the URL */
@@ -72,6 +74,9 @@ void config_defaults(struct config *c);
 /* Reads and checks the file, and the password file it names: for_admin,
  * that of admin_db_user when one is set (and db_user becomes it). */
 int config_load(struct config *c, const char *path, char *err, size_t errlen);
+
+/* -1 with a reason when the process runs as root and allow_root is no. */
+int config_root_ok(const struct config *c, char *err, size_t errlen);
 
 /* The connection parameters the config names (strings point into c). */
 struct db_params;

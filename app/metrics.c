@@ -8,6 +8,8 @@
 
 #include "actions.h"
 #include "metrics.h"
+#include "store_sql.h"	/* SCHEMA_VERSION */
+#include "version.h"
 #include "vocab.h"
 
 static const int codes[METRICS_CODES] = { CODE_OK, CODE_PARAM,
@@ -230,6 +232,11 @@ render_connections(const struct metrics *m, struct buf *out)
 void
 metrics_render(const struct metrics *m, struct buf *out)
 {
+	buf_adds(out, "# HELP operate_node_build_info The running binary's "
+	    "version (the VERSION file); always 1.\n"
+	    "# TYPE operate_node_build_info gauge\n"
+	    "operate_node_build_info{version=\"" OPN_VERSION "\",schema=\""
+	    SCHEMA_STR(SCHEMA_VERSION) "\"} 1\n");
 	render_requests(m, out);
 	render_latency(m, out);
 	render_pool(m, out);
@@ -280,7 +287,8 @@ metrics_status(const struct metrics *m, int full, struct buf *out)
 		reading += st == W_READING;
 		served += get(&m->w[i].served);
 	}
-	buf_printf(out, "{\"workers\":%d,\"idle\":%d,\"reading\":%d,"
+	buf_printf(out, "{\"version\":\"" OPN_VERSION "\",\"schema\":"
+	    SCHEMA_STR(SCHEMA_VERSION) ",\"workers\":%d,\"idle\":%d,\"reading\":%d,"
 	    "\"busy\":%d,\"requests\":%llu,\"restarts\":%llu,"
 	    "\"recycled\":%llu,\"uptime_seconds\":%lld,\"slots\":[", n, idle,
 	    reading, busy,

@@ -281,6 +281,55 @@ refused:
 	return -1;
 }
 
+/*
+ * Auth mode app: the X-Bkapi-Authorization header, when it is sent and
+ * not empty, is the caller's credentials, as BlueKing's API gateway takes
+ * it (bk-auth-verify); the body's are then ignored. Returns 0 without
+ * one, 1 with *h set, and -1 when it was sent twice: nginx before 1.23
+ * passes each of repeated header lines, and two are ambiguous.
+ */
+static int
+auth_header(struct ctx *c, const char **h)
+{
+	static const char name[] = "HTTP_X_BKAPI_AUTHORIZATION=";
+	int n = 0;
+
+	*h = NULL;
+	if (c->w->cfg->auth_mode != AUTH_APP)
+		return 0;
+	for (char **e = c->req->envp; e && *e; e++)
+		if (strncmp(*e, name, sizeof(name) - 1) == 0 && n++ == 0)
+			*h = *e + sizeof(name) - 1;
+	if (n > 1)
+		return -1;
+	return *h && **h ? 1 : 0;
+}
+
+/* The header's credentials, or 3540100. Why it was refused goes to the
+ * log; never the header, nor any part of it. */
+static int
+header_caller(struct ctx *c, int present, const char *h,
+    struct json_object **obj, struct auth_caller *who)
+{
+	struct fields hf;
+	char why[160];
+
+	memset(&hf, 0, sizeof(hf));
+	if (present == -1)
+		snprintf(why, sizeof(why), "sent more than once");
+	if (present == -1 || fields_auth_header(h, strlen(h), &hf, obj, why,
+	    sizeof(why)) == -1) {
+		log_msg(LOG_WARN, "X-Bkapi-Authorization refused: %s", why);
+		fail(c, 200, CODE_FORBIDDEN, "app authentication failed");
+		return -1;
+	}
+	who->app_code = hf.app_code;
+	who->app_secret = hf.app_secret;
+	who->username = hf.username;
+	who->token = hf.token;
+	return 0;
+}
+
 static void
 refuse(struct ctx *c, enum auth_verdict v, const struct fields *f,
     const struct auth_row *row)
@@ -317,18 +366,22 @@ authorize(struct ctx *c, const struct fields *f, long long *project_id)
 	int mode = c->w->cfg->auth_mode;
 	struct auth_caller who = { f->app_code, f->app_secret, f->username,
 	    f->token };
-	struct json_object *claims = NULL;
+	struct json_object *claims = NULL, *hdr_obj = NULL;
+	const char *h;
+	int hdr = auth_header(c, &h);
 	enum auth_verdict v;
 	struct auth_row row;
 	int rc = -1;
 
-	if (mode != AUTH_APP)	/* body credentials are ignored */
+	if (mode != AUTH_APP || hdr)	/* body credentials are ignored */
 		memset(&who, 0, sizeof(who));
+	if (hdr && header_caller(c, hdr, h, &hdr_obj, &who) == -1)
+		goto out;
 	if (mode == AUTH_GATEWAY && gateway_caller(c, &who) == -1)
 		goto out;
 	if (mode == AUTH_JWT && jwt_caller(c, &claims, &who) == -1)
 		goto out;
-	if (f->bad_app || f->bad_user) {	/* a malformed credential */
+	if (!hdr && (f->bad_app || f->bad_user)) {	/* a malformed credential */
 		fail(c, 200, CODE_FORBIDDEN, "%s authentication failed",
 		    f->bad_app ? "app" : "user");
 		goto out;
@@ -359,6 +412,8 @@ authorize(struct ctx *c, const struct fields *f, long long *project_id)
 out:
 	if (claims)
 		json_object_put(claims);
+	if (hdr_obj)
+		json_object_put(hdr_obj);
 	return rc;
 }
 
@@ -408,7 +463,9 @@ operate(struct ctx *c, const struct route *r)
 		fail(c, 200, CODE_PARAM, "%s", msg);
 		goto out;
 	}
-	if (fields_parse(body, r, c->w->cfg->auth_mode != AUTH_APP, &f,
+	const char *h;
+	if (fields_parse(body, r, c->w->cfg->auth_mode != AUTH_APP ||
+	    auth_header(c, &h) != 0, &f,
 	    msg, sizeof(msg)) == -1) {
 		fail(c, 200, CODE_PARAM, "%s", msg);
 		goto out;
