@@ -164,6 +164,10 @@ def setup_module(env):
     S["conn"] = __import__("pymysql").connect(unix_socket=db.sock, user="root", database=DB,
                                               autocommit=True, charset="utf8mb4")
     S["conn_lock"] = threading.Lock()
+    # every Redis command, to compare the timeout pool's ZADD / ZREM
+    S["monitor_log"] = os.path.join(env.top, "redis", "monitor.log")
+    S["monitor"] = Procs.spawn(["redis-cli", "-p", str(S["redis"].port), "MONITOR"],
+                               S["monitor_log"])
     eng.start_worker()
     eng.start_driver()
     S["service"] = harness.Service(
@@ -172,6 +176,8 @@ def setup_module(env):
 
 
 def teardown_module(env):
+    if "monitor" in S:
+        Procs.stop(S.pop("monitor"))
     for k in ("service", "engine", "redis", "rabbit"):
         if k in S:
             S.pop(k).stop()
@@ -326,7 +332,7 @@ class Copy:
                                  last_heartbeat=None) for p in procs],
             "eri_schedule": sql("SELECT type, process_id, node_id, finished, expired, "
                                 "scheduling, version, schedule_times FROM eri_schedule WHERE " +
-                                node_in + " ORDER BY id", like),
+                                node_in + " ORDER BY node_id, id", like),
             "eri_data": sql("SELECT node_id, inputs, outputs FROM eri_data WHERE " + node_in +
                             " ORDER BY node_id", like),
             "eri_executiondata": sql("SELECT node_id, inputs_serializer, outputs_serializer, "
@@ -337,7 +343,7 @@ class Copy:
                                         "FROM eri_executionhistory WHERE " + node_in +
                                         " ORDER BY node_id, id", like),
             "eri_callbackdata": sql("SELECT node_id, version, data FROM eri_callbackdata WHERE " +
-                                    node_in + " ORDER BY id", like),
+                                    node_in + " ORDER BY node_id, id", like),
             "eri_logentry": sql("SELECT node_id, `loop`, logger_name, level_name, message, "
                                 "version FROM eri_logentry WHERE " + node_in +
                                 " AND logger_name <> 'bamboo_engine' ORDER BY node_id, id", like),
@@ -347,12 +353,27 @@ class Copy:
                                     "`references` FROM eri_contextvalue WHERE pipeline_id LIKE %s "
                                     "ORDER BY pipeline_id, `key`", like),
         }
+        out["redis"] = sorted(pool_commands(self.tag))
         for s in out["eri_schedule"]:
             s["process_id"] = pmap.get(s["process_id"], "?")
         return normalise(out, self.tag, ids)
 
 
-VERSION = re.compile(r"\bv[0-9a-f]{32}\b")
+POOL_COMMAND = re.compile(r'"(ZADD|ZREM)" "sops_executing_node_pool" (.*)$')
+
+
+def pool_commands(tag):
+    """The timeout pool's commands on this copy's nodes, from MONITOR."""
+    out = []
+    with open(S["monitor_log"], errors="replace") as f:
+        for line in f:
+            m = POOL_COMMAND.search(line)
+            if m and tag in m.group(2):
+                out.append(m.group(1) + " " + VERSION.sub("V", m.group(2).replace(tag, "TAG")))
+    return out
+
+
+VERSION = re.compile(r"(?:(?<=_)|\b)v[0-9a-f]{32}\b")     # also in <node>_<version>
 
 
 def normalise(obj, tag, ids):
@@ -559,7 +580,7 @@ def test_mutations_make_the_comparison_fail(env):
             try:
                 run_scenario(shape, steps, finish=15)
             except AssertionError as e:
-                caught.append((what, str(e).splitlines()[0][:200]))
+                caught.append((what, " ".join(str(e).splitlines()[:2])[:200]))
                 continue
             raise AssertionError("mutation %s passed the %s scenario" % (what, scenario))
     finally:

@@ -22,7 +22,11 @@ INSTALLED_APPS = [
     "pipeline.log",
     "pipeline.eri",
     "opn_engine",
+    # the timeout pool's ZADD NX / ZREM on state changes, as bk-sops'
+    # post_set_state handler does them (same key, same states)
+    "pipeline.contrib.node_timeout",
 ]
+PIPELINE_NODE_TIMEOUT_EXECUTING_POOL = "sops_executing_node_pool"
 
 DATABASES = {
     "default": {
