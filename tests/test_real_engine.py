@@ -10,6 +10,7 @@ normalised. The engine's source is read from BAMBOO_ENGINE_SRC (default:
 ../shared/vendor/bamboo-engine beside the checkout), never copied here;
 without it the module is skipped.
 """
+import hashlib
 import json
 import os
 import re
@@ -235,15 +236,26 @@ class Copy:
     task_ids = iter(range(1000, 100000))
     task_lock = threading.Lock()
 
-    def __init__(self, shape, via):
+    def __init__(self, shape, via, timeouts=()):
         self.via = via
         self.tag = secrets.token_hex(4)
+        with Copy.task_lock:
+            self.task = next(Copy.task_ids)
+        # a timeout on a node, before the run reaches it: in bk-sops' table
+        # (the service reads it) and in bamboo's node_timeout table (its
+        # handler reads that one), which in bk-sops are the same
+        root = make_id("p", self.tag, "root")
+        for label, prefix in timeouts:
+            node = make_id(prefix, self.tag, label)
+            sql("INSERT INTO taskflow3_timeoutnodeconfig (task_id, root_pipeline_id, action, "
+                "node_id, timeout) VALUES (%s, %s, 'forced_fail', %s, 600)", self.task, root, node)
+            sql("INSERT INTO node_timeout_timeoutnodeconfig (root_pipeline_id, action, node_id, "
+                "timeout) VALUES (%s, 'forced_fail', %s, 600)", root, node)
         r = S["engine"].ask({"op": "run", "shape": shape, "tag": self.tag})
         assert r["ok"], r["message"]
         self.ids = r["ids"]
         self.root = self.ids["root"]
-        with Copy.task_lock:
-            self.task = next(Copy.task_ids)
+        assert self.root == root, (self.root, root)
         sql("INSERT INTO pipeline_pipelineinstance (id, instance_id, name, creator, create_time, "
             "executor, start_time, description, is_started, is_finished, is_deleted, is_revoked, "
             "is_expired) VALUES (%s, %s, 'real engine', 'admin', UTC_TIMESTAMP(6), 'admin', "
@@ -353,23 +365,41 @@ class Copy:
                                     "`references` FROM eri_contextvalue WHERE pipeline_id LIKE %s "
                                     "ORDER BY pipeline_id, `key`", like),
         }
-        out["redis"] = sorted(pool_commands(self.tag))
+        out["redis"] = pool_commands(self.tag)
         for s in out["eri_schedule"]:
             s["process_id"] = pmap.get(s["process_id"], "?")
         return normalise(out, self.tag, ids)
 
 
+def make_id(prefix, tag, label):
+    """The driver's ids (tests/real_engine/driver.py)."""
+    return prefix + tag + hashlib.md5(label.encode()).hexdigest()[:23]
+
+
+SCORE = re.compile(r'"\d+(?:\.\d+)?"')
 POOL_COMMAND = re.compile(r'"(ZADD|ZREM)" "sops_executing_node_pool" (.*)$')
 
 
 def pool_commands(tag):
-    """The timeout pool's commands on this copy's nodes, from MONITOR."""
-    out = []
+    """The timeout pool's commands on this copy's nodes, from MONITOR, by
+    node in the order sent: the member's version as V0, V1, ... in the order
+    of its first use for that node (so a ZREM of a version that was never
+    added shows), the score as T."""
+    out = {}
+    versions = {}
     with open(S["monitor_log"], errors="replace") as f:
         for line in f:
             m = POOL_COMMAND.search(line)
-            if m and tag in m.group(2):
-                out.append(m.group(1) + " " + VERSION.sub("V", m.group(2).replace(tag, "TAG")))
+            if not (m and tag in m.group(2)):
+                continue
+            args = SCORE.sub('"T"', m.group(2).replace(tag, "TAG"))
+            mm = re.search(r'"(\w+)_(v[0-9a-f]{32})"$', args)
+            node, ver = mm.group(1), mm.group(2)
+            seen = versions.setdefault(node, [])
+            if ver not in seen:
+                seen.append(ver)
+            out.setdefault(node, []).append("%s %sV%d" % (m.group(1), args[:mm.start()],
+                                                        seen.index(ver)))
     return out
 
 
@@ -409,7 +439,7 @@ def diff(a, b, path=""):
 
 # --- Scenarios ------------------------------------------------------------------------
 
-def run_scenario(shape, steps, finish=FINISH_TIMEOUT, copies=None):
+def run_scenario(shape, steps, finish=FINISH_TIMEOUT, copies=None, timeouts=()):
     """Both copies through the same steps, in two threads; both must end
     FINISHED with the same rows. Returns the service copy."""
     copies = {} if copies is None else copies
@@ -417,7 +447,7 @@ def run_scenario(shape, steps, finish=FINISH_TIMEOUT, copies=None):
 
     def one(via):
         try:
-            c = copies[via] = Copy(shape, via)
+            c = copies[via] = Copy(shape, via, timeouts)
             for step in steps:
                 step(c)
             c.wait("root", "FINISHED", timeout=finish)
@@ -483,6 +513,8 @@ SCENARIOS = {
     "retry_subprocess": ("subproc_entry", [wait("sp", "FAILED"), op("retry_subprocess", "sp")]),
 }
 
+# nodes with a timeout (bk-sops' timeout pool), by scenario
+TIMEOUTS = {"pause_resume_subproc": [("sp1", "p"), ("sp2.c", "n")]}
 RESULTS = {}
 COPIES = {}
 
@@ -500,7 +532,7 @@ def test_scenarios(env):
     def one(name, shape, steps):
         try:
             COPIES[name] = {}
-            run_scenario(shape, steps, copies=COPIES[name])
+            run_scenario(shape, steps, copies=COPIES[name], timeouts=TIMEOUTS.get(name, ()))
             RESULTS[name] = None
         except Exception as e:  # noqa: BLE001
             RESULTS[name] = e
@@ -544,6 +576,23 @@ def test_forced_fail_notices_are_bk_sops_own(env):
                   {"task_id": c.task, "msg_type": "atom_failed", "node_name": label})]
     want.sort(key=lambda n: (n[2].get("task_id", 0), n[0]))
     assert got == want, (got, want)
+
+
+def test_timeout_pool_commands_were_compared(env):
+    """The scenarios' Redis comparison is not empty: a subprocess with a
+    timeout enters the pool (ZADD NX, the engine), leaves it when paused
+    (ZREM, the action), comes back on resume_subproc (ZADD NX, the action)
+    and leaves when it finishes; skip and forced_fail take nodes out."""
+    cmds = {n: pool_commands(c["service"].tag) for n, c in COPIES.items() if "service" in c}
+    got = cmds["pause_resume_subproc"]
+    sp1, sp2c = make_id("p", "TAG", "sp1"), make_id("n", "TAG", "sp2.c")
+    print("     pause_resume_subproc: %s %s, %s %s" % ("sp1", got.get(sp1), "sp2.c", got.get(sp2c)))
+    # sp1: in on entry, out when paused, in again on resume, out at its
+    # end, always the member that was added (the version stays)
+    assert got.get(sp1) == ['ZADD "NX" "T" V0', "ZREM V0", 'ZADD "NX" "T" V0', "ZREM V0"], got
+    assert got.get(sp2c) == ['ZADD "NX" "T" V0', "ZREM V0"], got
+    for n in ("skip", "forced_fail_executing", "forced_fail_callback"):
+        assert any(c.startswith("ZREM") for v in cmds[n].values() for c in v), (n, cmds[n])
 
 
 # --- Mutations: the comparison catches a procedure that is wrong ---------------
