@@ -329,7 +329,6 @@ class Copy:
     # the rows, normalised
 
     def rows(self):
-        ids = set(self.ids.values())
         like = "%" + self.tag + "%"
         node_in = "node_id LIKE %s"
         procs = sql("SELECT * FROM eri_process WHERE root_pipeline_id = %s ORDER BY id", self.root)
@@ -358,7 +357,7 @@ class Copy:
                                     node_in + " ORDER BY node_id, id", like),
             "eri_logentry": sql("SELECT node_id, `loop`, logger_name, level_name, message, "
                                 "version FROM eri_logentry WHERE " + node_in +
-                                " AND logger_name <> 'bamboo_engine' ORDER BY node_id, id", like),
+                                " ORDER BY node_id, id", like),
             "eri_node": sql("SELECT node_id, detail FROM eri_node WHERE " + node_in +
                             " ORDER BY node_id", like),
             "eri_contextvalue": sql("SELECT pipeline_id, `key`, type, serializer, code, value, "
@@ -368,7 +367,7 @@ class Copy:
         out["redis"] = pool_commands(self.tag)
         for s in out["eri_schedule"]:
             s["process_id"] = pmap.get(s["process_id"], "?")
-        return normalise(out, self.tag, ids)
+        return normalise(out, self.tag, {})
 
 
 def make_id(prefix, tag, label):
@@ -406,15 +405,21 @@ def pool_commands(tag):
 VERSION = re.compile(r"(?:(?<=_)|\b)v[0-9a-f]{32}\b")     # also in <node>_<version>
 
 
-def normalise(obj, tag, ids):
+def normalise(obj, tag, versions):
+    """The copy's tag as TAG; each state version as V0, V1, ... in the
+    order of its first appearance (the tables and rows come in a fixed
+    order), so that a version written where another belongs shows; JSON
+    text parsed."""
     if isinstance(obj, dict):
-        return {k: normalise(v, tag, ids) for k, v in obj.items()}
+        return {k: normalise(v, tag, versions) for k, v in obj.items()}
     if isinstance(obj, list):
-        return [normalise(v, tag, ids) for v in obj]
+        return [normalise(v, tag, versions) for v in obj]
     if isinstance(obj, (bytes, bytearray)):
         obj = obj.decode()
     if isinstance(obj, str):
-        s = VERSION.sub("V", obj.replace(tag, "TAG"))
+        def number(m):
+            return "V%d" % versions.setdefault(m.group(0), len(versions))
+        s = VERSION.sub(number, obj.replace(tag, "TAG"))
         try:
             v = json.loads(s)
         except ValueError:

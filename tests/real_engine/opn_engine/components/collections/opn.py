@@ -21,6 +21,7 @@ class FailOnceService(Service):
     """Fails on its first run; copies its inputs to its outputs."""
 
     def execute(self, data, parent_data):
+        self.logger.info("fail once: executing")
         for key, val in data.inputs.items():
             if not key.startswith("_"):
                 data.set_outputs(key, val)
@@ -54,6 +55,7 @@ class PollService(Service):
     interval = StaticIntervalGenerator(3600)
 
     def execute(self, data, parent_data):
+        self.logger.info("poll: executing")
         if not first_run(self.id):
             setattr(self, "__need_schedule__", False)
         return True
@@ -76,9 +78,11 @@ class CallbackService(Service):
     interval = None
 
     def execute(self, data, parent_data):
+        self.logger.info("callback: waiting")
         return True
 
     def schedule(self, data, parent_data, callback_data=None):
+        self.logger.info("callback: called back")
         callback_data = callback_data or {}
         data.set_outputs("callback", callback_data)
         if callback_data.get("ok") is False:
