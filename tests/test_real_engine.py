@@ -66,7 +66,7 @@ class Engine:
             OPN_BROKER_URL=S["rabbit"].url, OPN_REDIS_URL=S["redis"].url,
             # bk-sops' workers accept pickle: Celery refuses to run them as
             # root without this
-            C_FORCE_ROOT="1", TZ="UTC")
+            C_FORCE_ROOT="1", TZ="Asia/Shanghai")
         self.worker = self.driver = None
         self.lock = threading.Lock()
 
@@ -482,6 +482,16 @@ def op(action, label, **kw):
     return lambda c: c.operate(action, label, **kw)
 
 
+def entered(label):
+    """The node's execute has begun (and blocks: opn_block)."""
+    return lambda c: wait_for(lambda: c.state(label) == "RUNNING" and S["redis"].cli(
+        "EXISTS", "opn:entered:" + c.ids[label]) == "1", 30, "%s to execute" % label)
+
+
+def release(label):
+    return lambda c: S["redis"].cli("SET", "opn:release:" + c.ids[label], "1")
+
+
 def suspended(label):
     return lambda c: c.wait_suspended(label)
 
@@ -506,8 +516,8 @@ SCENARIOS = {
         op("callback", "sp1.c", data={"ok": True}), suspended("sp1"),
         op("callback", "sp2.c", data={"ok": True}), wait("sp2", "FINISHED"),
         op("resume_subproc", "sp1")]),
-    "forced_fail_executing": ("poll", [wait("p", "RUNNING"), op("forced_fail", "p"),
-                                       wait("p", "FAILED"), op("retry", "p")]),
+    "forced_fail_executing": ("block", [entered("p"), op("forced_fail", "p"), release("p"),
+                                        wait("p", "FAILED"), op("retry", "p")]),
     "forced_fail_callback": ("callback", [wait("c", "RUNNING"), op("forced_fail", "c"),
                                           wait("c", "FAILED"), op("retry", "c"),
                                           wait("c", "RUNNING"),
@@ -620,6 +630,8 @@ MUTATIONS = [
                                     "SET name = 'FINISHED', skip = 0,")),
     ("retry", "message_names_another_process", ("JSON_OBJECT('process_id', v_pid + 0,\n",
                                                 "JSON_OBJECT('process_id', v_pid + 1000,\n")),
+    ("forced_fail_executing", "log_lines_keep_the_old_version",
+     ("UPDATE eri_logentry SET version = v_new_ver", "UPDATE eri_logentry SET version = v_version")),
 ]
 
 

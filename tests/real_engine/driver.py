@@ -92,9 +92,10 @@ def callback(ids):
     return start, None
 
 
-def poll(ids):
+def block(ids):
+    """start, p (blocks in execute on its first run), end."""
     start = EmptyStartEvent(id=ids("start"))
-    start.extend(act(ids, "p", "opn_poll")).extend(EmptyEndEvent(id=ids("end")))
+    start.extend(act(ids, "p", "opn_block")).extend(EmptyEndEvent(id=ids("end")))
     return start, None
 
 
@@ -142,7 +143,7 @@ def subproc_entry(ids):
     return start, data
 
 
-SHAPES = {f.__name__: f for f in (linear, exg, cpg, callback, poll, parallel_subprocs,
+SHAPES = {f.__name__: f for f in (linear, exg, cpg, callback, block, parallel_subprocs,
                                   subproc_fail, subproc_entry)}
 
 

@@ -49,10 +49,17 @@ BROKER_URL = os.environ.get("OPN_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"},
+                   "light": {"format": "%(message)s"}},
     "handlers": {
         "file": {"class": "logging.FileHandler", "formatter": "plain",
                  "filename": os.environ.get("OPN_LOG_FILE", "/dev/null")},
+        # a node's own log lines into eri_logentry, as bk-sops routes them
+        # (config/default.py; without its timestamp, for the comparison)
+        "pipeline_eri": {"class": "pipeline.eri.log.ERINodeLogHandler", "formatter": "light"},
+    },
+    "loggers": {
+        "pipeline.eri.log": {"handlers": ["pipeline_eri"], "level": "INFO", "propagate": True},
     },
     "root": {"handlers": ["file"], "level": "INFO"},
 }

@@ -2,19 +2,25 @@
 and succeeds on every later one: a Redis key per node id says whether the
 node ran before, so both copies of a pipeline behave alike, and a retry,
 retry_subprocess or callback finds it ready to succeed."""
+import time
+
 import redis
 from django.conf import settings
 from pipeline.component_framework.component import Component
-from pipeline.core.flow.activity import Service, StaticIntervalGenerator
+from pipeline.core.flow.activity import Service
 
 
 _redis = []
 
 
-def first_run(node_id):
+def client():
     if not _redis:
         _redis.append(redis.Redis.from_url(settings.REDIS_URL))
-    return bool(_redis[0].set("opn:ran:" + node_id, 1, nx=True))
+    return _redis[0]
+
+
+def first_run(node_id):
+    return bool(client().set("opn:ran:" + node_id, 1, nx=True))
 
 
 class FailOnceService(Service):
@@ -48,27 +54,27 @@ class OkComponent(Component):
     bound_service = OkService
 
 
-class PollService(Service):
-    """Keeps running on its first run (polled once an hour: it stays
-    RUNNING for forced_fail); later runs finish at once."""
-    __need_schedule__ = True
-    interval = StaticIntervalGenerator(3600)
+class BlockService(Service):
+    """On its first run, execute says it entered (opn:entered:<node>) and
+    blocks until the test releases it (opn:release:<node>, 60 s at most):
+    the node stays RUNNING in execute, for forced_fail. Later runs finish
+    at once."""
 
     def execute(self, data, parent_data):
-        self.logger.info("poll: executing")
-        if not first_run(self.id):
-            setattr(self, "__need_schedule__", False)
+        self.logger.info("block: executing")
+        if first_run(self.id):
+            client()
+            _redis[0].set("opn:entered:" + self.id, 1)
+            end = time.monotonic() + 60
+            while not _redis[0].exists("opn:release:" + self.id) and time.monotonic() < end:
+                time.sleep(0.05)
         return True
 
-    def schedule(self, data, parent_data, callback_data=None):
-        self.finish_schedule()
-        return True
 
-
-class PollComponent(Component):
-    name = "poll"
-    code = "opn_poll"
-    bound_service = PollService
+class BlockComponent(Component):
+    name = "block"
+    code = "opn_block"
+    bound_service = BlockService
 
 
 class CallbackService(Service):
