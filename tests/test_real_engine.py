@@ -613,12 +613,21 @@ def test_timeout_pool_commands_were_compared(env):
 # --- Mutations: the comparison catches a procedure that is wrong ---------------
 
 def load_procedures(env, mutate=None):
-    """sql/actions.sql as load.sh loads it, changed by mutate (old, new)."""
+    """sql/actions.sql rendered as sql/load.sh renders it (the id
+    collation; opn_<name> as opn_<name>_v<version>), changed by mutate
+    (old, new), loaded over the routines the pool calls."""
     with open(os.path.join(harness.ROOT, "sql", "actions.sql")) as f:
         text = f.read()
     coll = sql("SELECT collation_name AS c FROM information_schema.columns WHERE table_schema "
                "= DATABASE() AND table_name = 'eri_node' AND column_name = 'node_id'")[0]["c"]
-    text = text.replace("@ID_COLLATE@", coll.replace("utf8mb3_", "utf8mb4_"))
+    text = text.replace("@ID_COLLATE@", re.sub(r"^utf8(mb3)?_", "utf8mb4_", coll))
+    version = re.search(r"^CREATE FUNCTION opn_schema_version\(\).*?^ *RETURN (\d+);",
+                        text, re.M | re.S)
+    if version:
+        names = set(re.findall(r"^(?:CREATE|DROP) (?:PROCEDURE|FUNCTION) (?:IF EXISTS )?"
+                               r"(opn_[a-z_]*)", text, re.M))
+        for n in sorted(names):
+            text = re.sub(r"\b%s\b" % n, "%s_v%s" % (n, version.group(1)), text)
     if mutate:
         assert text.count(mutate[0]) == 1, mutate[0]
         text = text.replace(*mutate)
