@@ -1,25 +1,14 @@
 """The engine's Celery app as bk-sops configures it for bamboo's tasks:
 bamboo's er_execute / er_schedule queues (eri/celery/queues.py, with
-bk-sops' "api" suffix), pickle accepted, Asia/Shanghai without UTC."""
+bk-sops' "api" suffix), pickle accepted, Asia/Shanghai without UTC.
+bk-sops' notice queues are declared by the test, which reads them."""
 import os
 
 from celery import Celery
-from kombu import Exchange, Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "opn_engine.settings")
 
 app = Celery("opn_engine")
-
-
-def notice_queues():
-    """bk-sops' queues for its own notices (gcloud/taskflow3/celery/
-    settings.py; 'default' is Celery's default queue in bk-sops)."""
-    ex = Exchange("default", type="direct")
-    return [Queue("default", ex, routing_key="default"),
-            Queue("node_auto_retry", ex, routing_key="node_auto_retry",
-                  queue_arguments={"x-max-priority": 255}),
-            Queue("task_callback", ex, routing_key="task_callback",
-                  queue_arguments={"x-max-priority": 255})]
 
 
 def engine_queues():
@@ -39,4 +28,4 @@ app.conf.update(
     broker_connection_max_retries=None,
     imports=["pipeline.eri.celery.tasks"],
 )
-app.conf.task_queues = engine_queues() + notice_queues()
+app.conf.task_queues = engine_queues()

@@ -44,7 +44,6 @@ AUTO_UPDATE_VARIABLE_MODELS = False
 
 REDIS_URL = os.environ.get("OPN_REDIS_URL", "redis://127.0.0.1:6379/0")
 
-BROKER_URL = os.environ.get("OPN_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
 
 LOGGING = {
     "version": 1,
