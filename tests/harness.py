@@ -49,6 +49,11 @@ def free_port():
     return port
 
 
+class Skip(Exception):
+    """Raised by a module's setup_module (or a test) that cannot run here:
+    the runner reports it skipped, with the reason, and not failed."""
+
+
 def wait_for(pred, timeout=15.0, what="condition"):
     end = time.monotonic() + timeout
     while time.monotonic() < end:

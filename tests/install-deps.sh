@@ -7,7 +7,9 @@ PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libfcgi-dev libfcgi-bin libjson-c-dev libmariadb-dev libssl-dev
 mariadb-server mariadb-client galera-4 rsync nginx apache2 spawn-fcgi libapache2-mod-fcgid
 libcmocka-dev python3 python3-pymysql python3-cryptography curl wrk iproute2 procps psmisc
-librabbitmq-dev libhiredis-dev rabbitmq-server redis-server python3-celery"
+librabbitmq-dev libhiredis-dev rabbitmq-server redis-server python3-celery
+python3-django python3-mysqldb python3-mako python3-werkzeug python3-prometheus-client
+python3-django-celery-beat python3-django-celery-results python3-ujson python3-redis"
 
 missing=""
 for p in $PKGS; do
