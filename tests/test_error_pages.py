@@ -273,6 +273,9 @@ def test_apache_errors_are_json(env):
         def check(status, headers, body, http, code, has_id=True):
             j = json_error_any_id(status, headers, body, http, code)
             assert uid.fullmatch(j["request_id"]) if has_id else j["request_id"] == "", j
+            if has_id:
+                assert headers.get("x-request-id") == j["request_id"], headers
+                assert headers.get("x-trace-id") == j["trace_id"], headers
             return j
         size = 3 << 20
         check(*raw_http(apache.port, post_head(size), b"x" * size), 413, 3540000)
@@ -285,7 +288,11 @@ def test_apache_errors_are_json(env):
         status, headers, body = raw_http(apache.port, post_head(len(b)), b)
         assert status == 413 and "max_body_bytes" in json.loads(body)["message"]
         pool.stop()
-        check(*raw_http(apache.port, post_head(2), b"{}"), 503, 3555000)
+        status, headers, body = raw_http(apache.port, post_head(2), b"{}")
+        j = check(status, headers, body, 503, 3555000)
+        # nothing reached the pool: the client pauses, then sends again
+        assert "nothing was applied" in j["message"], j
+        assert headers.get("retry-after") == "1", headers
     finally:
         apache.stop()
         pool.stop()
