@@ -481,11 +481,11 @@ fill_metrics(struct ctx *c, struct buf *b)
 static void
 fill_status(struct ctx *c, struct buf *b)
 {
-	if (c->w->metrics)
+	if (c->w->metrics) {
 		metrics_sample_queue(c->w->metrics);
-	if (c->w->metrics)
 		metrics_status(c->w->metrics, c->w->cfg->status_detail ==
 		    STATUS_FULL, b);
+	}
 }
 
 static void

@@ -154,9 +154,12 @@ def refusal(svc, timeout=30):
 def test_stalled_connections_of_each_kind(env):
     env.db.reset_demo()
     port = harness.free_port()
+    # every worker may read this one peer's connections with the full
+    # deadline: the deadline is what this test is about
     svc = harness.Service(env, name="stall-pool", workers=WORKERS,
                           listen="127.0.0.1:%d" % port,
-                          request_read_timeout=DEADLINE)
+                          request_read_timeout=DEADLINE,
+                          peer_reading_max=WORKERS)
     try:
         refusal(svc)
         for kind in ("nothing", "partial-header", "params-no-stdin-end", "trickle"):
