@@ -200,11 +200,15 @@ conn_params_too_large(int fd, size_t max)
 			continue;
 		}
 		/* The rest is on its way: wait for it (MSG_PEEK does not
-		 * wait for more than is there, and poll says "readable"). */
+		 * wait for more than is there, and POLLIN is set already).
+		 * A peer that closed its side sends no more; a deadline that
+		 * passed ends the wait (its shutdown hides no pending data
+		 * from a peek, so its flag is checked). */
+		struct pollfd p = { .fd = fd, .events = POLLRDHUP };
 		wait_ms = n == last && wait_ms < PEEK_WAIT_MAX_MS ? wait_ms * 2 : 1;
 		last = n;
-		if (poll(NULL, 0, wait_ms) == -1 && errno == EINTR)
-			return 0;	/* the deadline's signal */
+		if (expired || poll(&p, 1, wait_ms) != 0 || expired)
+			return 0;	/* libfcgi's read says what happened */
 	}
 }
 
