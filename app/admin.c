@@ -1,7 +1,8 @@
 /*
  * operate-node-admin: the operators' command for the tables behind
  * authentication (operate-node-api.md §6): app accounts, bk_token logins and
- * task_operate grants. It reads the service's own config file.
+ * task_operate grants. It reads the service's own config file, and connects
+ * as admin_db_user (admin_db_password_file) when that names an account.
  */
 #include <assert.h>
 #include <signal.h>
@@ -130,8 +131,9 @@ usage(FILE *f)
 	    "  grants [--project N | --user NAME]\n"
 	    "                             list the grants, of one project or one user\n"
 	    "options:\n"
-	    "  -c file     the service's config file, whose db_* keys and\n"
-	    "              db_password_file name the database\n"
+	    "  -c file     the service's config file, whose db_* keys name the\n"
+	    "              database, and admin_db_user and admin_db_password_file\n"
+	    "              this command's account (else db_user's)\n"
 	    "              (default " DEFAULT_CONF ")\n"
 	    "  -h, --help  this help\n"
 	    "CODE is 1..%d characters of [A-Za-z0-9_-]; USERNAME 1..%d characters, no\n"
@@ -327,6 +329,7 @@ admin_open(struct admin *a, const char *const sql[CMD_SQL_MAX])
 	int rc = -1;
 
 	config_defaults(&a->cfg);
+	a->cfg.for_admin = 1;	/* admin_db_user's account, if one is set */
 	if (config_load(&a->cfg, a->conf_path, err, sizeof(err)) == -1) {
 		fail("%s", err);
 		goto out;
