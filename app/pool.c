@@ -97,7 +97,8 @@ run_worker(struct pool *p, int i)
 	if (i == STATUS_SLOT) {
 		/* ps and pgrep tell it from the workers. */
 		prctl(PR_SET_NAME, STATUS_COMM);
-		close(p->listen_fd);
+		/* Kept, never accepted on: /metrics reads its queue. */
+		metrics_watch_queue(p->listen_fd);
 		return worker_run(p->cfg, p->status_fd, p->metrics, -1, 1);
 	}
 	if (p->status_fd != -1)

@@ -29,6 +29,11 @@
 #define PATH_MAX_LEN 4096
 #define READ_CHUNK 16384
 #define LOG_LIMIT_S 10		/* read timeouts: one line per this long */
+/* The read deadline of a peer's connection beyond peer_reading_max: a web
+ * server has written the whole request before the worker accepts it (1
+ * MiB over loopback takes about 1 ms to read), so only a peer that stalls
+ * needs longer, and each of those then holds a worker this long. */
+#define PEER_EXCESS_MS 50
 
 struct ctx {
 	FCGX_Request *req;
@@ -524,16 +529,20 @@ fill_health(struct ctx *c, struct buf *b)
 static void
 fill_metrics(struct ctx *c, struct buf *b)
 {
-	if (c->w->metrics)
+	if (c->w->metrics) {
+		metrics_sample_queue(c->w->metrics);
 		metrics_render(c->w->metrics, b);
+	}
 }
 
 static void
 fill_status(struct ctx *c, struct buf *b)
 {
-	if (c->w->metrics)
+	if (c->w->metrics) {
+		metrics_sample_queue(c->w->metrics);
 		metrics_status(c->w->metrics, c->w->cfg->status_detail ==
 		    STATUS_FULL, b);
+	}
 }
 
 static void
@@ -573,14 +582,47 @@ request_state(struct request_env *e, int state)
 		__atomic_store_n(&e->slot->state, state, __ATOMIC_RELAXED);
 }
 
-void
-request_read_begin(struct request_env *e, int fd, const char *peer)
+/* More connections of one peer in the read phase than this (0: a
+ * quarter of the workers, at least one) are read with PEER_EXCESS_MS. */
+static int64_t
+peer_reading_max(const struct request_env *e)
 {
-	e->peer = peer;
+	int64_t n = e->cfg->peer_reading_max;
+
+	if (n == 0)
+		n = e->metrics ? e->metrics->workers / 4 : 1;
+	return n < 1 ? 1 : n;
+}
+
+void
+request_read_begin(struct request_env *e, const struct conn *c)
+{
+	int64_t ms = e->cfg->request_read_timeout * 1000;
+
+	e->peer = c->peer;
 	e->read_expired = 0;
+	/* Other workers reading this peer's connections: the slots' states
+	 * and keys are read racily, which at worst lets one more in. */
+	if (e->slot && e->metrics && c->key[0]) {
+		int n = e->metrics->workers < METRICS_WORKERS_MAX ?
+		    e->metrics->workers : METRICS_WORKERS_MAX, same = 0;
+		snprintf(e->slot->peer_key, sizeof(e->slot->peer_key), "%s",
+		    c->key);
+		for (int i = 0; i < n; i++) {
+			const struct metrics_worker *o = &e->metrics->w[i];
+			same += o != e->slot && __atomic_load_n(&o->state,
+			    __ATOMIC_RELAXED) == W_READING &&
+			    strncmp(o->peer_key, c->key, sizeof(o->peer_key)) == 0;
+		}
+		if (same >= peer_reading_max(e)) {
+			ms = PEER_EXCESS_MS;
+			__atomic_fetch_add(&e->slot->peer_limited, 1,
+			    __ATOMIC_RELAXED);
+		}
+	}
 	request_state(e, W_READING);
 	e->reading = 1;
-	conn_deadline_arm(fd, e->cfg->request_read_timeout * 1000);
+	conn_deadline_arm(c->fd, ms);
 }
 
 int
@@ -611,6 +653,31 @@ request_read_timeout(struct request_env *e, const char *what)
 		{ NULL, NULL, 0 },
 	};
 	log_kv(LOG_WARN, "read timeout: connection closed", f);
+}
+
+static struct log_limit refusal_log;	/* connections refused */
+
+void
+request_refused(struct request_env *e, const char *peer, int why)
+{
+	unsigned long held;
+
+	if (e->slot)
+		__atomic_fetch_add(why == REFUSED_PARAMS ?
+		    &e->slot->params_too_large : &e->slot->refused_clients, 1,
+		    __ATOMIC_RELAXED);
+	if (!log_limit(&refusal_log, LOG_LIMIT_S, &held))
+		return;
+	struct log_field f[] = {
+		{ "peer", peer && *peer ? peer : "unknown", 0 },
+		{ "max_params_bytes", NULL, why == REFUSED_PARAMS ?
+		    e->cfg->max_params_bytes : 0 },
+		{ "not_logged", NULL, (long long)held },
+		{ NULL, NULL, 0 },
+	};
+	log_kv(LOG_WARN, why == REFUSED_PARAMS ?
+	    "params larger than max_params_bytes: connection closed" :
+	    "peer not in listen_allowed_clients: connection closed", f);
 }
 
 void

@@ -451,7 +451,7 @@ worker_processes 2;
 user root root;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log info;
-events {{ worker_connections 1024; }}
+events {{ worker_connections 4096; }}
 http {{
     {access_log}
     client_body_temp_path {dir}/body;

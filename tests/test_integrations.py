@@ -264,20 +264,38 @@ def fcgid_config(env, name, **conf):
     return path
 
 
-def test_apache_fcgid(env):
-    """mod_fcgid starts build/operate-node itself with the listening socket
-    on fd 0: the service detects it and serves as one process. The config
-    path is an argument in the shipped FcgidWrapper line."""
-    env.db.reset_demo()
-    conf = fcgid_config(env, "apache-fcgid-service")
-    binary = os.path.join(harness.BUILD, "operate-node")
-    fcgid = os.path.join(env.top, "apache-fcgid")
-    apache = Apache(env, "apache-fcgid", shipped(
+def reachable_binary(env, name):
+    """A copy of the build's operate-node that www-data can run: the
+    checkout may sit in a directory only its owner may enter (a clone
+    under mktemp -d), the test folder is searchable (setup_module)."""
+    d = os.path.join(env.top, name)
+    os.makedirs(d, exist_ok=True)
+    os.chmod(d, 0o755)
+    binary = os.path.join(d, "operate-node")
+    shutil.copy(os.path.join(harness.BUILD, "operate-node"), binary)
+    os.chmod(binary, 0o755)
+    return binary
+
+
+def fcgid_apache(env, name, binary, conf):
+    fcgid = os.path.join(env.top, name)
+    return Apache(env, name, shipped(
         "conf/apache/operate-node-fcgid.conf",
         **{"/usr/local/bin/operate-node": binary,
            "/etc/operate-node/operate-node.conf": conf}),
-        ["fcgid"], server='FcgidIPCDir "%s/fcgid-ipc"\n'
+        ["fcgid", "headers"], server='FcgidIPCDir "%s/fcgid-ipc"\n'
         'FcgidProcessTableFile "%s/fcgid-shm"\n' % (fcgid, fcgid))
+
+
+def test_apache_fcgid(env):
+    """mod_fcgid starts operate-node itself with the listening socket
+    on fd 0: the service detects it and serves as one process. The config
+    path is an argument in the shipped FcgidWrapper line. The binary is a
+    copy that www-data can reach wherever the checkout is."""
+    env.db.reset_demo()
+    conf = fcgid_config(env, "apache-fcgid-service")
+    binary = reachable_binary(env, "apache-fcgid-bin")
+    apache = fcgid_apache(env, "apache-fcgid", binary, conf)
     try:
         apache.start()
         j, k = success_and_refusal(env, apache.port)
@@ -300,6 +318,35 @@ def test_apache_fcgid(env):
         apache.stop()
         # mod_fcgid stops its processes when Apache stops; one left over
         # is a failure, and is stopped here by its pid all the same.
+        try:
+            harness.wait_for(lambda: pids_running(conf) == [], 10,
+                             "mod_fcgid's processes to exit")
+        finally:
+            for pid in pids_running(conf):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_apache_fcgid_own_500_is_json(env):
+    """mod_fcgid cannot start the service (here: its config is out of
+    www-data's reach): Apache's own 500 is JSON in the service's shape,
+    with the ids in the headers."""
+    conf = fcgid_config(env, "apache-fcgid-500-service")
+    os.chmod(conf, 0o600)       # root's only: the service cannot load it
+    binary = reachable_binary(env, "apache-fcgid-500-bin")
+    apache = fcgid_apache(env, "apache-fcgid-500", binary, conf)
+    try:
+        apache.start()
+        r = post(apache.port, node_id="act_failed", action="retry")
+        assert r.status == 500, r
+        assert r.headers["content-type"].startswith("application/json"), r.headers
+        j = r.json
+        assert j and j["result"] is False and j["data"] is None, r
+        assert j["code"] == 3555000 and "outcome is unknown" in j["message"], j
+        assert UNIQUE_ID.fullmatch(j["request_id"]), j
+        assert r.headers.get("x-request-id") == j["request_id"], r.headers
+        assert r.headers.get("x-trace-id") == j["trace_id"], r.headers
+    finally:
+        apache.stop()
         try:
             harness.wait_for(lambda: pids_running(conf) == [], 10,
                              "mod_fcgid's processes to exit")
