@@ -39,7 +39,7 @@
  * takes away the routines a running binary calls (README, Upgrading).
  */
 #ifndef SCHEMA_VERSION
-#define SCHEMA_VERSION 4
+#define SCHEMA_VERSION 3
 #endif
 #define SCHEMA_STR_(n) #n
 #define SCHEMA_STR(n) SCHEMA_STR_(n)

@@ -17,8 +17,8 @@
 --
 -- Versions. sql/load.sh installs every routine below under its versioned
 -- name, opn_<name>_v<N> (N: opn_schema_version() below), and the service
--- built for N calls only those: opn_operate_node_v4, opn_purge_replay_v4,
--- opn_check_v4. A new version is created beside the previous one, which
+-- built for N calls only those: opn_operate_node_v3, opn_purge_replay_v3,
+-- opn_check_v3. A new version is created beside the previous one, which
 -- keeps serving the binaries built for it; load.sh drops versions older
 -- than that. A change to this file is a new version (README, Upgrading).
 --
@@ -90,7 +90,7 @@ DELIMITER //
 CREATE FUNCTION opn_schema_version() RETURNS INT
   DETERMINISTIC NO SQL
 BEGIN
-  RETURN 4;
+  RETURN 3;
 END//
 
 -- The collation the id variables below were loaded for (load.sh).
