@@ -122,7 +122,8 @@ BEGIN
       {"t": "opn$replay", "c": ["app_code", "request_id", "action", "task_id", "node_id",
         "created_time"]},
       {"t": "opn$outbox", "c": ["id", "kind", "name", "exchange", "routing_key", "priority",
-        "body", "countdown", "request_id", "created_time", "dispatched_time"]}]', '$[*]'
+        "body", "countdown", "request_id", "created_time", "dispatched_time", "attempts",
+        "next_attempt_time", "failing_since", "last_error", "parked_time", "task_id"]}]', '$[*]'
       COLUMNS (t VARCHAR(64) PATH '$.t', NESTED PATH '$.c[*]' COLUMNS (c VARCHAR(64) PATH '$'))) AS r
    WHERE (r.t, r.c) NOT IN (
          -- named tables only: information_schema then opens just those
