@@ -241,16 +241,20 @@ class Bench:
     def actions(self, key="actions"):
         import bench
         ctl = bench.Control(self.db)
-        bench.seed_tasks(ctl, bench.TASKS)
+        if not getattr(self, "slot_base", 0):
+            bench.seed_tasks(ctl, bench.TASKS)
+            self.slot_base = 0
         slots = 3000 * SECONDS
-        bench.seed_slots(ctl, 0, slots)
+        lo = self.slot_base
+        self.slot_base += slots
+        bench.seed_slots(ctl, lo, lo + slots)
         first = self.db.scalar("SELECT COALESCE(MAX(id), 0) FROM `opn$outbox`")
         threads = min(2, CONNS)
         argv = ["wrk", "-t", str(threads), "-c", str(CONNS), "-d",
                 "%ds" % SECONDS, "-T", "10s", "-s",
                 os.path.join(HERE, "success.lua"),
-                "http://127.0.0.1:%d/" % self.svc.nginx.port, "--", "0",
-                str(slots), str(threads), str(bench.TASKS), str(bench.TASK_BASE)]
+                "http://127.0.0.1:%d/" % self.svc.nginx.port, "--", str(lo),
+                str(lo + slots), str(threads), str(bench.TASKS), str(bench.TASK_BASE)]
         p = subprocess.run(argv, capture_output=True, text=True,
                            timeout=SECONDS + 60)
         m = None
@@ -271,6 +275,7 @@ class Bench:
             outbox_rows=nrows, rows_per_s=nrows / secs,
             lat_p50_ms=pct(lat, 50) if lat else None,
             lat_p99_ms=pct(lat, 99) if lat else None)
+        log("  %s: %s" % (key, json.dumps(self.res[key])))
 
     # 4: one stuck kind never holds the others (issue 21) -----------------
 
@@ -313,8 +318,10 @@ class Bench:
         assert len(after) == WAKE_RETRIES, (len(after), WAKE_RETRIES)
         harness.wait_for(lambda: all(self.worker.by_node(n) for n in nodes),
                          120, "every retry at the worker")
-        return dict(rows=len(after), p50_ms=pct(after, 50),
-                    p99_ms=pct(after, 99), max_ms=max(after))
+        res = dict(rows=len(after), p50_ms=pct(after, 50),
+                   p99_ms=pct(after, 99), max_ms=max(after))
+        log("  wake %s: %s" % (tag, json.dumps(res)))
+        return res
 
     def stuck_rows(self, name, queue, kwargs, tag):
         c = self.db.conn()
