@@ -49,8 +49,10 @@
 #define RETRY_MIN_MS 1000	/* a row that failed on its own: 1, 2, 4 .. 30 s */
 #define RETRY_MAX_MS 30000
 #define PURGE_EVERY_MS 60000	/* retention: at start, then every minute */
-#define PURGE_BATCH 500		/* rows per DELETE: a short transaction */
-#define PURGE_GAP_MS 50		/* between batches while a purge catches up */
+#define PURGE_BATCH 200		/* rows per DELETE: a short transaction */
+#define PURGE_GAP_MS 50		/* between batches while a purge catches up, */
+#define PURGE_DUTY 5		/* and at least this many times a batch's time:
+				 * the purge takes a fifth of one connection */
 #define BODY_MAX (1 << 20)	/* one row's body; the procedures write < 1 kB */
 #define NAME_MAX_LEN 256	/* the outbox's varchar(255) columns */
 #define WHY_LEN 256		/* the outbox's last_error varchar(255) */
@@ -128,6 +130,7 @@ struct dispatcher {
 	int nrefused;
 	struct timespec backlog_at, purge_at;
 	int purging;			/* a purge round is catching up */
+	long purge_gap_ms;		/* the nap before its next batch */
 };
 
 /* Wake-up pipe ---------------------------------------------------------- */
@@ -1173,11 +1176,13 @@ static void
 purge(struct dispatcher *d)
 {
 	struct db_val p[2], c[2] = { { .type = DB_INT }, { .type = DB_INT } };
+	struct timespec t0;
 	int64_t o, r;
 	int found = 0;
 
 	if (!d->purging && clock_ms_left(&d->purge_at) > 0)
 		return;
+	clock_now(&t0);
 	if (!d->purging) {
 		clock_now(&d->purge_at);
 		clock_add_ms(&d->purge_at, PURGE_EVERY_MS);
@@ -1201,6 +1206,9 @@ purge(struct dispatcher *d)
 		count(d, &d->md->purged_replay, r > 0 ? (uint64_t)r : 0);
 	}
 	d->purging = o >= PURGE_BATCH || r >= PURGE_BATCH;
+	d->purge_gap_ms = (long)(clock_us_since(&t0) / 1000) * (PURGE_DUTY - 1);
+	if (d->purge_gap_ms < PURGE_GAP_MS)
+		d->purge_gap_ms = PURGE_GAP_MS;
 	if (d->purging || d->md == NULL ||
 	    db_exec(d->db, d->s_sizes, NULL, 0, c, 2, &found) == -1 || !found)
 		return;
@@ -1248,7 +1256,8 @@ nap(long ms)
 static long
 next_nap(const struct dispatcher *d)
 {
-	long ms = d->purging ? PURGE_GAP_MS : POLL_MS, w;
+	long ms = d->purging && d->purge_gap_ms < POLL_MS ? d->purge_gap_ms :
+	    POLL_MS, w;
 
 	if ((w = link_wait(&d->broker_l)) > 0 && w < ms)
 		ms = w;
@@ -1380,7 +1389,8 @@ dispatch_run(const struct config *cfg, struct metrics *m)
 		link_ok(&d.db_l);
 		measure_backlog(&d);
 		purge(&d);
-		set_state(&d, link_wait(&d.broker_l) > 0 ? D_BACKOFF : D_RUNNING);
+		/* Down until a connect succeeds again (at its next row). */
+		set_state(&d, d.broker_l.backoff_ms > 0 ? D_BACKOFF : D_RUNNING);
 		if (n < cfg->dispatch_batch && !again)
 			nap(next_nap(&d));
 	}

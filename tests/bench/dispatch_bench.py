@@ -393,6 +393,8 @@ class Bench:
             == 0, 3600, "the purge")
         self.res["purge"] = dict(rows=PURGE_ROWS, left_after_run=left,
                                  seconds=time.monotonic() - t0)
+        log("  purge: %s" % json.dumps(self.res["purge"]))
+        self.actions("purge_after")
 
     def report_issue21(self):
         r, P, ok = self.res, log, True
@@ -414,7 +416,12 @@ class Bench:
                                         x["max_ms"], ratio,
                                         "PASS" if good else "FAIL"))
         if "purge" in r:
-            B, D = r["purge_base"], r["purge_during"]
+            B, D = dict(r["purge_base"]), r["purge_during"]
+            # without a purge: before and after it, averaged
+            B["reply_p99_ms"] = (B["reply_p99_ms"] +
+                                 r["purge_after"]["reply_p99_ms"]) / 2
+            B["actions_per_s"] = (B["actions_per_s"] +
+                                  r["purge_after"]["actions_per_s"]) / 2
             ratio = D["reply_p99_ms"] / max(B["reply_p99_ms"], 1e-9)
             good = ratio <= 1.2
             ok &= good
