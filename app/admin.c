@@ -2,7 +2,8 @@
  * operate-node-admin: the operators' command for the tables behind
  * authentication (operate-node-api.md §6): app accounts, bk_token logins and
  * task_operate grants; and for the outbox rows the dispatcher could not
- * send. It reads the service's own config file.
+ * send. It reads the service's own config file, and connects as
+ * admin_db_user (admin_db_password_file) when that names an account.
  */
 #include <assert.h>
 #include <signal.h>
@@ -137,8 +138,9 @@ usage(FILE *f)
 	    "                             ones and those to be tried again (oldest %d)\n"
 	    "  outbox retry ID            send a parked or waiting row again now\n"
 	    "options:\n"
-	    "  -c file     the service's config file, whose db_* keys and\n"
-	    "              db_password_file name the database\n"
+	    "  -c file     the service's config file, whose db_* keys name the\n"
+	    "              database, and admin_db_user and admin_db_password_file\n"
+	    "              this command's account (else db_user's)\n"
 	    "              (default " DEFAULT_CONF ")\n"
 	    "  -h, --help  this help\n"
 	    "CODE is 1..%d characters of [A-Za-z0-9_-]; USERNAME 1..%d characters, no\n"
@@ -334,6 +336,7 @@ admin_open(struct admin *a, const char *const sql[CMD_SQL_MAX])
 	int rc = -1;
 
 	config_defaults(&a->cfg);
+	a->cfg.for_admin = 1;	/* admin_db_user's account, if one is set */
 	if (config_load(&a->cfg, a->conf_path, err, sizeof(err)) == -1) {
 		fail("%s", err);
 		goto out;

@@ -48,6 +48,8 @@ static const struct cfg_key keys[] = {
 	{ "db_read_timeout", CFG_INT, N(db_read_timeout), 1, 3600, NULL },
 	{ "db_write_timeout", CFG_INT, N(db_write_timeout), 1, 3600, NULL },
 	{ "db_failback_interval", CFG_INT, N(db_failback_interval), 0, 86400, NULL },
+	{ "admin_db_user", CFG_STR, S(admin_db_user), 0, 0, NULL },
+	{ "admin_db_password_file", CFG_STR, S(admin_db_password_file), 0, 0, NULL },
 	{ "max_body_bytes", CFG_SIZE, N(max_body_bytes), 64, 64 << 20, NULL },
 	{ "max_json_depth", CFG_INT, N(max_json_depth), 2, 512, NULL },
 	{ "auth_mode", CFG_ENUM, N(auth_mode), 0, 0, auth_modes },
@@ -146,9 +148,25 @@ out:
 	return rc;
 }
 
+/*
+ * The service reads db_password_file. operate-node-admin, when the config
+ * names its own account, reads only admin_db_password_file, which the
+ * service never needs (it may be readable by the operators alone).
+ */
 static int
 read_password(struct config *c, char *err, size_t errlen)
 {
+	if (c->admin_db_password_file[0] && !c->admin_db_user[0]) {
+		snprintf(err, errlen, "%s: admin_db_password_file needs "
+		    "admin_db_user", c->path);
+		return -1;
+	}
+	if (c->for_admin && c->admin_db_user[0]) {
+		snprintf(c->db_user, sizeof(c->db_user), "%s", c->admin_db_user);
+		return read_secret("admin_db_password_file",
+		    c->admin_db_password_file, c->db_password,
+		    sizeof(c->db_password), err, errlen);
+	}
 	return read_secret("db_password_file", c->db_password_file,
 	    c->db_password, sizeof(c->db_password), err, errlen);
 }

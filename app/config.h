@@ -36,6 +36,9 @@ struct config {
 	char db_name[CONF_STR];
 	int64_t db_connect_timeout, db_read_timeout, db_write_timeout;
 	int64_t db_failback_interval;	/* seconds, 0: never */
+	/* operate-node-admin's own account; empty: db_user's */
+	char admin_db_user[CONF_STR];
+	char admin_db_password_file[CONF_PATH];
 
 	int64_t max_body_bytes;
 	int64_t max_json_depth;
@@ -64,10 +67,12 @@ struct config {
 	char db_password[CONF_PASSWORD];
 	char broker_password[CONF_PASSWORD];	/* from the file, else the URL */
 	char path[CONF_PATH];
+	int for_admin;		/* set before config_load by operate-node-admin */
 };
 
 void config_defaults(struct config *c);
-/* Reads and checks the file, and the password file it names. */
+/* Reads and checks the file, and the password file it names: for_admin,
+ * that of admin_db_user when one is set (and db_user becomes it). */
 int config_load(struct config *c, const char *path, char *err, size_t errlen);
 
 /* The connection parameters the config names (strings point into c). */

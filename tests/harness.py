@@ -25,6 +25,22 @@ BUILD = os.path.join(ROOT, os.environ.get("OPERATE_NODE_BUILD", "build"))
 DBNAME = "operate_node"
 
 
+def _schema_version():
+    """The version of sql/actions.sql's routines (its opn_schema_version)."""
+    with open(os.path.join(ROOT, "sql", "actions.sql")) as f:
+        m = re.search(r"^CREATE FUNCTION opn_schema_version\(\).*?RETURN (\d+);",
+                      f.read(), re.M | re.S)
+    return int(m.group(1))
+
+
+SCHEMA_VERSION = _schema_version()
+
+
+def routine(name):
+    """A routine's name as sql/load.sh installs it: opn_check_v3."""
+    return "%s_v%d" % (name, SCHEMA_VERSION)
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -271,8 +287,8 @@ def call_operate_node(conn, **kw):
     args[CALL_ARGS.index("operator")] = kw.get("operator", "admin")
     args[CALL_ARGS.index("app")] = kw.get("app", "demo_app")
     with conn.cursor() as c:
-        c.execute("CALL opn_operate_node(%s)" % ",".join(["%s"] * len(args)),
-                  args)
+        c.execute("CALL %s(%s)" % (routine("opn_operate_node"),
+                                   ",".join(["%s"] * len(args))), args)
         row = c.fetchone()
         while c.nextset():
             pass
