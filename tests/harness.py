@@ -49,6 +49,11 @@ def free_port():
     return port
 
 
+class Skip(Exception):
+    """Raised by a module's setup_module (or a test) that cannot run here:
+    the runner reports it skipped, with the reason, and not failed."""
+
+
 def wait_for(pred, timeout=15.0, what="condition"):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -323,7 +328,9 @@ class Env:
 
 def pool_config(path, **kw):
     """A config file for the pool: the shipped sample's keys, overridden."""
-    lines = ["%s = %s" % (k, v) for k, v in kw.items()]
+    # The tests run as root: the service refuses that unless told.
+    kw.setdefault("allow_root", "yes")
+    lines = ["%s = %s" % (k, v) for k, v in kw.items() if v is not None]
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
     return path
@@ -444,7 +451,7 @@ worker_processes 2;
 user root root;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log info;
-events {{ worker_connections 1024; }}
+events {{ worker_connections 4096; }}
 http {{
     {access_log}
     client_body_temp_path {dir}/body;
