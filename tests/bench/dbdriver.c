@@ -455,6 +455,75 @@ new_version(char *out)
 	out[33] = '\0';
 }
 
+/* The checks on the node's row (detail, state id, name, version) that the
+ * service makes: in this task, in the state the action needs, allowed by
+ * its detail; for skips, target gets the flow's target. NULL when they
+ * pass, else what failed. target has PCOL_MAX bytes. */
+static const char *
+node_check(enum kind k, const struct prow *rw, const char *pipe,
+    const char *flow, char *target)
+{
+	char type[PCOL_MAX];
+
+	jstr(rw->col[0], "root_pipeline_id", target, PCOL_MAX);
+	jstr(rw->col[0], "type", type, sizeof(type));
+	if (strcmp(target, pipe) != 0)
+		return "node not in task";
+	if (k == CALLBACK ? strcmp(rw->col[2], "RUNNING") != 0 :
+	    strcmp(rw->col[2], "FAILED") != 0)
+		return "state";
+	if ((k == RETRY || k == RETRY_INPUTS) &&
+	    strstr(rw->col[0], "\"can_retry\": true") == NULL)
+		return "retry disabled";
+	if (k == SKIP && (strstr(rw->col[0], "\"can_skip\": true") == NULL ||
+	    strcmp(type, "ServiceActivity") != 0))
+		return "skip disabled";
+	if (k == SKIP || k == SKIP_EXG) {
+		/* the target of the flow: the only one, or flow_id's */
+		/* targets: {"flow": "target", ...}, copied out */
+		char tg[PCOL_MAX], key[TEXT_MAX], *b, *e;
+		const char *x = strstr(rw->col[0], "\"targets\": {");
+		int colons = 0;
+		if (x == NULL)
+			return "targets";
+		snprintf(tg, sizeof(tg), "%s", x + 11);
+		if ((e = strchr(tg, '}')) == NULL)
+			return "targets";
+		e[1] = '\0';
+		for (b = tg; *b; b++)
+			colons += *b == ':';
+		if (k == SKIP_EXG) {
+			if (strcmp(type, "ExclusiveGateway") != 0)
+				return "not a gateway";
+			snprintf(key, sizeof(key), "%s", flow);
+		} else {
+			if (colons != 1 || (b = strchr(tg, '"')) == NULL ||
+			    (e = strchr(b + 1, '"')) == NULL)
+				return "no single flow";
+			snprintf(key, sizeof(key), "%.*s", (int)(e - b - 1), b + 1);
+		}
+		jstr(tg, key, target, PCOL_MAX);
+		if (target[0] == '\0')
+			return "no such flow";
+	}
+	return NULL;
+}
+
+/* From the parked process's row: its root pipeline and the top of its
+ * pipeline_stack (its last string). */
+static void
+proc_fields(struct prow *rw, char *proot, char *top)
+{
+	char *e = strrchr(rw->col[2], '"'), *b = NULL;
+
+	snprintf(proot, PCOL_MAX, "%s", rw->col[1]);
+	if (e != NULL) {
+		*e = '\0';
+		b = strrchr(rw->col[2], '"');
+	}
+	snprintf(top, PCOL_MAX, "%s", b ? b + 1 : proot);
+}
+
 static int
 plain_fail(struct thread *t, const char *why)
 {
@@ -469,16 +538,17 @@ operate_plain(struct thread *t, long long s)
 {
 	/* sized for any column text (PCOL_MAX), so that nothing is cut */
 	char node[TEXT_MAX], flow[TEXT_MAX], rid[TEXT_MAX], data[TEXT_MAX],
-	    now[96], nver[40], pipe[PCOL_MAX], type[PCOL_MAX], target[PCOL_MAX],
+	    now[96], nver[40], pipe[PCOL_MAX], target[PCOL_MAX],
 	    version[PCOL_MAX], proot[PCOL_MAX], top[PCOL_MAX], queue[PCOL_MAX],
 	    rkey[PCOL_MAX + 16], body[6 * PCOL_MAX], zrem[2 * PCOL_MAX],
-	    extra[4 * PCOL_MAX], inputs[1024];
+	    inputs[1024];
 	struct prow *rw = t->row;
 	long long task = t->o->task_base + s % t->o->tasks, state_id, pid,
 	    priority, sched, cbid;
 	enum kind k = kinds[s % 10];
 	const char *action = k == SKIP ? "skip" : k == SKIP_EXG ? "skip_exg" :
 	    k == CALLBACK ? "callback" : "retry";
+	const char *why;
 	struct timespec ts;
 	struct tm tm;
 	double epoch;
@@ -517,62 +587,15 @@ operate_plain(struct thread *t, long long s)
 	if (pexec(t, P_NODE, (struct arg[]){ S(node), S(node) }, 2, rw) != 1 ||
 	    rw->null[1])
 		return plain_fail(t, "node");
-	jstr(rw->col[0], "root_pipeline_id", target, sizeof(target));
-	jstr(rw->col[0], "type", type, sizeof(type));
-	if (strcmp(target, pipe) != 0)
-		return plain_fail(t, "node not in task");
+	if ((why = node_check(k, rw, pipe, flow, target)) != NULL)
+		return plain_fail(t, why);
 	state_id = atoll(rw->col[1]);
 	snprintf(version, sizeof(version), "%s", rw->col[3]);
-	if (k == CALLBACK ? strcmp(rw->col[2], "RUNNING") != 0 :
-	    strcmp(rw->col[2], "FAILED") != 0)
-		return plain_fail(t, "state");
-	if ((k == RETRY || k == RETRY_INPUTS) &&
-	    strstr(rw->col[0], "\"can_retry\": true") == NULL)
-		return plain_fail(t, "retry disabled");
-	if (k == SKIP && (strstr(rw->col[0], "\"can_skip\": true") == NULL ||
-	    strcmp(type, "ServiceActivity") != 0))
-		return plain_fail(t, "skip disabled");
-	if (k == SKIP || k == SKIP_EXG) {
-		/* the target of the flow: the only one, or flow_id's */
-		/* targets: {"flow": "target", ...}, copied out */
-		char tg[PCOL_MAX], key[TEXT_MAX], *b, *e;
-		const char *x = strstr(rw->col[0], "\"targets\": {");
-		int colons = 0;
-		if (x == NULL)
-			return plain_fail(t, "targets");
-		snprintf(tg, sizeof(tg), "%s", x + 11);
-		if ((e = strchr(tg, '}')) == NULL)
-			return plain_fail(t, "targets");
-		e[1] = '\0';
-		for (b = tg; *b; b++)
-			colons += *b == ':';
-		if (k == SKIP_EXG) {
-			if (strcmp(type, "ExclusiveGateway") != 0)
-				return plain_fail(t, "not a gateway");
-			snprintf(key, sizeof(key), "%s", flow);
-		} else {
-			if (colons != 1 || (b = strchr(tg, '"')) == NULL ||
-			    (e = strchr(b + 1, '"')) == NULL)
-				return plain_fail(t, "no single flow");
-			snprintf(key, sizeof(key), "%.*s", (int)(e - b - 1), b + 1);
-		}
-		jstr(tg, key, target, sizeof(target));
-		if (target[0] == '\0')
-			return plain_fail(t, "no such flow");
-	}
 	/* 5. the process parked there, locked */
 	if (pexec(t, P_PROC, (struct arg[]){ S(node), S(node) }, 2, rw) != 1)
 		return plain_fail(t, "process");
 	pid = atoll(rw->col[0]);
-	snprintf(proot, sizeof(proot), "%s", rw->col[1]);
-	{	/* the top of pipeline_stack: its last string */
-		char *e = strrchr(rw->col[2], '"'), *b = NULL;
-		if (e != NULL) {
-			*e = '\0';
-			b = strrchr(rw->col[2], '"');
-		}
-		snprintf(top, sizeof(top), "%s", b ? b + 1 : proot);
-	}
+	proc_fields(rw, proot, top);
 	snprintf(queue, sizeof(queue), "%s", rw->col[3]);
 	priority = atoll(rw->col[4]);
 
@@ -596,8 +619,6 @@ operate_plain(struct thread *t, long long s)
 		    S("pipeline.eri.celery.tasks.schedule"), S("default"), S(rkey),
 		    I(priority), S(body), S(rid), S(now) }, 8, NULL) != 0)
 			return plain_fail(t, NULL);
-		snprintf(extra, sizeof(extra), "{\"version\": \"%s\", \"schedule_id\": "
-		    "%lld, \"callback_data_id\": %lld}", version, sched, cbid);
 	} else {
 		new_version(nver);
 		if (k == RETRY || k == RETRY_INPUTS) {
@@ -645,15 +666,9 @@ operate_plain(struct thread *t, long long s)
 		    S("pipeline.eri.celery.tasks.execute"), S("default"), S(rkey),
 		    I(priority), S(body), S(rid), S(now) }, 8, NULL) != 0)
 			return plain_fail(t, NULL);
-		if (k == SKIP_EXG)
-			snprintf(extra, sizeof(extra), "{\"version\": \"%s\", \"new_version\": "
-			    "\"%s\", \"flow_id\": \"%s\"}", version, nver, flow);
-		else
-			snprintf(extra, sizeof(extra), "{\"version\": \"%s\", \"new_version\": "
-			    "\"%s\"}", version, nver);
 	}
 	if (pexec(t, P_RECORD, (struct arg[]){ S(USERNAME), S(action), I(task),
-	    I(1), S(now), S(node), S(extra) }, 7, NULL) != 0)
+	    I(1), S(now), S(node), S("") }, 7, NULL) != 0)
 		return plain_fail(t, NULL);
 	if (mysql_real_query(t->my, "COMMIT", 6) != 0) {
 		note_error(t, "commit", mysql_error(t->my));
