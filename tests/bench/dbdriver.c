@@ -311,8 +311,8 @@ operate(struct thread *t, long long s)
  * and writes; the operate record; COMMIT. The same locks in the same order
  * and the same rows as opn_operate_node: history row, state, eri_data
  * (retry with inputs), callback data, outbox rows (execute or schedule,
- * ZREM on skips, in one multi-row INSERT), operate record, replay row.
- * What it leaves out: the JSON work the procedure does in SQL is done here
+ * ZREM on skips, in one multi-row INSERT), operate record (extra_info
+ * '', as sql/actions.sql writes it), replay row. What it leaves out: the JSON work the procedure does in SQL is done here
  * in C (parsing eri_node.detail, building the kwargs, the new inputs of
  * a retry, the new version), which is what such a client
  * would do; its parsing knows only bamboo's json.dumps layout and the new
