@@ -48,6 +48,8 @@ static const struct cfg_key keys[] = {
 	{ "db_read_timeout", CFG_INT, N(db_read_timeout), 1, 3600, NULL },
 	{ "db_write_timeout", CFG_INT, N(db_write_timeout), 1, 3600, NULL },
 	{ "db_failback_interval", CFG_INT, N(db_failback_interval), 0, 86400, NULL },
+	{ "db_lock_wait_timeout", CFG_INT, N(db_lock_wait_timeout), -1, 3600, NULL },
+	{ "db_statement_timeout", CFG_INT, N(db_statement_timeout), -1, 3600, NULL },
 	{ "max_body_bytes", CFG_SIZE, N(max_body_bytes), 64, 64 << 20, NULL },
 	{ "max_json_depth", CFG_INT, N(max_json_depth), 2, 512, NULL },
 	{ "auth_mode", CFG_ENUM, N(auth_mode), 0, 0, auth_modes },
@@ -304,6 +306,53 @@ check_db_hosts(struct config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The server must give up on a statement before the client does: a
+ * statement the client abandoned at db_read_timeout would otherwise go on
+ * waiting for its row lock, and commit after the reply said "nothing was
+ * applied". Each session lowers innodb_lock_wait_timeout (whole seconds;
+ * never above the server's own) and, on MariaDB (10.1.1 and later, the
+ * executable comment), max_statement_time, which ends a whole CALL. MySQL
+ * 8's max_execution_time covers only SELECT: there, and whenever a
+ * statement still outlives the read timeout, the worker kills the
+ * abandoned connection before it settles the outcome (store.c).
+ */
+static int
+check_db_limits(struct config *c, char *err, size_t errlen)
+{
+	int64_t r = c->db_read_timeout, lock = c->db_lock_wait_timeout;
+	int64_t stmt_ms = c->db_statement_timeout * 1000;
+	char stmt[192] = "";
+
+	if (lock >= r || c->db_statement_timeout >= r) {
+		snprintf(err, errlen, "%s: db_lock_wait_timeout and "
+		    "db_statement_timeout must be below db_read_timeout (%lld), "
+		    "so that the server gives up first", c->path, (long long)r);
+		return -1;
+	}
+	if (lock == 0)		/* half, leaving room for a retry; at least 1 */
+		lock = r / 2 > 1 ? r / 2 : 1;
+	if (stmt_ms == 0)	/* three quarters: a CALL ends before the read */
+		stmt_ms = r * 750;
+	if (stmt_ms > 0)
+		snprintf(stmt, sizeof(stmt), " /*M!100101 , SESSION "
+		    "max_statement_time = IF(@@GLOBAL.max_statement_time > 0, "
+		    "LEAST(@@GLOBAL.max_statement_time, %lld.%03lld), %lld.%03lld) */",
+		    (long long)(stmt_ms / 1000), (long long)(stmt_ms % 1000),
+		    (long long)(stmt_ms / 1000), (long long)(stmt_ms % 1000));
+	if (lock > 0)
+		snprintf(c->db_session_sql, sizeof(c->db_session_sql),
+		    "SET SESSION innodb_lock_wait_timeout = "
+		    "LEAST(@@GLOBAL.innodb_lock_wait_timeout, %lld)%s",
+		    (long long)lock, stmt);
+	else if (stmt[0])
+		snprintf(c->db_session_sql, sizeof(c->db_session_sql),
+		    "SET @opn_session = 1%s", stmt);
+	else
+		c->db_session_sql[0] = '\0';
+	return 0;
+}
+
 int
 config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
@@ -311,7 +360,8 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 	if (cfg_load(path, keys, c, err, errlen) == -1)
 		return -1;
 	if (check_listen(c, err, errlen) == -1 || check_jwt(c, err, errlen) == -1 ||
-	    check_db_hosts(c, err, errlen) == -1)
+	    check_db_hosts(c, err, errlen) == -1 ||
+	    check_db_limits(c, err, errlen) == -1)
 		return -1;
 	if (check_dispatch(c, err, errlen) == -1)
 		return -1;
@@ -337,4 +387,5 @@ config_db_params(const struct config *c, struct db_params *p)
 	 * service's other reads from taking gap locks. */
 	p->charset = "utf8mb4";
 	p->init_command = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED";
+	p->session_sql = c->db_session_sql[0] ? c->db_session_sql : NULL;
 }

@@ -36,6 +36,9 @@ struct config {
 	char db_name[CONF_STR];
 	int64_t db_connect_timeout, db_read_timeout, db_write_timeout;
 	int64_t db_failback_interval;	/* seconds, 0: never */
+	/* Seconds the server gives a row lock wait and a statement; 0:
+	 * derived from db_read_timeout, -1: the server's own setting. */
+	int64_t db_lock_wait_timeout, db_statement_timeout;
 
 	int64_t max_body_bytes;
 	int64_t max_json_depth;
@@ -61,6 +64,7 @@ struct config {
 	/* Derived, not keys. */
 	char db_password[CONF_PASSWORD];
 	char broker_password[CONF_PASSWORD];	/* from the file, else the URL */
+	char db_session_sql[512];	/* the limits above, for each session */
 	char path[CONF_PATH];
 };
 
