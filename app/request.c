@@ -523,7 +523,7 @@ request_read_begin(struct request_env *e, int fd, const char *peer)
 	e->read_expired = 0;
 	request_state(e, W_READING);
 	e->reading = 1;
-	conn_deadline_arm(fd, e->cfg->request_read_timeout * 1000);
+	conn_deadline_arm(fd, e->read_ms);
 }
 
 int

@@ -63,6 +63,7 @@ struct store {
 	struct timespec next_try;	/* the next connect while down */
 	int schema_bad;			/* the last check or statement said so */
 	time_t next_check;		/* while schema_bad: the next check */
+	time_t next_ping_check;		/* store_ping: the next check */
 	time_t last_schema_log;
 };
 
@@ -87,6 +88,17 @@ store_new(const struct config *cfg)
 	if (cfg->auth_mode == AUTH_JWT && cfg->jwt_gateway_name[0] != '\0')
 		s->st_gateway_key = db_add_stmt(s->db, GATEWAY_KEY_SQL);
 	return s;
+}
+
+void
+store_limit_timeouts(struct store *s, unsigned secs)
+{
+	unsigned *t[] = { &s->params.connect_timeout, &s->params.read_timeout,
+	    &s->params.write_timeout };
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++)
+		if (*t[i] > secs)
+			*t[i] = secs;
 }
 
 void
@@ -199,6 +211,7 @@ recheck(struct store *s)
 
 	int bad = check_all(s, why, sizeof(why));
 
+	s->next_ping_check = clock_sec() + SCHEMA_RECHECK_S;
 	/* A second look before a verdict: DDL in progress (a TRUNCATE, a
 	 * load.sh) shows tables without their columns for a moment. */
 	if (bad && db_connected(s->db)) {
@@ -259,6 +272,10 @@ store_ping(struct store *s)
 
 	if (store_ready(s, &o) == -1)
 		return o.http == 503 ? -1 : -2;
+	/* What an action would meet now: a table renamed away since the
+	 * connect is found within SCHEMA_RECHECK_S, as a worker finds it. */
+	if (!s->schema_bad && clock_sec() >= s->next_ping_check)
+		recheck(s);
 	if (db_exec(s->db, s->st_ping, NULL, 0, &col, 1, &found) == -1 &&
 	    (!db_lost(s->db) || store_ready(s, &o) == -1 ||
 	    db_exec(s->db, s->st_ping, NULL, 0, &col, 1, &found) == -1))

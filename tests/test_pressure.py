@@ -133,3 +133,87 @@ def test_lock_held_past_the_read_timeout_abandoned_call_is_killed(env):
     finally:
         nginx.stop()
         pool.stop()
+
+
+# /healthz (item 2) ------------------------------------------------------------
+
+def healthz_until(svc, want, timeout):
+    """Polls /healthz until it answers want (status, json); returns the
+    seconds it took, or fails with the last answer."""
+    t0 = time.monotonic()
+    last = None
+    while time.monotonic() - t0 < timeout:
+        last = svc.status("/healthz")
+        if (last.status, last.json) == want:
+            return time.monotonic() - t0
+        time.sleep(0.2)
+    raise AssertionError("/healthz did not answer %r within %.0fs: %r" % (want, timeout, last))
+
+
+def test_healthz_follows_a_renamed_table(env):
+    """A table renamed away after the status process connected: /healthz
+    says "schema" within the workers' recheck interval (5 s), as every
+    action then fails; renamed back, "ok" again."""
+    env.db.reset_demo()
+    svc = harness.Service(env, name="health-rename", workers=1)
+    renamed = False
+    try:
+        assert healthz_until(svc, (200, {"status": "ok"}), 10) < 10
+        env.db.exec("RENAME TABLE eri_state TO eri_state_away")
+        renamed = True
+        took = healthz_until(svc, (500, {"status": "schema"}), 12)
+        r = svc.post("/operate_node/2/12/", dict(CRED, node_id="act_failed", action="retry"))
+        assert r.status == 500 and r.json["code"] == 3599999, r
+        env.db.exec("RENAME TABLE eri_state_away TO eri_state")
+        renamed = False
+        back = healthz_until(svc, (200, {"status": "ok"}), 12)
+        print("     /healthz said schema %.1fs after the rename, ok %.1fs after it was undone"
+              % (took, back))
+    finally:
+        if renamed:
+            env.db.exec("RENAME TABLE eri_state_away TO eri_state")
+        svc.stop()
+
+
+def test_healthz_answers_beside_stalled_status_peers(env):
+    """Three peers connect to the status socket and send nothing, and
+    reconnect as they are cut off: every /healthz still answers, quickly."""
+    env.db.reset_demo()
+    svc = harness.Service(env, name="health-stall", workers=1)
+    stop = threading.Event()
+    cut = [0]
+
+    def staller():
+        while not stop.is_set():
+            s = socket.socket(socket.AF_UNIX)
+            try:
+                s.connect(svc.pool.status_sock)
+                s.settimeout(30)
+                s.recv(1)           # until the pool cuts it off
+                cut[0] += 1
+            except OSError:
+                time.sleep(0.05)
+            finally:
+                s.close()
+    threads = [threading.Thread(target=staller) for _ in range(3)]
+    try:
+        assert svc.status("/healthz").status == 200
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        worst = 0.0
+        for _ in range(10):
+            t0 = time.monotonic()
+            h = svc.status("/healthz")
+            worst = max(worst, time.monotonic() - t0)
+            assert (h.status, h.json) == (200, {"status": "ok"}), h
+            time.sleep(0.2)
+        assert worst < 1.5, worst
+        assert cut[0] >= 3, cut        # the stalls were cut at the short deadline
+        print("     slowest /healthz %.2fs; stalled connections cut: %d" % (worst, cut[0]))
+    finally:
+        stop.set()
+        for t in threads:
+            if t.is_alive():
+                t.join(40)
+        svc.stop()
