@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "cfg.h"
@@ -56,6 +57,9 @@ static const struct cfg_key keys[] = {
 	{ "jwt_public_key_file", CFG_STR, S(jwt_public_key_file), 0, 0, NULL },
 	{ "jwt_gateway_name", CFG_STR, S(jwt_gateway_name), 0, 0, NULL },
 	{ "jwt_key_refresh", CFG_INT, N(jwt_key_refresh), 1, 3600, NULL },
+	{ "jwt_issuer", CFG_STR, S(jwt_issuer), 0, 0, NULL },
+	{ "jwt_audience", CFG_STR, S(jwt_audience), 0, 0, NULL },
+	{ "jwt_max_lifetime", CFG_INT, N(jwt_max_lifetime), 0, 86400, NULL },
 	{ "replay_retention_days", CFG_INT, N(replay_retention_days), 1, 3650, NULL },
 	{ "broker_url", CFG_STR, S(broker_url), 0, 0, NULL },
 	{ "broker_password_file", CFG_STR, S(broker_password_file), 0, 0, NULL },
@@ -95,6 +99,11 @@ config_defaults(struct config *c)
 	c->max_json_depth = 32;		/* operate-node-api.md §2 */
 	c->auth_mode = AUTH_APP;
 	c->jwt_key_refresh = 60;
+	/* The BlueKing API gateway's issuer (BK_APIGW_JWT_ISSUER, default
+	 * "APIGW"), and the lifetime it signs: exp 1500 s after signing
+	 * (bk-jwt caches a token 600 s and gives it 900 s more). */
+	snprintf(c->jwt_issuer, sizeof(c->jwt_issuer), "APIGW");
+	c->jwt_max_lifetime = 1800;
 	c->replay_retention_days = 7;
 	/* bk-sops: TIME_ZONE Asia/Shanghai with CELERY_ENABLE_UTC = False. */
 	snprintf(c->celery_timezone, sizeof(c->celery_timezone), "Asia/Shanghai");
@@ -115,7 +124,9 @@ read_secret(const char *key, const char *path, char *out, size_t outlen,
 
 	if (path[0] == '\0')
 		return 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO is refused below, not waited on (-t must not
+	 * hang a deploy hook). */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd == -1) {
 		snprintf(err, errlen, "%s %s: %s", key, path, strerror(errno));
 		return -1;
@@ -124,9 +135,10 @@ read_secret(const char *key, const char *path, char *out, size_t outlen,
 		snprintf(err, errlen, "%s %s: not a regular file", key, path);
 		goto out;
 	}
-	if (st.st_mode & S_IROTH) {
-		snprintf(err, errlen, "%s %s is readable by others (mode %04o): "
-		    "chmod o-r it", key, path, (unsigned)(st.st_mode & 07777));
+	if (st.st_mode & (S_IROTH | S_IWOTH)) {
+		snprintf(err, errlen, "%s %s is %s by others (mode %04o): "
+		    "chmod o-rw it", key, path, st.st_mode & S_IWOTH ?
+		    "writable" : "readable", (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
 	n = read(fd, out, outlen - 1);
@@ -206,13 +218,17 @@ check_dispatch(struct config *c, char *err, size_t errlen)
 	    c->broker_password, sizeof(c->broker_password), err, errlen);
 }
 
+/* A unix socket's path must fit sockaddr_un's sun_path (108 bytes on
+ * Linux, with its NUL), or bind() fails only at the start. */
+#define SUN_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
+
 static int
 address_ok(const char *l)
 {
 	const char *colon = strrchr(l, ':');
 
 	if (strncmp(l, "unix:/", 6) == 0)
-		return 1;
+		return strlen(l + 5) <= SUN_PATH_MAX;
 	return colon && colon != l && colon[1] != '\0';
 }
 
@@ -222,13 +238,15 @@ check_listen(const struct config *c, char *err, size_t errlen)
 	const char *l = c->listen, *s = c->status_listen;
 
 	if (strcmp(l, "fd0") != 0 && !address_ok(l)) {
-		snprintf(err, errlen, "%s: listen: \"%s\" is not unix:/path, "
-		    "host:port or fd0", c->path, l);
+		snprintf(err, errlen, "%s: listen: \"%s\" is not unix:/path "
+		    "(at most %zu bytes), host:port or fd0", c->path, l,
+		    SUN_PATH_MAX);
 		return -1;
 	}
 	if (*s && !address_ok(s)) {
 		snprintf(err, errlen, "%s: status_listen: \"%s\" is not "
-		    "unix:/path or host:port", c->path, s);
+		    "unix:/path (at most %zu bytes) or host:port", c->path, s,
+		    SUN_PATH_MAX);
 		return -1;
 	}
 	if (*s && strcmp(s, l) == 0) {

@@ -47,6 +47,9 @@ struct config {
 	char jwt_public_key_file[CONF_PATH];	/* jwt: the gateway's key, or */
 	char jwt_gateway_name[CONF_STR];	/* its apigw_manager_context row */
 	int64_t jwt_key_refresh;		/* seconds between key reloads */
+	char jwt_issuer[CONF_STR];		/* "iss" must be this; "": any */
+	char jwt_audience[CONF_STR];		/* "aud" must hold it; "": no aud */
+	int64_t jwt_max_lifetime;		/* exp at most this far; 0: any */
 	int64_t replay_retention_days;
 
 	/* The outbox dispatcher (dispatch.c); off when broker_url is empty. */
