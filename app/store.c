@@ -295,6 +295,12 @@ failed(struct store *s, struct outcome *o)
 		snprintf(why, sizeof(why), "%u %s", db_errno(s->db),
 		    db_errmsg(s->db));
 		schema(s, o, why);
+	} else if (db_errno(s->db) == ER_STATEMENT_TIMEOUT_MARIADB ||
+	    db_errno(s->db) == ER_QUERY_TIMEOUT_MYSQL) {
+		/* a read at the server's time limit: nothing to apply */
+		log_msg(LOG_WARN, "database statement timed out: %u %s",
+		    db_errno(s->db), db_errmsg(s->db));
+		set(o, 503, CODE_ENV, "database timed out, nothing was applied");
 	} else
 		unknown(s, o);
 }
