@@ -253,7 +253,8 @@ metrics_auth_failed(struct metrics *m, const char *app, int known_app,
 		goto other;
 	for (int i = 0; i < METRICS_APPS_MAX; i++) {
 		struct metrics_app *a = &m->apps[i];
-		int st = __atomic_load_n(&a->state, __ATOMIC_ACQUIRE), free_ = 0;
+		int st = __atomic_load_n(&a->state, __ATOMIC_ACQUIRE);
+		int unclaimed = 0;
 		if (st == 2 && strcmp(a->code, label) == 0) {
 			inc(&a->failed[k], 1);
 			return;
@@ -262,7 +263,7 @@ metrics_auth_failed(struct metrics *m, const char *app, int known_app,
 			continue;
 		/* Claim it; two workers may claim two slots for one app, which
 		 * the rendering adds up. */
-		if (!__atomic_compare_exchange_n(&a->state, &free_, 1, 0,
+		if (!__atomic_compare_exchange_n(&a->state, &unclaimed, 1, 0,
 		    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 			continue;
 		memcpy(a->code, label, strlen(label) + 1);
