@@ -119,6 +119,21 @@ def test_lock_held_past_the_read_timeout_server_gives_up(env):
         pool.stop()
 
 
+def test_lock_held_past_the_read_timeout_statement_time_limit(env):
+    """The server's lock wait left long (50 s), only MariaDB's
+    max_statement_time (db_statement_timeout) below db_read_timeout: the
+    server ends the whole CALL and rolls it back."""
+    pool, nginx = lock_pool(env, "lock-stmt", db_lock_wait_timeout=-1)
+    try:
+        lock_cases(env, nginx, pool, "statement")
+        ended = [l for l in pool.log_lines() if "ended the action at its time limit"
+                 in l.get("msg", "")]
+        assert len(ended) == len(LOCKS) * len(ISOLATIONS), pool.log_lines()[-6:]
+    finally:
+        nginx.stop()
+        pool.stop()
+
+
 def test_lock_held_past_the_read_timeout_abandoned_call_is_killed(env):
     """Without server-side limits (as on MySQL, whose max_execution_time
     covers only SELECT): the read times out, and the worker kills the
