@@ -1,9 +1,11 @@
 /*
  * operate-node-admin: the operators' command for the tables behind
  * authentication (operate-node-api.md §6): app accounts, bk_token logins and
- * task_operate grants. It reads the service's own config file.
+ * task_operate grants. It reads the service's own config file, and connects
+ * as admin_db_user (admin_db_password_file) when that names an account.
  */
 #include <assert.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -22,6 +24,7 @@
 #include "ids.h"
 #include "num.h"
 #include "text.h"
+#include "version.h"
 #include "vocab.h"
 
 #define PROG "operate-node-admin"
@@ -130,10 +133,14 @@ usage(FILE *f)
 	    "  grants [--project N | --user NAME]\n"
 	    "                             list the grants, of one project or one user\n"
 	    "options:\n"
-	    "  -c file     the service's config file, whose db_* keys and\n"
-	    "              db_password_file name the database\n"
+	    "  -c file, --config file\n"
+	    "              the service's config file, whose db_* keys name the\n"
+	    "              database, and admin_db_user and admin_db_password_file\n"
+	    "              this command's account (else db_user's)\n"
 	    "              (default " DEFAULT_CONF ")\n"
-	    "  -h, --help  this help\n"
+	    "  -h, --help  this help (also after a command: app --help)\n"
+	    "  -V, --version\n"
+	    "              the version\n"
 	    "CODE is 1..%d characters of [A-Za-z0-9_-]; USERNAME 1..%d characters, no\n"
 	    "control characters, no trailing space; PROJECT_ID a project's id. A\n"
 	    "secret or token is printed only once, on stdout, and stored only as its\n"
@@ -327,6 +334,7 @@ admin_open(struct admin *a, const char *const sql[CMD_SQL_MAX])
 	int rc = -1;
 
 	config_defaults(&a->cfg);
+	a->cfg.for_admin = 1;	/* admin_db_user's account, if one is set */
 	if (config_load(&a->cfg, a->conf_path, err, sizeof(err)) == -1) {
 		fail("%s", err);
 		goto out;
@@ -718,6 +726,10 @@ find_cmd(int argc, char **argv, int *used)
 			return &cmds[i];
 		}
 	}
+	if (known && argc > 1 && is_help(argv[1])) {
+		*used = -1;		/* "app --help": the usage */
+		return NULL;
+	}
 	if (!known)
 		usage_error("unknown command \"%s\"",
 		    ESCAPED(argv[0], SHOW_MAX, e));
@@ -796,36 +808,50 @@ main(int argc, char **argv)
 {
 	struct admin a;
 	const struct cmd *c;
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
 	struct args g;
-	int i = 1, used = 0, rc;
+	int i, ch, used = 0, rc;
 
 	memset(&a, 0, sizeof(a));
 	a.conf_path = DEFAULT_CONF;
 	/* A closed stdout must be an error we report, not a silent death. */
 	signal(SIGPIPE, SIG_IGN);
-	while (i < argc && argv[i][0] == '-') {
-		if (is_help(argv[i])) {
+	/* "+": the options before the command; the command parses its own. */
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+:c:hV", longopts, NULL)) != -1) {
+		char e[ESC_LEN(SHOW_MAX)];
+		switch (ch) {
+		case 'c':
+			a.conf_path = optarg;
+			break;
+		case 'h':
 			usage(stdout);
 			return EXIT_OK;
-		}
-		if (strcmp(argv[i], "--") == 0) {
-			i++;
-			break;
-		}
-		if (strcmp(argv[i], "-c") != 0) {
-			char e[ESC_LEN(SHOW_MAX)];
+		case 'V':
+			printf(PROG " " OPN_VERSION "\n");
+			return EXIT_OK;
+		case ':':
+			return usage_error("%s needs a value",
+			    ESCAPED(argv[optind - 1], SHOW_MAX, e));
+		default:
 			return usage_error("unknown option \"%s\"",
-			    ESCAPED(argv[i], SHOW_MAX, e));
+			    ESCAPED(argv[optind - 1], SHOW_MAX, e));
 		}
-		if (i + 1 == argc)
-			return usage_error("-c needs a file");
-		a.conf_path = argv[i + 1];
-		i += 2;
 	}
+	i = optind;
 	if (i == argc)
 		return usage_error("a command is required");
-	if ((c = find_cmd(argc - i, argv + i, &used)) == NULL)
-		return EXIT_USAGE;
+	if ((c = find_cmd(argc - i, argv + i, &used)) == NULL) {
+		if (used != -1)
+			return EXIT_USAGE;
+		usage(stdout);
+		return EXIT_OK;
+	}
 	i += used;
 	rc = parse_args(c, argc - i, argv + i, &g);
 	if (rc == -1) {

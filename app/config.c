@@ -2,6 +2,7 @@
  * Settings: every default is set here, and every key is listed once in
  * keys[] with its type and bounds. conf/operate-node.conf documents them.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -37,6 +38,9 @@ static const struct cfg_key keys[] = {
 	{ "shutdown_timeout", CFG_INT, N(shutdown_timeout), 1, 3600, NULL },
 	{ "db_hosts", CFG_STR, S(db_hosts), 0, 0, NULL },
 	{ "request_read_timeout", CFG_INT, N(request_read_timeout), 1, 300, NULL },
+	{ "max_params_bytes", CFG_SIZE, N(max_params_bytes), 1024, 128 << 10, NULL },
+	{ "listen_allowed_clients", CFG_STR, S(listen_allowed_clients), 0, 0, NULL },
+	{ "peer_reading_max", CFG_INT, N(peer_reading_max), 0, 256, NULL },
 	{ "status_listen", CFG_STR, S(status_listen), 0, 0, NULL },
 	{ "status_detail", CFG_ENUM, N(status_detail), 0, 0, status_details },
 	{ "db_host", CFG_STR, S(db_host), 0, 0, NULL },
@@ -51,6 +55,8 @@ static const struct cfg_key keys[] = {
 	{ "db_failback_interval", CFG_INT, N(db_failback_interval), 0, 86400, NULL },
 	{ "db_lock_wait_timeout", CFG_INT, N(db_lock_wait_timeout), -1, 3600, NULL },
 	{ "db_statement_timeout", CFG_INT, N(db_statement_timeout), -1, 3600, NULL },
+	{ "admin_db_user", CFG_STR, S(admin_db_user), 0, 0, NULL },
+	{ "admin_db_password_file", CFG_STR, S(admin_db_password_file), 0, 0, NULL },
 	{ "max_body_bytes", CFG_SIZE, N(max_body_bytes), 64, 64 << 20, NULL },
 	{ "max_json_depth", CFG_INT, N(max_json_depth), 2, 512, NULL },
 	{ "auth_mode", CFG_ENUM, N(auth_mode), 0, 0, auth_modes },
@@ -70,6 +76,7 @@ static const struct cfg_key keys[] = {
 	{ "log_level", CFG_ENUM, N(log_level), 0, 0, log_levels },
 	{ "log_format", CFG_ENUM, N(log_format), 0, 0, log_formats },
 	{ "log_file", CFG_STR, S(log_file), 0, 0, NULL },
+	{ "allow_root", CFG_ENUM, N(allow_root), 0, 0, yes_no },
 	{ NULL, 0, 0, 0, 0, 0, NULL },
 };
 
@@ -86,6 +93,10 @@ config_defaults(struct config *c)
 	/* Well under nginx's fastcgi_read_timeout (60s in conf/nginx): a
 	 * web server sends a whole request at once. */
 	c->request_read_timeout = 5;
+	/* nginx sends at most its header buffers (4 x 8k by default) and a
+	 * few dozen of its own params; peeked whole before libfcgi reads
+	 * them, so at most 128k (a unix peer's default send buffer). */
+	c->max_params_bytes = 64 << 10;
 	c->status_detail = STATUS_BASIC;
 	snprintf(c->db_socket, sizeof(c->db_socket), "/run/mysqld/mysqld.sock");
 	c->db_port = 3306;
@@ -156,9 +167,25 @@ out:
 	return rc;
 }
 
+/*
+ * The service reads db_password_file. operate-node-admin, when the config
+ * names its own account, reads only admin_db_password_file, which the
+ * service never needs (it may be readable by the operators alone).
+ */
 static int
 read_password(struct config *c, char *err, size_t errlen)
 {
+	if (c->admin_db_password_file[0] && !c->admin_db_user[0]) {
+		snprintf(err, errlen, "%s: admin_db_password_file needs "
+		    "admin_db_user", c->path);
+		return -1;
+	}
+	if (c->for_admin && c->admin_db_user[0]) {
+		snprintf(c->db_user, sizeof(c->db_user), "%s", c->admin_db_user);
+		return read_secret("admin_db_password_file",
+		    c->admin_db_password_file, c->db_password,
+		    sizeof(c->db_password), err, errlen);
+	}
 	return read_secret("db_password_file", c->db_password_file,
 	    c->db_password, sizeof(c->db_password), err, errlen);
 }
@@ -371,6 +398,38 @@ check_db_limits(struct config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* php-fpm's listen.allowed_clients: numeric IPv4 or IPv6 addresses,
+ * separated by commas or spaces; empty allows any. */
+static int
+check_allowed(struct config *c, char *err, size_t errlen)
+{
+	char list[CONF_PATH], *save = NULL;
+
+	c->nallowed = 0;
+	snprintf(list, sizeof(list), "%s", c->listen_allowed_clients);
+	for (char *t = strtok_r(list, ", \t", &save); t;
+	    t = strtok_r(NULL, ", \t", &save)) {
+		struct in_addr a4;
+		struct in6_addr *a = &c->allowed[c->nallowed];
+		if (c->nallowed == CONF_ALLOWED) {
+			snprintf(err, errlen, "%s: listen_allowed_clients: more "
+			    "than %d addresses", c->path, CONF_ALLOWED);
+			return -1;
+		}
+		if (inet_pton(AF_INET, t, &a4) == 1) {
+			memset(a, 0, sizeof(*a));
+			a->s6_addr[10] = a->s6_addr[11] = 0xff;
+			memcpy(&a->s6_addr[12], &a4, 4);
+		} else if (inet_pton(AF_INET6, t, a) != 1) {
+			snprintf(err, errlen, "%s: listen_allowed_clients: \"%.64s\" "
+			    "is not an IPv4 or IPv6 address", c->path, t);
+			return -1;
+		}
+		c->nallowed++;
+	}
+	return 0;
+}
+
 int
 config_load(struct config *c, const char *path, char *err, size_t errlen)
 {
@@ -381,7 +440,8 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 	    check_db_hosts(c, err, errlen) == -1 ||
 	    check_db_limits(c, err, errlen) == -1)
 		return -1;
-	if (check_dispatch(c, err, errlen) == -1)
+	if (check_dispatch(c, err, errlen) == -1 ||
+	    check_allowed(c, err, errlen) == -1)
 		return -1;
 	return read_password(c, err, errlen);
 }
@@ -406,4 +466,15 @@ config_db_params(const struct config *c, struct db_params *p)
 	p->charset = "utf8mb4";
 	p->init_command = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED";
 	p->session_sql = c->db_session_sql[0] ? c->db_session_sql : NULL;
+}
+
+int
+config_root_ok(const struct config *c, char *err, size_t errlen)
+{
+	if (geteuid() != 0 || c->allow_root)
+		return 0;
+	snprintf(err, errlen, "%s: refusing to run the workers as root: run "
+	    "as an unprivileged user (systemd's User=), or set allow_root = "
+	    "yes", c->path);
+	return -1;
 }

@@ -6,11 +6,13 @@
 #ifndef CONFIG_H
 #define CONFIG_H
 
+#include <netinet/in.h>
 #include <stdint.h>
 
 #define CONF_STR 256
 #define CONF_PATH 1024
 #define CONF_PASSWORD 256
+#define CONF_ALLOWED 32		/* addresses in listen_allowed_clients */
 
 enum auth_mode { AUTH_APP, AUTH_GATEWAY, AUTH_JWT };
 enum status_detail { STATUS_BASIC, STATUS_FULL };
@@ -24,6 +26,9 @@ struct config {
 	int64_t max_requests;		/* 0: never recycle */
 	int64_t shutdown_timeout;	/* seconds */
 	int64_t request_read_timeout;	/* seconds for header, params, body */
+	int64_t max_params_bytes;	/* FastCGI params of one request */
+	char listen_allowed_clients[CONF_PATH];	/* TCP peers; "" any */
+	int64_t peer_reading_max;	/* per peer in the read phase; 0 auto */
 	char status_listen[CONF_PATH];	/* /metrics, /status, /healthz; "" off */
 	int status_detail;		/* full: /status shows request ids */
 
@@ -39,6 +44,9 @@ struct config {
 	/* Seconds the server gives a row lock wait and a statement; 0:
 	 * derived from db_read_timeout, -1: the server's own setting. */
 	int64_t db_lock_wait_timeout, db_statement_timeout;
+	/* operate-node-admin's own account; empty: db_user's */
+	char admin_db_user[CONF_STR];
+	char admin_db_password_file[CONF_PATH];
 
 	int64_t max_body_bytes;
 	int64_t max_json_depth;
@@ -64,16 +72,25 @@ struct config {
 	int log_format;
 	char log_file[CONF_PATH];
 
+	int allow_root;			/* yes: workers may run as root */
+
 	/* Derived, not keys. */
+	int nallowed;			/* listen_allowed_clients, parsed */
+	struct in6_addr allowed[CONF_ALLOWED];	/* IPv4 as ::ffff:a.b.c.d */
 	char db_password[CONF_PASSWORD];
 	char broker_password[CONF_PASSWORD];	/* from the file, else the URL */
 	char db_session_sql[512];	/* the limits above, for each session */
 	char path[CONF_PATH];
+	int for_admin;		/* set before config_load by operate-node-admin */
 };
 
 void config_defaults(struct config *c);
-/* Reads and checks the file, and the password file it names. */
+/* Reads and checks the file, and the password file it names: for_admin,
+ * that of admin_db_user when one is set (and db_user becomes it). */
 int config_load(struct config *c, const char *path, char *err, size_t errlen);
+
+/* -1 with a reason when the process runs as root and allow_root is no. */
+int config_root_ok(const struct config *c, char *err, size_t errlen);
 
 /* The connection parameters the config names (strings point into c). */
 struct db_params;

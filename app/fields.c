@@ -351,6 +351,85 @@ credential_fields(struct json_object *body, struct fields *f, char *msg,
 	return 0;
 }
 
+/* A credential of the header: absent is NULL; present, a string by the
+ * rule of its body field, else -1. */
+static int
+header_cred(struct json_object *o, const char *name, size_t max,
+    unsigned flags, const char **out, char *why, size_t whylen)
+{
+	struct json_object *v;
+
+	*out = NULL;
+	if (!json_object_object_get_ex(o, name, &v))
+		return 0;
+	if (json_object_get_type(v) != json_type_string ||
+	    text_check(json_object_get_string(v),
+	    (size_t)json_object_get_string_len(v), max, flags) != TEXT_OK) {
+		snprintf(why, whylen, "%s is not a string of 1 to %zu %s "
+		    "without control characters", name, max,
+		    flags & TEXT_BYTES ? "bytes" : "characters");
+		return -1;
+	}
+	*out = json_object_get_string(v);
+	return 0;
+}
+
+int
+fields_auth_header(const char *hdr, size_t len, struct fields *f,
+    struct json_object **obj, char *why, size_t whylen)
+{
+	const char *access = NULL;
+	char err[128];
+
+	*obj = NULL;
+	f->app_code = f->app_secret = f->username = f->token = NULL;
+	f->bad_app = f->bad_user = 0;
+	if (len > AUTH_HEADER_MAX) {
+		snprintf(why, whylen, "larger than %d bytes", AUTH_HEADER_MAX);
+		goto fail;
+	}
+	/* Depth 1: every credential is a string. The parser's reason may
+	 * quote the header: only that it is not JSON is said. */
+	if ((*obj = sj_parse(hdr, len, 1, err, sizeof(err))) == NULL) {
+		snprintf(why, whylen, "not a flat, strict JSON object");
+		goto fail;
+	}
+	if (header_cred(*obj, "bk_app_code", CRED_MAX, TEXT_BYTES,
+	    &f->app_code, why, whylen) == -1 ||
+	    header_cred(*obj, "bk_app_secret", CRED_MAX, TEXT_BYTES,
+	    &f->app_secret, why, whylen) == -1 ||
+	    header_cred(*obj, "bk_username", USERNAME_MAX, 0, &f->username,
+	    why, whylen) == -1 ||
+	    header_cred(*obj, "bk_token", CRED_MAX, TEXT_BYTES, &f->token, why,
+	    whylen) == -1 ||
+	    header_cred(*obj, "access_token", CRED_MAX, TEXT_BYTES, &access,
+	    why, whylen) == -1)
+		goto fail;
+	if (f->app_code == NULL || f->app_secret == NULL) {
+		snprintf(why, whylen, "no %s", f->app_code == NULL ?
+		    "bk_app_code" : "bk_app_secret");
+		goto fail;
+	}
+	if (access && f->token) {
+		snprintf(why, whylen, "both bk_token and access_token");
+		goto fail;
+	}
+	if (access)
+		f->token = access;
+	if (f->username == NULL && f->token == NULL) {
+		snprintf(why, whylen, "no bk_username, bk_token or "
+		    "access_token");
+		goto fail;
+	}
+	return 0;
+fail:
+	if (*obj)
+		json_object_put(*obj);
+	*obj = NULL;
+	f->app_code = f->app_secret = f->username = f->token = NULL;
+	return -1;
+}
+
 int
 fields_parse(struct json_object *body, const struct route *r,
     int gateway_auth, struct fields *f, char *msg, size_t msglen)

@@ -54,4 +54,24 @@ int fields_parse(struct json_object *body, const struct route *r,
     int gateway_auth, struct fields *f, char *msg, size_t msglen);
 void fields_free(struct fields *f);
 
+/* X-Bkapi-Authorization: at most this many bytes. The largest header of
+ * valid fields (two CRED_MAX credentials, a token and a USERNAME_MAX
+ * username of 4-byte characters) is about 1.3 KB; 4 KB leaves room for
+ * \u escapes and keys the service ignores, within nginx's default
+ * large_client_header_buffers (8 KB). */
+#define AUTH_HEADER_MAX 4096
+
+/*
+ * Auth mode app: the credentials of an X-Bkapi-Authorization header, as
+ * BlueKing's API gateway reads them: a strict JSON object (lib/strictjson.h,
+ * depth 1) of bk_app_code and bk_app_secret, and bk_username, bk_token or
+ * access_token (taken as bk_token; not both), each a string by the rule of
+ * its body field; other keys are ignored. On 0, f's app_code, app_secret,
+ * username and token point into *obj, which the caller releases with
+ * json_object_put(). Returns -1 for anything else (3540100 "app
+ * authentication failed"); why says what was wrong and quotes no value.
+ */
+int fields_auth_header(const char *hdr, size_t len, struct fields *f,
+    struct json_object **obj, char *why, size_t whylen);
+
 #endif

@@ -3,6 +3,7 @@
  * reads the flags and the config, opens the socket and hands over to the
  * pool (or, on an inherited socket, to one worker).
  */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,8 @@
 #include "metrics.h"
 #include "pool.h"
 #include "store.h"
+#include "store_sql.h"	/* SCHEMA_VERSION */
+#include "version.h"
 #include "worker.h"
 
 #define DEFAULT_CONF "/etc/operate-node/operate-node.conf"
@@ -43,59 +46,78 @@ check_database(const struct config *cfg)
 	return n == 0 ? 0 : 1;
 }
 
+/* Exit statuses, as usage() and operate-node(8) document them. */
+#define EXIT_OK 0
+#define EXIT_FAIL 1		/* a bad config, a failed start, a failed check */
+#define EXIT_USAGE 2		/* a bad command line */
+
 static void
 usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: operate-node [-t] [--check-db] [-c file]\n"
-	    "  -c file     config file (default " DEFAULT_CONF ")\n"
-	    "  -t          check the config file (and a jwt key file) and exit\n"
-	    "  --check-db  -t, then connect and check that the database has\n"
-	    "              every table, column and procedure the service needs;\n"
-	    "              lists what is missing and exits 1 (sql/load.sh fixes it)\n"
-	    "  -h          this help\n"
+	    "  -c, --config file  config file (default " DEFAULT_CONF ")\n"
+	    "  -t, --test         check the config file (and a jwt key file) and exit\n"
+	    "  --check-db         -t, then connect and check that the database has\n"
+	    "                     every table, column and procedure the service needs;\n"
+	    "                     lists what is missing and exits 1 (sql/load.sh fixes it)\n"
+	    "  -h, --help         this help\n"
+	    "  -V, --version      the version, and exit\n"
 	    "Runs the master in the foreground; SIGTERM drains and stops, SIGHUP\n"
 	    "reloads the config, SIGUSR1 reopens the log file. When fd 0 is a\n"
-	    "listening socket (spawn-fcgi, mod_fcgid), serves it as one process.\n");
+	    "listening socket (spawn-fcgi, mod_fcgid), serves it as one process.\n"
+	    "Under systemd (Type=notify) it reports READY=1 once the socket is\n"
+	    "bound and the workers are up. Exit status: 0 done, 1 a bad config or\n"
+	    "a failed start or check, 2 bad usage.\n");
 }
 
 int
 main(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "test", no_argument, NULL, 't' },
+		{ "check-db", no_argument, NULL, 'D' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
 	const char *path = DEFAULT_CONF;
 	struct config cfg;
 	char err[1024];
 	int test = 0, check_db = 0, ch, fd, single, status_fd = -1;
 
-	/* The one long option, taken out before getopt sees the rest. */
-	int kept = 1;
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--check-db") == 0)
-			check_db = test = 1;
-		else
-			argv[kept++] = argv[i];
-	argc = kept;
-	argv[argc] = NULL;
-	while ((ch = getopt(argc, argv, "c:th")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:thV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': path = optarg; break;
 		case 't': test = 1; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'D': check_db = test = 1; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		case 'V':
+			printf("operate-node " OPN_VERSION " (schema %d)\n",
+			    SCHEMA_VERSION);
+			return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
 		}
 	}
 	if (optind != argc) {
+		fprintf(stderr, "operate-node: unexpected argument \"%s\"\n",
+		    argv[optind]);
 		usage(stderr);
-		return 2;
+		return EXIT_USAGE;
 	}
 	config_defaults(&cfg);
 	if (config_load(&cfg, path, err, sizeof(err)) == -1) {
 		fprintf(stderr, "operate-node: %s\n", err);
-		return 1;
+		return EXIT_FAIL;
 	}
 	if (test) {
 		printf("operate-node: %s: ok\n", path);
-		return check_db ? check_database(&cfg) : 0;
+		return check_db ? check_database(&cfg) : EXIT_OK;
+	}
+	if (config_root_ok(&cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "operate-node: %s\n", err);
+		return EXIT_FAIL;
 	}
 	if (log_open(cfg.log_file, cfg.log_level, cfg.log_format, err,
 	    sizeof(err)) == -1) {
@@ -107,6 +129,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "operate-node: mysql_library_init failed\n");
 		return 1;
 	}
+	log_msg(LOG_INFO, "operate-node " OPN_VERSION " (schema %d) starting, "
+	    "config %s", SCHEMA_VERSION, path);
 	single = listen_inherited();
 	if (single) {
 		log_msg(LOG_INFO, "fd 0 is a listening socket: serving it as "

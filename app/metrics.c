@@ -8,6 +8,9 @@
 
 #include "actions.h"
 #include "metrics.h"
+#include "sockq.h"
+#include "store_sql.h"	/* SCHEMA_VERSION */
+#include "version.h"
 #include "vocab.h"
 
 static const int codes[METRICS_CODES] = { CODE_OK, CODE_PARAM,
@@ -205,16 +208,93 @@ render_dispatch(const struct metrics *m, struct buf *out)
 	    __atomic_load_n(&d->oldest_us, __ATOMIC_RELAXED) / 1e6);
 }
 
+static int queue_fd = -1;
+
+void
+metrics_watch_queue(int fd)
+{
+	queue_fd = fd;
+}
+
+void
+metrics_sample_queue(struct metrics *m)
+{
+	unsigned len, limit;
+	char err[128];
+
+	if (m == NULL || queue_fd < 0 ||
+	    sockq_listen(queue_fd, &len, &limit, err, sizeof(err)) == -1)
+		return;
+	__atomic_store_n(&m->listen_queue, len, __ATOMIC_RELAXED);
+	__atomic_store_n(&m->listen_queue_limit, limit, __ATOMIC_RELAXED);
+	uint32_t seen = __atomic_load_n(&m->listen_queue_max, __ATOMIC_RELAXED);
+	while (len > seen && !__atomic_compare_exchange_n(&m->listen_queue_max,
+	    &seen, len, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+}
+
+/* php-fpm's saturation figures: the accept queue and "max children
+ * reached". */
+static void
+render_saturation(const struct metrics *m, struct buf *out)
+{
+	int n = m->workers < METRICS_WORKERS_MAX ? m->workers : METRICS_WORKERS_MAX;
+	uint64_t busy = 0;
+
+	for (int i = 0; i < n; i++)
+		busy += get(&m->w[i].all_busy);
+	buf_printf(out, "# HELP operate_node_listen_queue Connections waiting "
+	    "in the listen socket's accept queue.\n"
+	    "# TYPE operate_node_listen_queue gauge\n"
+	    "operate_node_listen_queue %u\n"
+	    "# HELP operate_node_listen_queue_max The longest accept queue "
+	    "seen since the start.\n"
+	    "# TYPE operate_node_listen_queue_max gauge\n"
+	    "operate_node_listen_queue_max %u\n"
+	    "# HELP operate_node_listen_queue_limit The accept queue's limit "
+	    "(listen_backlog, capped by net.core.somaxconn); beyond it the "
+	    "web server's connect fails.\n"
+	    "# TYPE operate_node_listen_queue_limit gauge\n"
+	    "operate_node_listen_queue_limit %u\n"
+	    "# HELP operate_node_all_workers_busy_total Connections a worker "
+	    "accepted while no other worker was idle (php-fpm's max children "
+	    "reached).\n"
+	    "# TYPE operate_node_all_workers_busy_total counter\n"
+	    "operate_node_all_workers_busy_total %llu\n",
+	    __atomic_load_n(&m->listen_queue, __ATOMIC_RELAXED),
+	    __atomic_load_n(&m->listen_queue_max, __ATOMIC_RELAXED),
+	    __atomic_load_n(&m->listen_queue_limit, __ATOMIC_RELAXED),
+	    (unsigned long long)busy);
+}
+
 static void
 render_connections(const struct metrics *m, struct buf *out)
 {
 	int n = m->workers < METRICS_WORKERS_MAX ? m->workers : METRICS_WORKERS_MAX;
-	uint64_t timeouts = 0, abandoned = 0;
+	uint64_t timeouts = 0, abandoned = 0, big = 0, refused = 0, limited = 0;
 
 	for (int i = 0; i < n; i++) {
 		timeouts += get(&m->w[i].read_timeouts);
 		abandoned += get(&m->w[i].abandoned);
+		big += get(&m->w[i].params_too_large);
+		refused += get(&m->w[i].refused_clients);
+		limited += get(&m->w[i].peer_limited);
 	}
+	buf_printf(out, "# HELP operate_node_params_too_large_total Connections "
+	    "closed because their FastCGI params exceeded max_params_bytes.\n"
+	    "# TYPE operate_node_params_too_large_total counter\n"
+	    "operate_node_params_too_large_total %llu\n"
+	    "# HELP operate_node_refused_clients_total TCP connections closed "
+	    "because the peer is not in listen_allowed_clients.\n"
+	    "# TYPE operate_node_refused_clients_total counter\n"
+	    "operate_node_refused_clients_total %llu\n"
+	    "# HELP operate_node_peer_limited_total Connections read with the "
+	    "short deadline because their peer already had peer_reading_max "
+	    "connections in the read phase.\n"
+	    "# TYPE operate_node_peer_limited_total counter\n"
+	    "operate_node_peer_limited_total %llu\n",
+	    (unsigned long long)big, (unsigned long long)refused,
+	    (unsigned long long)limited);
 	buf_printf(out, "# HELP operate_node_read_timeouts_total Connections "
 	    "closed because their request was not read within "
 	    "request_read_timeout.\n"
@@ -316,9 +396,15 @@ render_auth(const struct metrics *m, struct buf *out)
 void
 metrics_render(const struct metrics *m, struct buf *out)
 {
+	buf_adds(out, "# HELP operate_node_build_info The running binary's "
+	    "version (the VERSION file); always 1.\n"
+	    "# TYPE operate_node_build_info gauge\n"
+	    "operate_node_build_info{version=\"" OPN_VERSION "\",schema=\""
+	    SCHEMA_STR(SCHEMA_VERSION) "\"} 1\n");
 	render_requests(m, out);
 	render_latency(m, out);
 	render_pool(m, out);
+	render_saturation(m, out);
 	render_connections(m, out);
 	render_auth(m, out);
 	render_dispatch(m, out);
@@ -358,7 +444,7 @@ metrics_status(const struct metrics *m, int full, struct buf *out)
 {
 	int n = m->workers < METRICS_WORKERS_MAX ? m->workers : METRICS_WORKERS_MAX;
 	int busy = 0, idle = 0, reading = 0;
-	uint64_t served = 0;
+	uint64_t served = 0, all_busy = 0;
 
 	for (int i = 0; i < n; i++) {
 		int st = __atomic_load_n(&m->w[i].state, __ATOMIC_RELAXED);
@@ -366,11 +452,19 @@ metrics_status(const struct metrics *m, int full, struct buf *out)
 		idle += st == W_IDLE;
 		reading += st == W_READING;
 		served += get(&m->w[i].served);
+		all_busy += get(&m->w[i].all_busy);
 	}
-	buf_printf(out, "{\"workers\":%d,\"idle\":%d,\"reading\":%d,"
-	    "\"busy\":%d,\"requests\":%llu,\"restarts\":%llu,"
+	buf_printf(out, "{\"version\":\"" OPN_VERSION "\",\"schema\":"
+	    SCHEMA_STR(SCHEMA_VERSION) ",\"workers\":%d,\"idle\":%d,\"reading\":%d,"
+	    "\"busy\":%d,\"listen_queue\":%u,\"max_listen_queue\":%u,"
+	    "\"listen_queue_limit\":%u,\"all_workers_busy\":%llu,"
+	    "\"requests\":%llu,\"restarts\":%llu,"
 	    "\"recycled\":%llu,\"uptime_seconds\":%lld,\"slots\":[", n, idle,
 	    reading, busy,
+	    __atomic_load_n(&m->listen_queue, __ATOMIC_RELAXED),
+	    __atomic_load_n(&m->listen_queue_max, __ATOMIC_RELAXED),
+	    __atomic_load_n(&m->listen_queue_limit, __ATOMIC_RELAXED),
+	    (unsigned long long)all_busy,
 	    (unsigned long long)served, (unsigned long long)get(&m->restarts),
 	    (unsigned long long)get(&m->recycled),
 	    (long long)(time(NULL) - m->started));

@@ -32,6 +32,11 @@ struct metrics_worker {
 	uint64_t http_4xx, http_5xx;
 	uint64_t read_timeouts;		/* connections past request_read_timeout */
 	uint64_t abandoned;		/* actions not applied: the client left */
+	uint64_t all_busy;		/* accepted while no other worker was idle */
+	uint64_t params_too_large;	/* connections over max_params_bytes */
+	uint64_t refused_clients;	/* not in listen_allowed_clients */
+	uint64_t peer_limited;		/* read with the short deadline */
+	char peer_key[48];		/* the peer being read (W_READING) */
 };
 
 enum dispatch_state { D_OFF, D_STARTING, D_CONNECTING, D_RUNNING,
@@ -69,6 +74,9 @@ struct metrics {
 	uint64_t aborts;		/* workers that died of SIGABRT */
 	int workers;			/* configured */
 	int64_t started;		/* the master's start, unix seconds */
+	/* The listen socket's accept queue (sockq.h), sampled by /metrics,
+	 * /status and by a worker that finds every other one busy. */
+	uint32_t listen_queue, listen_queue_max, listen_queue_limit;
 	struct metrics_worker w[METRICS_WORKERS_MAX];
 	struct metrics_dispatch d;
 	struct metrics_app apps[METRICS_APPS_MAX];
@@ -87,6 +95,11 @@ void metrics_auth_failed(struct metrics *m, const char *app, int known_app,
 /* The label value metrics_auth_failed counts app under. */
 const char *metrics_app_label(const char *app, int known_app);
 void metrics_render(const struct metrics *m, struct buf *out);
+/* The listening socket whose accept queue metrics_sample_queue reads, in
+ * this process (-1: none). */
+void metrics_watch_queue(int fd);
+/* Reads the queue into m (its length, limit and the largest seen). */
+void metrics_sample_queue(struct metrics *m);
 /* The pool at a glance as one JSON object (the status route); full adds
  * the request id each busy worker serves. */
 void metrics_status(const struct metrics *m, int full, struct buf *out);

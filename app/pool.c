@@ -20,6 +20,7 @@
 #include "dispatch.h"
 #include "listen.h"
 #include "log.h"
+#include "notify.h"
 #include "pool.h"
 #include "proc.h"
 #include "worker.h"
@@ -63,7 +64,10 @@ struct pool {
 	pid_t retired[RETIRED_MAX];
 	int nretired;
 	int stopping;
+	int ready;			/* READY=1 sent since the last (re)load */
 };
+
+#define READY_POLL_MS 20	/* how often the master looks for it */
 
 /* workers = 0 means one per online core; the metrics hold at most
  * METRICS_WORKERS_MAX slots. */
@@ -96,7 +100,8 @@ run_worker(struct pool *p, int i)
 	if (i < 0) {
 		/* ps and pgrep tell it from the workers. */
 		prctl(PR_SET_NAME, STATUS_COMM);
-		close(p->listen_fd);
+		/* Kept, never accepted on: /metrics reads its queue. */
+		metrics_watch_queue(p->listen_fd);
 		return worker_run(p->cfg, p->status_fd, p->metrics, -1, 1);
 	}
 	if (p->status_fd != -1)
@@ -389,6 +394,46 @@ signal_all(struct pool *p, int sig)
 			kill(p->status[i].pid, sig);
 }
 
+/* A message for systemd (Type=notify); the first failure is logged. */
+static void
+notify(const char *state)
+{
+	static int warned;
+	char err[256];
+
+	if (notify_send(state, err, sizeof(err)) == -1 && !warned++)
+		log_msg(LOG_WARN, "%s", err);
+}
+
+/* Every worker slot has a worker past its start (connected, or logged
+ * that it could not): the pool serves. */
+static int
+workers_up(struct pool *p)
+{
+	for (int i = 0; i < p->nworkers; i++) {
+		int st = __atomic_load_n(&p->metrics->w[i].state,
+		    __ATOMIC_RELAXED);
+		if (p->slots[i].pid == 0 || st == W_STARTING || st == W_EXITED)
+			return 0;
+	}
+	return 1;
+}
+
+/* READY=1 once the socket is bound (before pool_run) and the workers are
+ * up, after a start and after each reload. */
+static void
+check_ready(struct pool *p)
+{
+	char msg[CONF_PATH + 64];
+
+	if (p->ready || !workers_up(p))
+		return;
+	p->ready = 1;
+	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=serving on %s with %d "
+	    "workers", p->cfg->listen, p->nworkers);
+	notify(msg);
+}
+
 /* SIGTERM: workers finish what they are serving, within the timeout. */
 static void
 drain(struct pool *p, const sigset_t *set)
@@ -397,6 +442,7 @@ drain(struct pool *p, const sigset_t *set)
 	siginfo_t si;
 
 	p->stopping = 1;
+	notify("STOPPING=1");
 	/* New connections now fail at once (nginx may try another pool);
 	 * those already queued are served by the lingering workers. */
 	listen_remove(p->cfg->listen);
@@ -426,9 +472,14 @@ reload(struct pool *p)
 	struct config next;
 	char err[1024];
 
+	if (notify_reloading(err, sizeof(err)) == -1)
+		log_msg(LOG_WARN, "%s", err);
 	config_defaults(&next);
-	if (config_load(&next, p->cfg->path, err, sizeof(err)) == -1) {
+	if (config_load(&next, p->cfg->path, err, sizeof(err)) == -1 ||
+	    config_root_ok(&next, err, sizeof(err)) == -1) {
 		log_msg(LOG_ERROR, "reload: %s; keeping the running config", err);
+		notify("READY=1\nSTATUS=reload failed: the running config "
+		    "keeps serving (see the log)");
 		return;
 	}
 	if (strcmp(next.listen, p->cfg->listen) != 0)
@@ -481,6 +532,7 @@ reload(struct pool *p)
 		p->slots[i].backoff_ms = 0;
 		spawn(p, i);
 	}
+	p->ready = 0;		/* READY=1 again once the new workers are up */
 	log_msg(LOG_INFO, "reloaded %s: %d workers", p->cfg->path, n);
 }
 
@@ -526,6 +578,9 @@ pool_run(struct config *cfg, int listen_fd, int status_fd)
 		log_msg(LOG_INFO, "status routes on %s", cfg->status_listen);
 	for (;;) {
 		long wait_ms = fill(&p);
+		check_ready(&p);
+		if (!p.ready && wait_ms > READY_POLL_MS)
+			wait_ms = READY_POLL_MS;
 		struct timespec ts = clock_ms_ts(wait_ms);
 		int sig = sigtimedwait(&set, &si, &ts);
 		if (sig == SIGCHLD)

@@ -29,6 +29,11 @@
 #define PATH_MAX_LEN 4096
 #define READ_CHUNK 16384
 #define LOG_LIMIT_S 10		/* read timeouts: one line per this long */
+/* The read deadline of a peer's connection beyond peer_reading_max: a web
+ * server has written the whole request before the worker accepts it (1
+ * MiB over loopback takes about 1 ms to read), so only a peer that stalls
+ * needs longer, and each of those then holds a worker this long. */
+#define PEER_EXCESS_MS 50
 
 struct ctx {
 	FCGX_Request *req;
@@ -285,6 +290,55 @@ refused:
 	return -1;
 }
 
+/*
+ * Auth mode app: the X-Bkapi-Authorization header, when it is sent and
+ * not empty, is the caller's credentials, as BlueKing's API gateway takes
+ * it (bk-auth-verify); the body's are then ignored. Returns 0 without
+ * one, 1 with *h set, and -1 when it was sent twice: nginx before 1.23
+ * passes each of repeated header lines, and two are ambiguous.
+ */
+static int
+auth_header(struct ctx *c, const char **h)
+{
+	static const char name[] = "HTTP_X_BKAPI_AUTHORIZATION=";
+	int n = 0;
+
+	*h = NULL;
+	if (c->w->cfg->auth_mode != AUTH_APP)
+		return 0;
+	for (char **e = c->req->envp; e && *e; e++)
+		if (strncmp(*e, name, sizeof(name) - 1) == 0 && n++ == 0)
+			*h = *e + sizeof(name) - 1;
+	if (n > 1)
+		return -1;
+	return *h && **h ? 1 : 0;
+}
+
+/* The header's credentials, or 3540100. Why it was refused goes to the
+ * log; never the header, nor any part of it. */
+static int
+header_caller(struct ctx *c, int present, const char *h,
+    struct json_object **obj, struct auth_caller *who)
+{
+	struct fields hf;
+	char why[160];
+
+	memset(&hf, 0, sizeof(hf));
+	if (present == -1)
+		snprintf(why, sizeof(why), "sent more than once");
+	if (present == -1 || fields_auth_header(h, strlen(h), &hf, obj, why,
+	    sizeof(why)) == -1) {
+		log_msg(LOG_WARN, "X-Bkapi-Authorization refused: %s", why);
+		fail(c, 200, CODE_FORBIDDEN, "app authentication failed");
+		return -1;
+	}
+	who->app_code = hf.app_code;
+	who->app_secret = hf.app_secret;
+	who->username = hf.username;
+	who->token = hf.token;
+	return 0;
+}
+
 static void
 refuse(struct ctx *c, enum auth_verdict v, const struct fields *f,
     const struct auth_row *row)
@@ -347,18 +401,22 @@ authorize(struct ctx *c, const struct fields *f, long long *project_id)
 	int mode = c->w->cfg->auth_mode;
 	struct auth_caller who = { f->app_code, f->app_secret, f->username,
 	    f->token };
-	struct json_object *claims = NULL;
+	struct json_object *claims = NULL, *hdr_obj = NULL;
+	const char *h;
+	int hdr = auth_header(c, &h);
 	enum auth_verdict v;
 	struct auth_row row;
 	int rc = -1;
 
-	if (mode != AUTH_APP)	/* body credentials are ignored */
+	if (mode != AUTH_APP || hdr)	/* body credentials are ignored */
 		memset(&who, 0, sizeof(who));
+	if (hdr && header_caller(c, hdr, h, &hdr_obj, &who) == -1)
+		goto out;
 	if (mode == AUTH_GATEWAY && gateway_caller(c, &who) == -1)
 		goto out;
 	if (mode == AUTH_JWT && jwt_caller(c, &claims, &who) == -1)
 		goto out;
-	if (f->bad_app || f->bad_user) {	/* a malformed credential */
+	if (!hdr && (f->bad_app || f->bad_user)) {	/* a malformed credential */
 		fail(c, 200, CODE_FORBIDDEN, "%s authentication failed",
 		    f->bad_app ? "app" : "user");
 		if (mode == AUTH_APP)
@@ -394,6 +452,8 @@ authorize(struct ctx *c, const struct fields *f, long long *project_id)
 out:
 	if (claims)
 		json_object_put(claims);
+	if (hdr_obj)
+		json_object_put(hdr_obj);
 	return rc;
 }
 
@@ -443,7 +503,9 @@ operate(struct ctx *c, const struct route *r)
 		fail(c, 200, CODE_PARAM, "%s", msg);
 		goto out;
 	}
-	if (fields_parse(body, r, c->w->cfg->auth_mode != AUTH_APP, &f,
+	const char *h;
+	if (fields_parse(body, r, c->w->cfg->auth_mode != AUTH_APP ||
+	    auth_header(c, &h) != 0, &f,
 	    msg, sizeof(msg)) == -1) {
 		fail(c, 200, CODE_PARAM, "%s", msg);
 		goto out;
@@ -502,16 +564,20 @@ fill_health(struct ctx *c, struct buf *b)
 static void
 fill_metrics(struct ctx *c, struct buf *b)
 {
-	if (c->w->metrics)
+	if (c->w->metrics) {
+		metrics_sample_queue(c->w->metrics);
 		metrics_render(c->w->metrics, b);
+	}
 }
 
 static void
 fill_status(struct ctx *c, struct buf *b)
 {
-	if (c->w->metrics)
+	if (c->w->metrics) {
+		metrics_sample_queue(c->w->metrics);
 		metrics_status(c->w->metrics, c->w->cfg->status_detail ==
 		    STATUS_FULL, b);
+	}
 }
 
 static void
@@ -551,14 +617,47 @@ request_state(struct request_env *e, int state)
 		__atomic_store_n(&e->slot->state, state, __ATOMIC_RELAXED);
 }
 
-void
-request_read_begin(struct request_env *e, int fd, const char *peer)
+/* More connections of one peer in the read phase than this (0: a
+ * quarter of the workers, at least one) are read with PEER_EXCESS_MS. */
+static int64_t
+peer_reading_max(const struct request_env *e)
 {
-	e->peer = peer;
+	int64_t n = e->cfg->peer_reading_max;
+
+	if (n == 0)
+		n = e->metrics ? e->metrics->workers / 4 : 1;
+	return n < 1 ? 1 : n;
+}
+
+void
+request_read_begin(struct request_env *e, const struct conn *c)
+{
+	int64_t ms = e->read_ms;
+
+	e->peer = c->peer;
 	e->read_expired = 0;
+	/* Other workers reading this peer's connections: the slots' states
+	 * and keys are read racily, which at worst lets one more in. */
+	if (e->slot && e->metrics && c->key[0]) {
+		int n = e->metrics->workers < METRICS_WORKERS_MAX ?
+		    e->metrics->workers : METRICS_WORKERS_MAX, same = 0;
+		snprintf(e->slot->peer_key, sizeof(e->slot->peer_key), "%s",
+		    c->key);
+		for (int i = 0; i < n; i++) {
+			const struct metrics_worker *o = &e->metrics->w[i];
+			same += o != e->slot && __atomic_load_n(&o->state,
+			    __ATOMIC_RELAXED) == W_READING &&
+			    strncmp(o->peer_key, c->key, sizeof(o->peer_key)) == 0;
+		}
+		if (same >= peer_reading_max(e)) {
+			ms = PEER_EXCESS_MS;
+			__atomic_fetch_add(&e->slot->peer_limited, 1,
+			    __ATOMIC_RELAXED);
+		}
+	}
 	request_state(e, W_READING);
 	e->reading = 1;
-	conn_deadline_arm(fd, e->read_ms);
+	conn_deadline_arm(c->fd, ms);
 }
 
 int
@@ -589,6 +688,31 @@ request_read_timeout(struct request_env *e, const char *what)
 		{ NULL, NULL, 0 },
 	};
 	log_kv(LOG_WARN, "read timeout: connection closed", f);
+}
+
+static struct log_limit refusal_log;	/* connections refused */
+
+void
+request_refused(struct request_env *e, const char *peer, int why)
+{
+	unsigned long held;
+
+	if (e->slot)
+		__atomic_fetch_add(why == REFUSED_PARAMS ?
+		    &e->slot->params_too_large : &e->slot->refused_clients, 1,
+		    __ATOMIC_RELAXED);
+	if (!log_limit(&refusal_log, LOG_LIMIT_S, &held))
+		return;
+	struct log_field f[] = {
+		{ "peer", peer && *peer ? peer : "unknown", 0 },
+		{ "max_params_bytes", NULL, why == REFUSED_PARAMS ?
+		    e->cfg->max_params_bytes : 0 },
+		{ "not_logged", NULL, (long long)held },
+		{ NULL, NULL, 0 },
+	};
+	log_kv(LOG_WARN, why == REFUSED_PARAMS ?
+	    "params larger than max_params_bytes: connection closed" :
+	    "peer not in listen_allowed_clients: connection closed", f);
 }
 
 void

@@ -10,6 +10,7 @@
 #include <fcgiapp.h>
 
 #include "config.h"
+#include "conn.h"
 #include "gwkey.h"
 #include "metrics.h"
 #include "store.h"
@@ -33,13 +34,19 @@ struct request_env {
 	const char *peer;		/* of the connection, for the log */
 };
 
-/* The connection fd is being read: arms its read deadline. */
-void request_read_begin(struct request_env *e, int fd, const char *peer);
+/* The connection is being read: arms its read deadline (shorter when
+ * its peer has too many connections in the read phase already). */
+void request_read_begin(struct request_env *e, const struct conn *c);
 /* The request is read: its read deadline ends. Returns -1 if the deadline
  * had passed (the connection is shut; nobody gets a reply). */
 int request_read_done(struct request_env *e);
 /* Counts and logs (rate-limited) a connection that missed its deadline. */
 void request_read_timeout(struct request_env *e, const char *what);
+/* Counts and logs (rate-limited) a connection closed before libfcgi read
+ * it: why is REFUSED_PARAMS (over max_params_bytes) or REFUSED_CLIENT
+ * (not in listen_allowed_clients). */
+enum { REFUSED_PARAMS, REFUSED_CLIENT };
+void request_refused(struct request_env *e, const char *peer, int why);
 /* Sets the slot's state (enum worker_state) while the slot is e's own:
  * a replaced worker still draining leaves its successor's alone. */
 void request_state(struct request_env *e, int state);

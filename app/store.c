@@ -33,7 +33,6 @@
 #define PURGE_LIMIT 1000	/* rows per purge: a short transaction */
 #define SCHEMA_RECHECK_S 5	/* while the schema is wrong, check this often */
 #define SCHEMA_LOG_S 60		/* and say so in the log at most this often */
-#define SCHEMA_VERSION 2	/* what opn_schema_version() must return */
 /* After a CALL lost its connection: how long the abandoned statement may
  * take to end once killed (a rollback) before the outcome is "unknown". */
 #define END_LOST_MS 5000
@@ -57,7 +56,7 @@ struct store {
 	struct db_params params;
 	struct db *db;
 	int st_resolve_cmdb, st_resolve_project, st_call, st_ping, st_purge;
-	int st_replay, st_version;
+	int st_replay;
 	int st_gateway_key;		/* -1 unless jwt_gateway_name is set */
 	int64_t applied;		/* successful actions since the last purge */
 	struct timespec next_try;	/* the next connect while down */
@@ -81,9 +80,8 @@ store_new(const struct config *cfg)
 	s->st_resolve_project = db_add_stmt(s->db, RESOLVE_PROJECT_SQL);
 	s->st_call = db_add_stmt(s->db, OPERATE_SQL);
 	s->st_ping = db_add_stmt(s->db, "SELECT 1");
-	s->st_purge = db_add_stmt(s->db, "CALL opn_purge_replay(?, ?)");
+	s->st_purge = db_add_stmt(s->db, PURGE_SQL);
 	s->st_replay = db_add_stmt(s->db, REPLAY_SQL);
-	s->st_version = db_add_stmt(s->db, "SELECT opn_schema_version()");
 	s->st_gateway_key = -1;
 	if (cfg->auth_mode == AUTH_JWT && cfg->jwt_gateway_name[0] != '\0')
 		s->st_gateway_key = db_add_stmt(s->db, GATEWAY_KEY_SQL);
@@ -156,26 +154,18 @@ schema(struct store *s, struct outcome *o, const char *what)
 		    "service needs, see the service log");
 }
 
-/* The version of the service's objects: 0 when it is the right one, else
- * -1 with the reason in why (the server's error when the function is
- * missing). */
-static int
-check_version(struct store *s, char *why, size_t n)
+/* Why CHECK_SQL failed: the server's error, and when the routine is
+ * missing, what that means. */
+static void
+check_failed(struct store *s, char *why, size_t n)
 {
-	struct db_val col = { .type = DB_INT };
-	int found = 0;
-
-	if (db_exec(s->db, s->st_version, NULL, 0, &col, 1, &found) == -1) {
+	if (db_errno(s->db) == 1305)	/* ER_SP_DOES_NOT_EXIST */
+		snprintf(why, n, "the routines of schema version %d, which this "
+		    "build needs, are not in the database (%u %s): run this "
+		    "release's sql/load.sh", SCHEMA_VERSION, db_errno(s->db),
+		    db_errmsg(s->db));
+	else
 		snprintf(why, n, "%u %s", db_errno(s->db), db_errmsg(s->db));
-		return -1;
-	}
-	if (!found || col.is_null || col.i != SCHEMA_VERSION) {
-		snprintf(why, n, "opn_schema_version() is %lld, this build "
-		    "needs %d", found && !col.is_null ? (long long)col.i : -1LL,
-		    SCHEMA_VERSION);
-		return -1;
-	}
-	return 0;
 }
 
 /* opn_check()'s rows, gathered into one line for the log. */
@@ -191,16 +181,19 @@ note_problem(void *arg, char **row, int ncols)
 }
 
 /* Right after a connect, and every few seconds while the schema is wrong:
- * the version of the service's objects, then everything opn_check() lists
- * (what --check-db prints), so that a missing column is found before a
- * request needs it. */
+ * everything this version's opn_check lists (what --check-db prints), so
+ * that a missing column is found before a request needs it. Its absence
+ * says that the database has not got this version's routines. */
 static int
 check_all(struct store *s, char *why, size_t n)
 {
+	int rows;
+
 	why[0] = '\0';
-	return check_version(s, why, n) == 0 &&
-	    db_query_each(s->db, "CALL opn_check()", note_problem, why) == 0 ?
-	    0 : -1;
+	rows = db_query_each(s->db, CHECK_SQL, note_problem, why);
+	if (rows == -1 && db_connected(s->db))
+		check_failed(s, why, n);
+	return rows == 0 ? 0 : -1;
 }
 
 static void
@@ -609,8 +602,8 @@ print_problem(void *out, char **row, int ncols)
 
 /*
  * operate-node -t --check-db: connects, and lists every object the
- * service needs that is missing or wrong (CALL opn_check(), and the
- * version). Prints to out; returns the number of problems, -1 when the
+ * service needs that is missing or wrong (CALL opn_check_vN(), N this
+ * build's schema version, or that it has no such routine). Prints to out; returns the number of problems, -1 when the
  * database cannot be reached.
  */
 int
@@ -628,15 +621,11 @@ store_check(struct store *s, FILE *out)
 		fprintf(out, "database: %u %s\n", db_errno(s->db), db_errmsg(s->db));
 		return 1;
 	}
-	if (check_version(s, why, sizeof(why)) == -1) {
-		fprintf(out, "opn_schema_version: %s\n", why);
-		problems++;
-	}
 	/* The list comes from the procedure: one place for what is needed. */
-	int rows = db_query_each(s->db, "CALL opn_check()", print_problem, out);
+	int rows = db_query_each(s->db, CHECK_SQL, print_problem, out);
 	if (rows == -1) {
-		fprintf(out, "opn_check: %u %s\n", db_errno(s->db),
-		    db_errmsg(s->db));
+		check_failed(s, why, sizeof(why));
+		fprintf(out, "opn_check" SCHEMA_SUFFIX ": %s\n", why);
 		return problems + 1;
 	}
 	problems += rows;

@@ -32,7 +32,24 @@
 #define RESOLVE_CMDB_SQL RESOLVE_SQL("c.bk_biz_id = ? AND c.from_cmdb = 1")
 #define RESOLVE_PROJECT_SQL RESOLVE_SQL("c.id = ?")
 
+/*
+ * The schema version this build runs on: sql/load.sh installs the routines
+ * of sql/actions.sql (whose opn_schema_version() returns it) as
+ * opn_<name>_v<N>, beside those of the version before, so that a load never
+ * takes away the routines a running binary calls (README, Upgrading).
+ */
+#ifndef SCHEMA_VERSION
+#define SCHEMA_VERSION 3
+#endif
+#define SCHEMA_STR_(n) #n
+#define SCHEMA_STR(n) SCHEMA_STR_(n)
+#define SCHEMA_SUFFIX "_v" SCHEMA_STR(SCHEMA_VERSION)
+
 /* The action, its checks and its writes in one transaction (sql/). */
-#define OPERATE_SQL "CALL opn_operate_node(?,?,?,?,?,?,?,?,?,?,?,?)"
+#define OPERATE_SQL "CALL opn_operate_node" SCHEMA_SUFFIX \
+	"(?,?,?,?,?,?,?,?,?,?,?,?)"
+/* What the service needs and the database lacks, one row each. */
+#define CHECK_SQL "CALL opn_check" SCHEMA_SUFFIX "()"
+#define PURGE_SQL "CALL opn_purge_replay" SCHEMA_SUFFIX "(?, ?)"
 
 #endif

@@ -33,6 +33,7 @@
 /* The status process's database deadline, connect and read: /healthz
  * says whether an action would reach the database now. */
 #define STATUS_DB_TIMEOUT_S 2
+#define QUEUE_SAMPLE_MS 50	/* a saturated worker reads the accept queue */
 
 static volatile sig_atomic_t worker_stop, worker_reopen;
 
@@ -62,9 +63,18 @@ on_worker_usr1(int sig)
 static void
 serve(FCGX_Request *req, struct request_env *w, struct conn *c)
 {
+	request_read_begin(w, c);
+	/* libfcgi reads params of any size into memory: they are looked
+	 * at first, in place. */
+	if (conn_params_too_large(c->fd, (size_t)w->cfg->max_params_bytes)) {
+		request_read_done(w);
+		request_refused(w, c->peer, REFUSED_PARAMS);
+		close(c->fd);
+		request_state(w, W_IDLE);
+		return;
+	}
 	req->ipcFd = c->fd;
 	req->keepConnection = 1;
-	request_read_begin(w, c->fd, c->peer);
 	if (FCGX_Accept_r(req) == 0)
 		request_handle(req, w);
 	else if (request_read_done(w) == -1)
@@ -84,6 +94,34 @@ serve(FCGX_Request *req, struct request_env *w, struct conn *c)
 	}
 	store_housekeeping(w->store);
 	request_state(w, W_IDLE);
+}
+
+/*
+ * A connection accepted while no other worker was idle: the pool is
+ * saturated (php-fpm's "max children reached"). Counted, and the accept
+ * queue is sampled then, at most every QUEUE_SAMPLE_MS, for its maximum.
+ */
+static void
+saturation(struct request_env *w)
+{
+	static struct timespec last;
+	struct timespec now;
+	int n;
+
+	if (w->slot == NULL || w->metrics == NULL)
+		return;
+	n = w->metrics->workers < METRICS_WORKERS_MAX ? w->metrics->workers :
+	    METRICS_WORKERS_MAX;
+	for (int i = 0; i < n; i++)
+		if (&w->metrics->w[i] != w->slot && __atomic_load_n(
+		    &w->metrics->w[i].state, __ATOMIC_RELAXED) == W_IDLE)
+			return;
+	__atomic_fetch_add(&w->slot->all_busy, 1, __ATOMIC_RELAXED);
+	clock_now(&now);
+	if (last.tv_sec == 0 || clock_ms_between(&last, &now) >= QUEUE_SAMPLE_MS) {
+		last = now;
+		metrics_sample_queue(w->metrics);
+	}
 }
 
 /*
@@ -108,8 +146,11 @@ linger(FCGX_Request *req, struct request_env *w, int listen_fd)
 			return;
 		struct conn c;
 		setitimer(ITIMER_REAL, &t, NULL);	/* SIGALRM ends accept() */
-		int rc = conn_accept(listen_fd, &c);
+		int rc = conn_accept(listen_fd, w->cfg, &c);
+		int err = errno;
 		setitimer(ITIMER_REAL, &off, NULL);
+		if (rc == -1 && err == EPERM)
+			request_refused(w, c.peer, REFUSED_CLIENT);
 		if (rc == -1)
 			continue;	/* another worker took it */
 		serve(req, w, &c);
@@ -163,6 +204,8 @@ worker_run(const struct config *cfg, int listen_fd, struct metrics *m,
 	if (!status_only && (w.slot == NULL || w.slot->started == 1) &&
 	    store_ready(w.store, &o) == -1)
 		log_msg(LOG_WARN, "worker starts without a database connection");
+	if (!status_only)
+		metrics_watch_queue(listen_fd);
 	request_state(&w, W_IDLE);
 	while (!worker_stop) {
 		struct conn c;
@@ -171,18 +214,21 @@ worker_run(const struct config *cfg, int listen_fd, struct metrics *m,
 			worker_reopen = 0;
 			log_reopen();
 		}
-		int rc = worker_stop ? -1 : conn_accept(listen_fd, &c);
+		int rc = worker_stop ? -1 : conn_accept(listen_fd, cfg, &c);
 		int err = errno;
 		sigprocmask(SIG_BLOCK, &busy, NULL);
 		if (rc == -1) {
 			if (worker_stop)
 				break;
-			if (err != EINTR && err != ECONNABORTED) {
+			if (err == EPERM)
+				request_refused(&w, c.peer, REFUSED_CLIENT);
+			else if (err != EINTR && err != ECONNABORTED) {
 				log_msg(LOG_WARN, "accept: %s", strerror(err));
 				poll(NULL, 0, 100);	/* EMFILE: no busy loop */
 			}
 			continue;
 		}
+		saturation(&w);
 		serve(&req, &w, &c);
 		if (cfg->max_requests > 0 && ++served >= cfg->max_requests) {
 			log_msg(LOG_INFO, "recycling after %lld requests",

@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,8 +23,30 @@ static enum log_level log_lvl = LOG_INFO;
 static enum log_format log_fmt = LOG_TEXT;
 static char cur_request_id[72];
 static char cur_trace_id[40];
+static int log_journal;		/* stderr is journald's stream: "<N>" prefixes */
 
 static const char *level_names[] = { "error", "warn", "info", "debug" };
+/* syslog(3) priorities of the levels: LOG_ERR, LOG_WARNING, LOG_INFO,
+ * LOG_DEBUG, as journald reads them from a "<N>" line prefix. */
+static const int level_prio[] = { 3, 4, 6, 7 };
+
+/* systemd sets JOURNAL_STREAM to "device:inode" of the stream it connects
+ * to stderr; a match (not only the variable: a child may inherit it with
+ * another stderr) means lines go to the journal. */
+static int
+stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char end;
+
+	if (js == NULL || sscanf(js, "%llu:%llu%c", &dev, &ino, &end) != 2 ||
+	    fstat(2, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
 
 int
 log_parse_level(const char *s, enum log_level *out)
@@ -52,6 +76,7 @@ log_open(const char *path, enum log_level level, enum log_format fmt,
 	log_fmt = fmt;
 	if (path == NULL || *path == '\0') {
 		log_path[0] = '\0';
+		log_journal = log_fd == 2 && stderr_is_journal();
 		return 0;
 	}
 	if (strlen(path) >= sizeof(log_path)) {
@@ -64,6 +89,7 @@ log_open(const char *path, enum log_level level, enum log_format fmt,
 	if (log_fd > 2)
 		close(log_fd);
 	log_fd = fd;
+	log_journal = 0;
 	strcpy(log_path, path);
 	return 0;
 }
@@ -139,6 +165,8 @@ log_kv(enum log_level level, const char *msg, const struct log_field *f)
 	if (!log_enabled(level))
 		return;
 	buf_init(&b);
+	if (log_journal)
+		buf_printf(&b, "<%d>", level_prio[level]);
 	if (log_fmt == LOG_JSON) {
 		buf_adds(&b, "{\"time\":\"");
 		add_time(&b);

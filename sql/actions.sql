@@ -11,6 +11,13 @@
 -- nothing. A failed statement rolls everything back and reaches the client
 -- as that statement's own error.
 --
+-- Versions. sql/load.sh installs every routine below under its versioned
+-- name, opn_<name>_v<N> (N: opn_schema_version() below), and the service
+-- built for N calls only those: opn_operate_node_v3, opn_purge_replay_v3,
+-- opn_check_v3. A new version is created beside the previous one, which
+-- keeps serving the binaries built for it; load.sh drops versions older
+-- than that. A change to this file is a new version (README, Upgrading).
+--
 -- Loaded by sql/load.sh, which replaces @ID_COLLATE@ with the collation of
 -- eri_node.node_id (utf8mb4_general_ci in bk-sops' DDL), so that the
 -- procedure's id variables compare with the real columns through their
@@ -66,12 +73,13 @@ DROP FUNCTION IF EXISTS opn_stack_top;
 
 DELIMITER //
 
--- The version of the service's objects. The service refuses to run on
--- another one (operate-node -t --check-db says which).
+-- The version of these routines: load.sh reads it here and names them
+-- for it. The service checks for its own version's routines (operate-node
+-- -t --check-db says what is missing). Version 2 had no suffixes.
 CREATE FUNCTION opn_schema_version() RETURNS INT
   DETERMINISTIC NO SQL
 BEGIN
-  RETURN 2;
+  RETURN 3;
 END//
 
 -- The collation the id variables below were loaded for (load.sh).

@@ -6,6 +6,11 @@ A='"bk_app_code":"demo_app","bk_app_secret":"demo-app-secret","bk_username":"adm
 # retry a failed node, with new inputs (API-gateway route form)
 curl -s $BASE/operate_node/2/12/ -d '{'"$A"',"node_id":"act_failed","action":"retry","inputs":{"a":"new value"}}'
 
+# the credentials in the X-Bkapi-Authorization header, as BlueKing's API
+# clients send them (the body then holds none; a header wins over the body)
+H='X-Bkapi-Authorization: {"bk_app_code":"demo_app","bk_app_secret":"demo-app-secret","bk_username":"admin"}'
+curl -s $BASE/operate_node/2/12/ -H "$H" -d '{"node_id":"act_pickled","action":"retry"}'
+
 # skip a failed node (legacy ESB form: ids in the body, any mount prefix)
 curl -s $BASE/api/c/compapi/v2/sops/operate_node/ -d '{'"$A"',"bk_biz_id":"2","task_id":"12","node_id":"act_no_data","action":"skip","scope":"cmdb_biz"}'
 

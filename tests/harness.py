@@ -25,12 +25,33 @@ BUILD = os.path.join(ROOT, os.environ.get("OPERATE_NODE_BUILD", "build"))
 DBNAME = "operate_node"
 
 
+def _schema_version():
+    """The version of sql/actions.sql's routines (its opn_schema_version)."""
+    with open(os.path.join(ROOT, "sql", "actions.sql")) as f:
+        m = re.search(r"^CREATE FUNCTION opn_schema_version\(\).*?RETURN (\d+);",
+                      f.read(), re.M | re.S)
+    return int(m.group(1))
+
+
+SCHEMA_VERSION = _schema_version()
+
+
+def routine(name):
+    """A routine's name as sql/load.sh installs it: opn_check_v3."""
+    return "%s_v%d" % (name, SCHEMA_VERSION)
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+class Skip(Exception):
+    """Raised by a module's setup_module (or a test) that cannot run here:
+    the runner reports it skipped, with the reason, and not failed."""
 
 
 def wait_for(pred, timeout=15.0, what="condition"):
@@ -271,8 +292,8 @@ def call_operate_node(conn, **kw):
     args[CALL_ARGS.index("operator")] = kw.get("operator", "admin")
     args[CALL_ARGS.index("app")] = kw.get("app", "demo_app")
     with conn.cursor() as c:
-        c.execute("CALL opn_operate_node(%s)" % ",".join(["%s"] * len(args)),
-                  args)
+        c.execute("CALL %s(%s)" % (routine("opn_operate_node"),
+                                   ",".join(["%s"] * len(args))), args)
         row = c.fetchone()
         while c.nextset():
             pass
@@ -307,7 +328,9 @@ class Env:
 
 def pool_config(path, **kw):
     """A config file for the pool: the shipped sample's keys, overridden."""
-    lines = ["%s = %s" % (k, v) for k, v in kw.items()]
+    # The tests run as root: the service refuses that unless told.
+    kw.setdefault("allow_root", "yes")
+    lines = ["%s = %s" % (k, v) for k, v in kw.items() if v is not None]
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
     return path
@@ -428,7 +451,7 @@ worker_processes 2;
 user root root;
 pid {dir}/nginx.pid;
 error_log {dir}/error.log info;
-events {{ worker_connections 1024; }}
+events {{ worker_connections 4096; }}
 http {{
     {access_log}
     client_body_temp_path {dir}/body;

@@ -23,12 +23,17 @@ class Result:
     def __init__(self):
         self.passed = 0
         self.failed = []
+        self.skipped = []
         self.prefix = ""        # "build-san: " on the sanitizer pass
 
     def ok(self, name, secs=None):
         self.passed += 1
         took = " (%.1fs)" % secs if secs is not None and secs >= 1 else ""
         print("ok   " + self.prefix + name + took, flush=True)
+
+    def skip(self, name, why):
+        self.skipped.append(self.prefix + name)
+        print("skip " + self.prefix + name + ": " + why, flush=True)
 
     def fail(self, name, why):
         self.failed.append(self.prefix + name)
@@ -137,6 +142,11 @@ def run_modules(res, env, pattern, stop_first):
         try:
             if hasattr(mod, "setup_module"):
                 mod.setup_module(env)
+        except harness.Skip as e:
+            res.skip(mname, str(e))
+            if hasattr(mod, "teardown_module"):
+                mod.teardown_module(env)
+            continue
         except Exception:
             res.fail(mname + ".setup_module", traceback.format_exc())
             continue
@@ -217,7 +227,8 @@ def main():
     except KeyboardInterrupt:
         pass
     print("time %.1fs" % (time.monotonic() - t0))
-    print("%d passed, %d failed" % (res.passed, len(res.failed)))
+    print("%d passed, %d failed" % (res.passed, len(res.failed)) +
+          (", %d skipped" % len(res.skipped) if res.skipped else ""))
     return 1 if res.failed else 0
 
 

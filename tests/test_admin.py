@@ -98,6 +98,47 @@ def test_help(env):
     assert p.returncode == 0 and "app rotate" in p.stdout
 
 
+def test_help_after_a_command_word(env):
+    """app --help works as grant --help does: the usage on stdout, 0, and
+    neither the config nor the database is touched."""
+    for argv in (["app", "--help"], ["token", "-h"], ["grant", "--help"],
+                 ["grants", "--help"], ["app", "list", "--help"]):
+        p = subprocess.run([BIN, "-c", "/nonexistent"] + argv,
+                           capture_output=True, text=True)
+        assert (p.returncode, p.stderr) == (0, ""), (argv, p)
+        assert p.stdout.startswith("usage: operate-node-admin"), (argv, p)
+
+
+def test_version_and_long_options(env):
+    with open(os.path.join(harness.ROOT, "VERSION")) as f:
+        version = f.read().strip()
+    for flag in ("--version", "-V"):
+        p = subprocess.run([BIN, flag], capture_output=True, text=True)
+        assert (p.returncode, p.stdout, p.stderr) == (
+            0, "operate-node-admin %s\n" % version, ""), p
+    reset(env)
+    for argv in (["--config", CONF], ["--config=" + CONF], ["-c", CONF]):
+        p = subprocess.run([BIN] + argv + ["app", "list"], capture_output=True,
+                           text=True)
+        assert p.returncode == 0 and p.stdout.startswith("code\ttrusted"), (argv, p)
+
+
+def test_exit_codes(env):
+    """0 done, 1 failed, 2 bad usage, as --help says."""
+    reset(env)
+    p = subprocess.run([BIN, "-c", CONF, "app", "disable", "no_such_app"],
+                       capture_output=True, text=True)
+    assert p.returncode == 1, p
+    p = subprocess.run([BIN, "-c", os.path.join(env.top, "absent.conf"),
+                        "app", "list"], capture_output=True, text=True)
+    assert p.returncode == 1, p
+    for argv in (["-c"], ["--config"], ["--bogus", "app", "list"], ["app"]):
+        p = subprocess.run([BIN] + argv, capture_output=True, text=True)
+        assert p.returncode == 2 and "\nusage: operate-node-admin" in p.stderr, (argv, p)
+    assert "Exit status: 0 done, 1 failed, 2 bad usage." in \
+        subprocess.run([BIN, "--help"], capture_output=True, text=True).stdout
+
+
 def test_app_add(env):
     reset(env)
     secret = secret_of(ok("app", "add", "adm_plain"))

@@ -85,6 +85,9 @@ def json_error(status, headers, body, http, code):
     assert j["code"] == code, j
     assert j["message"], j
     assert HEX32.fullmatch(j["request_id"]), j
+    # the same ids in the headers as the service's own replies carry
+    assert headers.get("x-request-id") == j["request_id"], headers
+    assert headers.get("x-trace-id") == j["trace_id"], headers
     return j
 
 
@@ -135,6 +138,9 @@ def test_pool_stopped_is_502(env):
                                  dict(CRED, node_id="no_such_node", action="skip"))
         j = json_error(r.status, r.headers, r.raw, 502, 3555000)
         assert "send it again with the same request id" in j["message"], j
+        # nothing reached the pool: not applied, and the client pauses
+        assert "nothing was applied" in j["message"], j
+        assert r.headers.get("retry-after") == "1", r.headers
         assert r.headers["x-request-id"] == j["request_id"]
     finally:
         nginx.stop()
@@ -156,11 +162,90 @@ def test_stalled_pool_is_504(env):
                                  timeout=40)
         j = json_error(r.status, r.headers, r.raw, 504, 3555000)
         assert "did not answer in time" in j["message"], j
+        # the request was sent: its outcome is unknown, no Retry-After
+        assert "outcome is unknown" in j["message"], j
+        assert "retry-after" not in r.headers, r.headers
     finally:
         for w in stopped:
             os.kill(w, signal.SIGCONT)
         nginx.stop()
         pool.stop()
+
+
+def test_nginx_refusals_before_a_location_are_json(env):
+    """nginx's own 414 (request line too long), 501 (unknown transfer
+    encoding), 505 (HTTP version) and 405 (TRACE) are JSON too."""
+    port = SVC.nginx.port
+    cases = [
+        (b"POST /api/c/compapi/v2/sops/operate_node/2/12/?x=" + b"a" * 9000 +
+         b" HTTP/1.0\r\nHost: localhost\r\n\r\n", 414),
+        (b"POST " + PATH.encode() + b" HTTP/1.1\r\nHost: localhost\r\n"
+         b"Transfer-Encoding: gzip\r\nConnection: close\r\n\r\n", 501),
+        (b"POST " + PATH.encode() + b" HTTP/2.0\r\nHost: localhost\r\n\r\n", 505),
+        (b"TRACE " + PATH.encode() + b" HTTP/1.0\r\nHost: localhost\r\n\r\n", 405),
+    ]
+    for head, http in cases:
+        status, headers, body = raw_http(port, head)
+        json_error(status, headers, body, http, 3540000)
+        assert headers.get("cache-control") == "no-store", headers
+
+
+class CutUpstream:
+    """A FastCGI peer on a unix socket that reads the request and closes
+    without a reply: a worker that died after the request reached it."""
+
+    def __init__(self, path):
+        import threading
+        self.listen = "unix:" + path
+        self.sock = path
+        self.status_sock = path + ".status"
+        self.got = 0
+        self.s = socket.socket(socket.AF_UNIX)
+        self.s.bind(path)
+        self.s.listen(16)
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.s.accept()
+            except OSError:
+                return
+            c.settimeout(5)
+            try:
+                data = b""
+                while len(data) < 8 or not data.endswith(bytes([1, 5, 0, 1, 0, 0, 0, 0])):
+                    chunk = c.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                self.got += 1
+            except OSError:
+                pass
+            c.close()
+
+    def close(self):
+        self.s.close()
+
+
+def test_reply_cut_off_after_sending_is_502_outcome_unknown(env):
+    """The request reached the pool and no reply came: the outcome is
+    unknown, and there is no Retry-After (send again now, same id)."""
+    d = os.path.join(env.top, "errpage-cut")
+    os.makedirs(d, exist_ok=True)
+    up = CutUpstream(os.path.join(d, "cut.sock"))
+    nginx = harness.Nginx(env, up, name="errpage-cut-nginx").start()
+    try:
+        r = harness.http_request(nginx.port, "POST", PATH,
+                                 dict(CRED, node_id="no_such_node", action="skip"))
+        j = json_error(r.status, r.headers, r.raw, 502, 3555000)
+        assert up.got == 1
+        assert "outcome is unknown" in j["message"], j
+        assert "nothing was applied" not in j["message"], j
+        assert "retry-after" not in r.headers, r.headers
+    finally:
+        nginx.stop()
+        up.close()
 
 
 def test_services_own_errors_pass_through(env):
@@ -188,6 +273,9 @@ def test_apache_errors_are_json(env):
         def check(status, headers, body, http, code, has_id=True):
             j = json_error_any_id(status, headers, body, http, code)
             assert uid.fullmatch(j["request_id"]) if has_id else j["request_id"] == "", j
+            if has_id:
+                assert headers.get("x-request-id") == j["request_id"], headers
+                assert headers.get("x-trace-id") == j["trace_id"], headers
             return j
         size = 3 << 20
         check(*raw_http(apache.port, post_head(size), b"x" * size), 413, 3540000)
@@ -200,7 +288,11 @@ def test_apache_errors_are_json(env):
         status, headers, body = raw_http(apache.port, post_head(len(b)), b)
         assert status == 413 and "max_body_bytes" in json.loads(body)["message"]
         pool.stop()
-        check(*raw_http(apache.port, post_head(2), b"{}"), 503, 3555000)
+        status, headers, body = raw_http(apache.port, post_head(2), b"{}")
+        j = check(status, headers, body, 503, 3555000)
+        # nothing reached the pool: the client pauses, then sends again
+        assert "nothing was applied" in j["message"], j
+        assert headers.get("retry-after") == "1", headers
     finally:
         apache.stop()
         pool.stop()

@@ -223,6 +223,24 @@ def test_body_credentials_are_ignored(env):
              {"bk_app_code": "demo_app", "bk_app_secret": "wrong", "bk_username": "bob"})
 
 
+def test_bkapi_authorization_header_is_ignored(env):
+    """X-Bkapi-Authorization plays no part in jwt mode: malformed, it does
+    not refuse; right (demo_app), it does not stand for a missing JWT."""
+    reset(env)
+    tok = token(claims(app="some_app", user="admin"))
+    r = FILE.post(PATH, BODY, {"X-Bkapi-JWT": tok,
+                               "X-Bkapi-Authorization": "not json"})
+    assert r.json["code"] == 0, r
+    assert last_operator(env) == "admin"
+    reset(env)
+    before = env.db.snapshot()
+    r = FILE.post(PATH, BODY, {"X-Bkapi-Authorization": json.dumps(
+        {"bk_app_code": "demo_app", "bk_app_secret": "demo-app-secret",
+         "bk_username": "admin"})})
+    assert (r.json["code"], r.json["message"]) == (3540100, APP_FAILED), r
+    assert harness.diff_snapshots(before, env.db.snapshot()) == []
+
+
 def test_scope_checks_still_apply(env):
     reset(env)
     r = FILE.post("/operate_node/99/12/", BODY, {"X-Bkapi-JWT": token(claims())})

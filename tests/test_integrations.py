@@ -264,20 +264,38 @@ def fcgid_config(env, name, **conf):
     return path
 
 
-def test_apache_fcgid(env):
-    """mod_fcgid starts build/operate-node itself with the listening socket
-    on fd 0: the service detects it and serves as one process. The config
-    path is an argument in the shipped FcgidWrapper line."""
-    env.db.reset_demo()
-    conf = fcgid_config(env, "apache-fcgid-service")
-    binary = os.path.join(harness.BUILD, "operate-node")
-    fcgid = os.path.join(env.top, "apache-fcgid")
-    apache = Apache(env, "apache-fcgid", shipped(
+def reachable_binary(env, name):
+    """A copy of the build's operate-node that www-data can run: the
+    checkout may sit in a directory only its owner may enter (a clone
+    under mktemp -d), the test folder is searchable (setup_module)."""
+    d = os.path.join(env.top, name)
+    os.makedirs(d, exist_ok=True)
+    os.chmod(d, 0o755)
+    binary = os.path.join(d, "operate-node")
+    shutil.copy(os.path.join(harness.BUILD, "operate-node"), binary)
+    os.chmod(binary, 0o755)
+    return binary
+
+
+def fcgid_apache(env, name, binary, conf):
+    fcgid = os.path.join(env.top, name)
+    return Apache(env, name, shipped(
         "conf/apache/operate-node-fcgid.conf",
         **{"/usr/local/bin/operate-node": binary,
            "/etc/operate-node/operate-node.conf": conf}),
-        ["fcgid"], server='FcgidIPCDir "%s/fcgid-ipc"\n'
+        ["fcgid", "headers"], server='FcgidIPCDir "%s/fcgid-ipc"\n'
         'FcgidProcessTableFile "%s/fcgid-shm"\n' % (fcgid, fcgid))
+
+
+def test_apache_fcgid(env):
+    """mod_fcgid starts operate-node itself with the listening socket
+    on fd 0: the service detects it and serves as one process. The config
+    path is an argument in the shipped FcgidWrapper line. The binary is a
+    copy that www-data can reach wherever the checkout is."""
+    env.db.reset_demo()
+    conf = fcgid_config(env, "apache-fcgid-service")
+    binary = reachable_binary(env, "apache-fcgid-bin")
+    apache = fcgid_apache(env, "apache-fcgid", binary, conf)
     try:
         apache.start()
         j, k = success_and_refusal(env, apache.port)
@@ -300,6 +318,35 @@ def test_apache_fcgid(env):
         apache.stop()
         # mod_fcgid stops its processes when Apache stops; one left over
         # is a failure, and is stopped here by its pid all the same.
+        try:
+            harness.wait_for(lambda: pids_running(conf) == [], 10,
+                             "mod_fcgid's processes to exit")
+        finally:
+            for pid in pids_running(conf):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_apache_fcgid_own_500_is_json(env):
+    """mod_fcgid cannot start the service (here: its config is out of
+    www-data's reach): Apache's own 500 is JSON in the service's shape,
+    with the ids in the headers."""
+    conf = fcgid_config(env, "apache-fcgid-500-service")
+    os.chmod(conf, 0o600)       # root's only: the service cannot load it
+    binary = reachable_binary(env, "apache-fcgid-500-bin")
+    apache = fcgid_apache(env, "apache-fcgid-500", binary, conf)
+    try:
+        apache.start()
+        r = post(apache.port, node_id="act_failed", action="retry")
+        assert r.status == 500, r
+        assert r.headers["content-type"].startswith("application/json"), r.headers
+        j = r.json
+        assert j and j["result"] is False and j["data"] is None, r
+        assert j["code"] == 3555000 and "outcome is unknown" in j["message"], j
+        assert UNIQUE_ID.fullmatch(j["request_id"]), j
+        assert r.headers.get("x-request-id") == j["request_id"], r.headers
+        assert r.headers.get("x-trace-id") == j["trace_id"], r.headers
+    finally:
+        apache.stop()
         try:
             harness.wait_for(lambda: pids_running(conf) == [], 10,
                              "mod_fcgid's processes to exit")
@@ -545,16 +592,25 @@ INSTALLED = [
     "usr/local/share/operate-node/apache/operate-node-fcgid.conf",
     "usr/local/lib/systemd/system/operate-node.service",
     "etc/logrotate.d/operate-node",
+    "usr/local/share/man/man8/operate-node.8",
+    "usr/local/share/man/man8/operate-node-admin.8",
+    "usr/local/share/doc/operate-node/LICENSE",
+    "usr/local/share/doc/operate-node/README.md",
 ]
 
 
-def make_install(*args):
-    """make install of the build under test (make test-asan: build-san)."""
-    argv = ["make", "-s", "-C", harness.ROOT, "install"] + list(args)
+def make_target(target, *args):
+    """make target for the build under test (make test-asan: build-san)."""
+    argv = ["make", "-s", "-C", harness.ROOT, target] + list(args)
     if os.path.basename(harness.BUILD) == "build-san":
         argv.append("SANITIZE=address,undefined")
     p = subprocess.run(argv, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, p.stdout + p.stderr
+    return p.stdout + p.stderr
+
+
+def make_install(*args):
+    make_target("install", *args)
 
 
 def test_make_install(env):
@@ -579,11 +635,33 @@ def test_make_install(env):
                              "operate-node.service"))
     assert ("ExecStart=/usr/local/bin/operate-node -c "
             "/etc/operate-node/operate-node.conf\n") in unit
+    # readiness, and a reload that checks the config before the signal
+    assert "\nType=notify\n" in unit and "\nNotifyAccess=main\n" in unit
+    reloads = re.findall(r"^ExecReload=(.*)$", unit, re.M)
+    assert reloads == ["/usr/local/bin/operate-node -t -c "
+                       "/etc/operate-node/operate-node.conf",
+                       "/bin/kill -HUP $MAINPID"], reloads
+    # the man pages render without warnings, and name the exit codes
+    for page in ("operate-node", "operate-node-admin"):
+        p = subprocess.run(["man", "--warnings", "-l", os.path.join(
+            dest, "usr/local/share/man/man8", page + ".8")],
+            capture_output=True, text=True, timeout=60,
+            env=dict(os.environ, MANWIDTH="80", LC_ALL="C.UTF-8"))
+        assert p.returncode == 0 and p.stderr == "", p.stderr
+        assert "EXIT STATUS" in p.stdout and "--version" in p.stdout, p.stdout
+    assert "MIT License" in read(os.path.join(
+        dest, "usr/local/share/doc/operate-node/LICENSE"))
     # A second install keeps the operator's config.
     with open(conf, "a") as f:
         f.write("workers = 3\n")
     make_install("DESTDIR=" + dest, "PREFIX=/usr/local")
     assert read(conf).endswith("workers = 3\n")
+    # make uninstall removes all of it but the operator's config
+    out = make_target("uninstall", "DESTDIR=" + dest, "PREFIX=/usr/local")
+    assert "kept %s" % conf in out, out
+    left = [os.path.relpath(os.path.join(d, f), dest)
+            for d, _, files in os.walk(dest) for f in files]
+    assert left == ["etc/operate-node/operate-node.conf"], left
 
 
 def test_make_install_prefix_and_unit(env):
@@ -605,3 +683,100 @@ def test_make_install_prefix_and_unit(env):
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0 and (p.stdout + p.stderr).strip() == "", \
         p.stdout + p.stderr
+
+
+# Build hygiene -----------------------------------------------------------------
+
+def readelf(*args):
+    p = subprocess.run(["readelf", "-W"] + list(args), capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    return p.stdout
+
+
+def test_binaries_are_hardened(env):
+    """What make builds by default: PIE, full RELRO with BIND_NOW, the
+    stack protector, and (outside the sanitizer build) _FORTIFY_SOURCE's
+    checked calls."""
+    san = os.path.basename(harness.BUILD) == "build-san"
+    for name in ("operate-node", "operate-node-admin"):
+        path = os.path.join(harness.BUILD, name)
+        assert "Type:                              DYN" in readelf("-h", path), name
+        assert re.search(r"^\s*GNU_RELRO ", readelf("-l", path), re.M), name
+        dyn = readelf("-d", path)
+        assert re.search(r"\(FLAGS\)\s.*BIND_NOW", dyn) or \
+            re.search(r"\(FLAGS_1\)\s.*\bNOW\b", dyn), dyn
+        assert re.search(r"\(FLAGS_1\)\s.*\bPIE\b", dyn), dyn
+        syms = readelf("--dyn-syms", path)
+        assert "__stack_chk_fail" in syms, name
+        if not san:
+            assert re.search(r"__\w+_chk\b", syms.replace("__stack_chk_fail", "")), name
+
+
+def test_make_honours_caller_flags(env):
+    """CPPFLAGS, CFLAGS and LDFLAGS reach every compile and link, after the
+    project's own (so they win); the hardening stays; _FORTIFY_SOURCE is
+    not added without optimisation, nor twice."""
+    def dry(*args):
+        p = subprocess.run(["make", "-n", "-B", "-C", harness.ROOT] + list(args)
+                           + ["build/operate-node"], capture_output=True, text=True,
+                           timeout=120)
+        assert p.returncode == 0, p.stderr
+        lines = [l for l in p.stdout.split("\n") if l.startswith("cc ")]
+        assert len(lines) > 20, p.stdout
+        return lines
+    for line in dry("CPPFLAGS=-DOPN_TEST_CPP", "CFLAGS=-O1 -g3", "LDFLAGS=-Wl,-z,noexecstack"):
+        assert "-fstack-protector-strong" in line or "-pie" in line, line
+        if " -c " in line:
+            assert "-DOPN_TEST_CPP" in line and line.index("-O1 -g3") > \
+                line.index("-Wall"), line
+            assert "-D_FORTIFY_SOURCE=2" in line and "-fPIE" in line, line
+        else:
+            assert "-Wl,-z,noexecstack" in line and "-Wl,-z,relro,-z,now" in line, line
+            assert line.index("-Wl,-z,noexecstack") > line.index("-pie"), line
+    for line in dry("CFLAGS=-O0 -g"):
+        assert "_FORTIFY_SOURCE" not in line, line
+    for line in dry("CPPFLAGS=-D_FORTIFY_SOURCE=3"):
+        assert line.count("_FORTIFY_SOURCE") == (1 if " -c " in line else 0), line
+    for line in dry("HARDEN="):
+        assert "-fstack-protector-strong" not in line and "-pie" not in line, line
+
+
+def test_install_deps_keeps_policy_rc_d(env):
+    """tests/install-deps.sh with a package missing (dpkg-query and apt-get
+    are stand-ins that record what they saw): an existing policy-rc.d is
+    used and left as it was; without one, its own blocks services while
+    apt-get runs and is gone afterwards."""
+    d = os.path.join(env.top, "install-deps")
+    bin_dir = os.path.join(d, "bin")
+    os.makedirs(bin_dir, exist_ok=True)
+    seen = os.path.join(d, "seen")
+    with open(os.path.join(bin_dir, "dpkg-query"), "w") as f:
+        f.write("#!/bin/sh\nexit 1\n")            # nothing is installed
+    with open(os.path.join(bin_dir, "apt-get"), "w") as f:
+        f.write('#!/bin/sh\n[ "$1" = update ] && exit 0\n'
+                'cat "$POLICY_RC_D" > %s 2>/dev/null || echo absent > %s\n' % (seen, seen))
+    for name in ("dpkg-query", "apt-get"):
+        os.chmod(os.path.join(bin_dir, name), 0o755)
+    policy = os.path.join(d, "policy-rc.d")
+    script = os.path.join(harness.ROOT, "tests", "install-deps.sh")
+    envp = dict(os.environ, PATH=bin_dir + ":" + os.environ["PATH"],
+                POLICY_RC_D=policy)
+
+    mine = "#!/bin/sh\n# the container's own\nexit 0\n"
+    with open(policy, "w") as f:
+        f.write(mine)
+    os.chmod(policy, 0o700)
+    p = subprocess.run(["sh", script], env=envp, capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert read(seen) == mine and read(policy) == mine
+    assert stat.S_IMODE(os.stat(policy).st_mode) == 0o700
+    assert "keeping the existing" in p.stderr
+
+    os.unlink(policy)
+    p = subprocess.run(["sh", script], env=envp, capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert read(seen) == "#!/bin/sh\nexit 101\n"
+    assert not os.path.exists(policy)

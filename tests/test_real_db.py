@@ -130,7 +130,7 @@ def test_load_leaves_bksops_tables_alone(env):
         assert added == OWN_TABLES, added
         assert all(typ == "BASE TABLE" for typ, _, _ in (tables1[t] for t in added))
         assert routines1 and all(name.startswith("opn_") for _, name in routines1), routines1
-        assert ("PROCEDURE", "opn_operate_node") in routines1
+        assert ("PROCEDURE", harness.routine("opn_operate_node")) in routines1
         assert (triggers1, events1) == ([], [])
         # the second run changed nothing at all
         assert (tables2, routines2, triggers2, events2) == \
@@ -350,10 +350,10 @@ def test_check_db_and_a_dropped_procedure_heals_after_load(env):
         assert load_sh(env, db.name, "--demo").returncode == 0
         conf = harness.pool_config(os.path.join(env.top, "rdb_proc.conf"),
                                    db_socket=env.db.sock, db_user="root", db_name=db.name)
-        db.exec("DROP PROCEDURE opn_operate_node")
+        db.exec("DROP PROCEDURE " + harness.routine("opn_operate_node"))
         rc, out = check_db(conf)
         assert rc == 1, out
-        assert "opn_operate_node" in out and "missing routine" in out, out
+        assert harness.routine("opn_operate_node") in out and "missing routine" in out, out
         svc = harness.Service(env, name="rdb-proc-pool", db_name=db.name, workers=1)
         schema_replies(svc)
         # sql/load.sh puts it back; the check passes, and the worker heals

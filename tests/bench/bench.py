@@ -82,9 +82,13 @@ TASKS = env_int("BENCH_TASKS", 1000)
 SCALE_NODES = env_int("BENCH_SCALE_NODES", 1000000)
 RATE = env_int("BENCH_RATE", 3000)
 WARMUP = env_int("BENCH_WARMUP", 2)
-ONLY = os.environ.get("BENCH_ONLY", "a b b2 c d e t")
+ONLY = os.environ.get("BENCH_ONLY", "a b b2 c d e t o")
 # "b2" is one workload: ONLY is read as the names it lists ("ab2" is a and b2).
-ONLYSET = set(re.findall(r"b2|[a-et]", ONLY))
+ONLYSET = set(re.findall(r"b2|[a-eto]", ONLY))
+# Overload (BENCH_ONLY "o"; issue 22): a at these multiples of the pool's
+# capacity (its workers), every reply checked: a success, or a truthful
+# "nothing was applied" from nginx when the listen queue is full (shed).
+OVERLOAD = [int(x) for x in os.environ.get("BENCH_OVERLOAD", "1 5 20 100").split()]
 WORKLOADS = ["a", "b", "b2", "c", "d"]
 PERF = os.environ.get("BENCH_PERF", "0") == "1"
 KEEP = os.environ.get("BENCH_KEEP", "0") == "1"
@@ -597,6 +601,7 @@ class Bench:
         self.top_rate = 0           # the highest req/s a consuming run saw
         self.runs = []
         self.tail_runs = []
+        self.overload_runs = []
         self.rss = []
         self.notes = []
         self.seed_log = []
@@ -683,11 +688,12 @@ class Bench:
     def client_argv(self, workload, conns, seconds, lo, hi):
         wrk = ["wrk", "-t", str(min(WRK_THREADS, conns)), "-c", str(conns),
                "-d", "%ds" % seconds, "-T", "10s", "--latency"]
-        if workload in ("a", "e"):
+        if workload in ("a", "e", "o"):
             return wrk + ["-s", os.path.join(HERE, "success.lua"),
                           "http://127.0.0.1:%d/" % self.svc.nginx.port, "--",
                           str(lo), str(hi), str(min(WRK_THREADS, conns)),
-                          str(TASKS), str(TASK_BASE)]
+                          str(TASKS), str(TASK_BASE)] + \
+                (["shed"] if workload == "o" else [])
         if workload in ("c", "d"):
             port = self.svc.nginx.port if workload == "c" else self.hello_nginx.port
             expect = '"code":3540000' if workload == "c" else '"data":"hello"'
@@ -703,7 +709,7 @@ class Bench:
         """One run of a workload: the client for a fixed time, with the
         server's counters and every process's CPU time read around it."""
         label = "%s@%d" % (workload, conns)
-        consuming = workload in ("a", "b", "b2", "e")
+        consuming = workload in ("a", "b", "b2", "e", "o")
         seeded = self.prepare(seconds) if consuming else None
         lo, hi = self.next_slot, self.seeded_hi
         argv = self.client_argv(workload, conns, seconds, lo, hi)
@@ -795,6 +801,16 @@ class Bench:
             # Everything else on the machine (other people's work included).
             other = (busy1 - busy0) / TICK - sum(cpu.values())
             res["cpu_other"] = round(max(0.0, other) / wall / os.cpu_count(), 2)
+        if workload == "o":
+            self.overload_runs.append(res)
+            if res.get("failed"):
+                self.failed = True
+            state = "FAILED: " + res["why"] if res.get("failed") else \
+                "goodput %6.0f/s  shed %6.0f/s  p50 %7.2f ms  p99 %7.2f ms" % (
+                    res["goodput"], res["shed"] / res["wall"], res["p50_ms"],
+                    res["p99_ms"])
+            log("  overload %-6s %s" % (label, state))
+            return res
         if phase:
             res["phase"] = phase
             res["probe"] = probe.result() if probe else None
@@ -854,7 +870,10 @@ class Bench:
                 res.update(failed=True, why="wrk: exit %d: %s" % (rc, (err or out)[-300:]))
                 return
             secs = m["duration_us"] / 1e6
-            res.update(requests=m["requests"], ok=m["requests"] - m["fails"],
+            shed = m.get("shed", 0)
+            res.update(requests=m["requests"], ok=m["requests"] - m["fails"] - shed,
+                       shed=shed, wall=secs,
+                       goodput=(m["requests"] - m["fails"] - shed) / secs,
                        rps=m["requests"] / secs, p50_ms=m["p50_us"] / 1000,
                        p99_ms=m["p99_us"] / 1000, max_ms=m["max_us"] / 1000)
             if m["max_slot"] >= 0:
@@ -940,6 +959,11 @@ class Bench:
                         self.run(w, c, SECONDS, run_no=r)
         if "t" in ONLYSET:
             self.tails(top)
+        if "o" in ONLYSET:
+            log("overload: a at %s x %d workers, %ds each ..."
+                % (OVERLOAD, WORKERS, SECONDS))
+            for k in OVERLOAD:
+                self.run("o", k * WORKERS, SECONDS)
         self.record_rss("after a-d")
         self.sizes["a-d end"] = table_sizes(self.ctl)
         if "e" in ONLYSET:
@@ -1121,6 +1145,14 @@ class Bench:
         # Flat: the same workers (max_requests = 0: none is recycled) grew by
         # at most one allocation chunk between the warm-up and the end.
         check("rss_flat", growth, growth is not None and growth <= 256)
+        # Overload: goodput at 20x the capacity within 10% of 1x's.
+        ov = {r["conns"] // WORKERS: r for r in self.overload_runs
+              if not r.get("failed")}
+        ratios["goodput 20x/1x"] = ov[20]["goodput"] / ov[1]["goodput"] \
+            if 1 in ov and 20 in ov and ov[1]["goodput"] else None
+        check("goodput 20x/1x", ratios["goodput 20x/1x"],
+              ratios["goodput 20x/1x"] is not None
+              and ratios["goodput 20x/1x"] >= 0.9)
 
         result = {
             "time": datetime.datetime.now().isoformat(timespec="seconds"),
@@ -1144,6 +1176,7 @@ class Bench:
             "worker_rss": self.rss, "worker_rss_growth_kib": growth,
             "resolve": self.explain, "targets": TARGETS, "verdict": verdict,
             "notes": self.notes, "runs": self.runs, "tail_runs": self.tail_runs,
+            "overload_runs": self.overload_runs,
             "elapsed_seconds": round(self.elapsed, 1),
             "failed": self.failed,
         }
@@ -1222,6 +1255,8 @@ class Bench:
             P("  %-33s %8s   (%d purge CALLs / %d actions, after the reply)"
               % ("  + housekeeping", "%.4f" % (rtr["purge_calls"] / rtr["applied"]),
                  rtr["purge_calls"], rtr["applied"]))
+        line("overload goodput 20x / 1x", rt.get("goodput 20x/1x"), ">= 0.9",
+             "goodput 20x/1x")
         rss = [k for s_ in r["worker_rss"] for k in s_["kib"] if k]
         line("worker RSS, largest (MiB)", max(rss) / 1024 if rss else None,
              "<= 8", "rss")
@@ -1288,6 +1323,21 @@ class Bench:
                     "%.0f" % x["mariadb_cpu_us_per_action"]
                     if x.get("mariadb_cpu_us_per_action") else "n/a",
                     json.dumps(x.get("probe"))))
+
+        if r["overload_runs"]:
+            P("\noverload: a at multiples of the pool's %d workers, %ds each; goodput: "
+              "successes/s;\n  shed: nginx's \"nothing was applied\" replies/s "
+              "(listen queue full); latency of all replies" % (WORKERS, SECONDS))
+            P("  %-8s %8s %9s %8s %9s %9s %6s" % ("load", "conns", "goodput", "shed/s",
+                                               "p50 ms", "p99 ms", "fails"))
+            for x in r["overload_runs"]:
+                if x.get("failed"):
+                    P("  %-8s FAILED: %s" % ("%dx" % (x["conns"] // WORKERS), x["why"]))
+                    continue
+                P("  %-8s %8d %9.0f %8.0f %9.1f %9.1f %6d" % (
+                    "%dx" % (x["conns"] // WORKERS), x["conns"], x["goodput"],
+                    x["shed"] / x["wall"], x["p50_ms"], x["p99_ms"],
+                    x["requests"] - x["ok"] - x["shed"]))
 
         P("\nCPU per request (us; process CPU time / replies), and how busy the %d CPUs were:"
           % r["machine"]["cpus"])

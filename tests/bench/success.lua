@@ -4,7 +4,7 @@
 -- the seed ran out, and the run fails. Slot s maps to its task, node and
 -- action exactly as bench.py seeds them and dbdriver.c calls them.
 --
---   wrk -s success.lua URL -- LO HI THREADS TASKS TASK_BASE
+--   wrk -s success.lua URL -- LO HI THREADS TASKS TASK_BASE [shed]
 -- done() prints one line "BENCH_JSON {...}" (and "BENCH_FAIL ..." with the
 -- first reply that was not a success).
 
@@ -24,11 +24,13 @@ function setup(thread)
 end
 
 -- Per thread (globals, so that done() can read them with thread:get).
-sent, fails, exhausted, last_slot, first_fail = 0, 0, 0, -1, ""
+sent, fails, exhausted, last_slot, first_fail, shed = 0, 0, 0, -1, "", 0
 
 function init(args)
    lo, hi, nthreads = tonumber(args[1]), tonumber(args[2]), tonumber(args[3])
    ntasks, task_base = tonumber(args[4]), tonumber(args[5])
+   -- "shed": a "nothing was applied" 502/503/504 is counted, not a failure
+   shed_ok = args[6] == "shed"
 end
 
 -- 4 hex digits of a multiplicative hash first: ids spread over the whole
@@ -74,7 +76,11 @@ function request()
 end
 
 function response(status, headers, body)
-   if status ~= 200 or not string.find(body, '"code":0,', 1, true) then
+   if shed_ok and status >= 502 and status <= 504 and
+      string.find(body, "nothing was applied", 1, true) then
+      -- overload (bench "o"): the web server shed it, truthfully
+      shed = shed + 1
+   elseif status ~= 200 or not string.find(body, '"code":0,', 1, true) then
       fails = fails + 1
       if first_fail == "" then
          first_fail = status .. " " .. string.sub(body, 1, 300)
@@ -83,9 +89,10 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-   local f, ex, maxslot, first = 0, 0, -1, ""
+   local f, ex, maxslot, first, sh = 0, 0, -1, "", 0
    for _, t in ipairs(threads) do
       f = f + t:get("fails")
+      sh = sh + t:get("shed")
       ex = ex + t:get("exhausted")
       maxslot = math.max(maxslot, t:get("last_slot"))
       if first == "" then first = t:get("first_fail") end
@@ -94,10 +101,10 @@ function done(summary, latency, requests)
    io.write(string.format(
       'BENCH_JSON {"requests":%d,"duration_us":%d,"fails":%d,' ..
       '"exhausted":%d,"max_slot":%d,"p50_us":%d,"p99_us":%d,"max_us":%d,' ..
-      '"socket_errors":%d,"non2xx":%d,"timeouts":%d}\n',
+      '"socket_errors":%d,"non2xx":%d,"timeouts":%d,"shed":%d}\n',
       summary.requests, summary.duration, f, ex, maxslot,
       latency:percentile(50), latency:percentile(99), latency.max,
-      e.connect + e.read + e.write, e.status, e.timeout))
+      e.connect + e.read + e.write, e.status, e.timeout, sh))
    if first ~= "" then
       io.write("BENCH_FAIL " .. first:gsub("\n", " ") .. "\n")
    end

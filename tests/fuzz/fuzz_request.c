@@ -1,6 +1,7 @@
 /*
  * libFuzzer target for everything between the raw request and a validated
- * one: route_parse on the path, sj_parse on the body, fields_parse on both.
+ * one: route_parse on the path, sj_parse on the body, fields_parse on both,
+ * and the body as an X-Bkapi-Authorization header (fields_auth_header).
  * Input: the path, a newline, then the body.
  */
 #include <stddef.h>
@@ -27,6 +28,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	plen = (size_t)(nl - path);
 	body = nl + 1;
 	blen = size - plen - 1;
+	struct json_object *h = NULL;
+	if (fields_auth_header(body, blen, &f, &h, err, sizeof(err)) == 0)
+		json_object_put(h);
 	if (route_parse(path, plen, &r) == -1 ||
 	    (r.kind != ROUTE_OPERATE && r.kind != ROUTE_OPERATE_PATH))
 		return 0;

@@ -231,6 +231,69 @@ test_username_chars(void **state)
 	assert_int_equal(parse("/operate_node/1/2/", body, 0, &f, msg), -1);
 }
 
+/* X-Bkapi-Authorization: the credentials, or -1 with a reason that
+ * quotes nothing of the header. */
+static void
+test_auth_header(void **state)
+{
+	static const struct {
+		const char *hdr;
+		int rc;
+		const char *user, *token;
+	} cases[] = {
+		{ "{\"bk_app_code\":\"a\",\"bk_app_secret\":\"s\","
+		    "\"bk_username\":\"u\"}", 0, "u", NULL },
+		{ "{\"bk_app_code\":\"a\",\"bk_app_secret\":\"s\","
+		    "\"access_token\":\"t\",\"other\":1}", 0, NULL, "t" },
+		{ "{\"bk_app_code\":\"a\",\"bk_app_secret\":\"s\","
+		    "\"bk_token\":\"t\",\"access_token\":\"t\"}", -1, NULL, NULL },
+		{ "{\"bk_app_code\":\"a\",\"bk_app_secret\":\"s\"}", -1, NULL,
+		    NULL },
+		{ "{\"bk_app_code\":\"a\",\"bk_app_code\":\"a\","
+		    "\"bk_app_secret\":\"SECRET\",\"bk_username\":\"u\"}", -1,
+		    NULL, NULL },
+		{ "{\"bk_app_code\":\"a\",\"bk_app_secret\":[\"SECRET\"],"
+		    "\"bk_username\":\"u\"}", -1, NULL, NULL },
+		{ "[]", -1, NULL, NULL },
+		{ "SECRET", -1, NULL, NULL },
+	};
+	char why[160], big[AUTH_HEADER_MAX + 2];
+	struct json_object *o;
+	struct fields f;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		memset(&f, 0, sizeof(f));
+		assert_int_equal(fields_auth_header(cases[i].hdr,
+		    strlen(cases[i].hdr), &f, &o, why, sizeof(why)), cases[i].rc);
+		if (cases[i].rc == 0) {
+			assert_string_equal(f.app_code, "a");
+			assert_string_equal(f.app_secret, "s");
+			if (cases[i].user)
+				assert_string_equal(f.username, cases[i].user);
+			if (cases[i].token)
+				assert_string_equal(f.token, cases[i].token);
+			json_object_put(o);
+		} else {
+			assert_null(o);
+			assert_null(f.app_secret);
+			assert_null(strstr(why, "SECRET"));
+		}
+	}
+	/* AUTH_HEADER_MAX bytes are read; one more is refused unread. */
+	snprintf(big, sizeof(big), "{\"bk_app_code\":\"a\",\"bk_app_secret\""
+	    ":\"s\",\"bk_username\":\"u\",\"pad\":\"%*s\"}",
+	    AUTH_HEADER_MAX - 66, "");
+	assert_int_equal(strlen(big), AUTH_HEADER_MAX);
+	assert_int_equal(fields_auth_header(big, strlen(big), &f, &o, why,
+	    sizeof(why)), 0);
+	json_object_put(o);
+	memmove(big + 1, big, AUTH_HEADER_MAX + 1);
+	big[0] = ' ';
+	assert_int_equal(fields_auth_header(big, strlen(big), &f, &o, why,
+	    sizeof(why)), -1);
+}
+
 int
 main(void)
 {
@@ -239,6 +302,7 @@ main(void)
 		cmocka_unit_test(test_valid),
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_username_chars),
+		cmocka_unit_test(test_auth_header),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
