@@ -1,8 +1,9 @@
 /*
  * operate-node-admin: the operators' command for the tables behind
  * authentication (operate-node-api.md §6): app accounts, bk_token logins and
- * task_operate grants. It reads the service's own config file, and connects
- * as admin_db_user (admin_db_password_file) when that names an account.
+ * task_operate grants; and for the outbox rows the dispatcher could not
+ * send. It reads the service's own config file, and connects as
+ * admin_db_user (admin_db_password_file) when that names an account.
  */
 #include <assert.h>
 #include <getopt.h>
@@ -42,23 +43,26 @@
 #define SHOW_MAX 80		/* bytes of an argument echoed in an error */
 #define CMD_SQL_MAX 2		/* statements of one command */
 #define POS_MAX 2		/* positional arguments of one command */
+#define OUTBOX_LIST_MAX 1000	/* rows `outbox list` shows, oldest first */
 
 /* Result buffers: varchar(n) in utf8mb4 is at most 4n bytes. */
 #define COL_CODE (APP_CODE_MAX * 4 + 1)
 #define COL_USER (USERNAME_MAX * 4 + 1)
 #define COL_ACTION (64 * 4 + 1)
+#define COL_NAME (255 * 4 + 1)	/* opn$outbox's varchar(255) columns */
+#define COL_TIME 32
 /* Escaped output: at most "\xNN" for each byte, and "...". */
 #define ESC_LEN(n) (4 * (n) + 4)
 
 enum { FL_TRUSTED, FL_DAYS, FL_PROJECT, FL_USER, NFLAGS };
 
 /* What an argument is, and so how it is checked. */
-enum arg_kind { A_NONE, A_CODE, A_USER, A_TOKEN, A_PROJECT, A_DAYS };
+enum arg_kind { A_NONE, A_CODE, A_USER, A_TOKEN, A_PROJECT, A_DAYS, A_ROW };
 
 /* A positional argument's name in messages. */
 static const char *const kind_name[] = {
 	[A_CODE] = "CODE", [A_USER] = "USERNAME", [A_TOKEN] = "TOKEN",
-	[A_PROJECT] = "PROJECT_ID", [A_DAYS] = "DAYS",
+	[A_PROJECT] = "PROJECT_ID", [A_DAYS] = "DAYS", [A_ROW] = "ID",
 };
 
 static const struct flag {
@@ -84,7 +88,7 @@ struct args {
 	int npos;
 	unsigned seen;			/* BIT(FL_*) of the flags given */
 	const char *val[NFLAGS];	/* their values */
-	int64_t project, days;		/* the numbers among them, checked */
+	int64_t project, days, row;	/* the numbers among them, checked */
 };
 
 struct admin {
@@ -132,6 +136,9 @@ usage(FILE *f)
 	    "  revoke USERNAME PROJECT_ID take " PERM_ACTION " on the project away\n"
 	    "  grants [--project N | --user NAME]\n"
 	    "                             list the grants, of one project or one user\n"
+	    "  outbox list                undispatched outbox rows that failed: parked\n"
+	    "                             ones and those to be tried again (oldest %d)\n"
+	    "  outbox retry ID            send a parked or waiting row again now\n"
 	    "options:\n"
 	    "  -c file, --config file\n"
 	    "              the service's config file, whose db_* keys name the\n"
@@ -146,7 +153,7 @@ usage(FILE *f)
 	    "secret or token is printed only once, on stdout, and stored only as its\n"
 	    "SHA-256. Lists are tab-separated, under a header line. \"--\" ends the\n"
 	    "options. Exit status: 0 done, 1 failed, 2 bad usage.\n",
-	    DAYS_MAX, DAYS_DEFAULT, APP_CODE_MAX, USERNAME_MAX);
+	    DAYS_MAX, DAYS_DEFAULT, OUTBOX_LIST_MAX, APP_CODE_MAX, USERNAME_MAX);
 }
 
 static int
@@ -564,6 +571,49 @@ cmd_grants(struct admin *a, const struct args *g)
 	    print_grant);
 }
 
+static int
+print_outbox(void *arg, const struct db_val *c)
+{
+	char e1[ESC_LEN(COL_NAME)], e2[ESC_LEN(COL_NAME)],
+	    e3[ESC_LEN(COL_NAME)], e4[ESC_LEN(COL_NAME)];
+
+	(void)arg;
+	printf("%lld\t%s\t%s\t%s\t%s\t%lld\t%s\t%s\n", (long long)c[0].i,
+	    c[1].str, ESCAPED(c[2].str, COL_NAME, e1),
+	    ESCAPED(c[3].str, COL_NAME, e2), ESCAPED(c[4].str, COL_NAME, e3),
+	    (long long)c[5].i, c[6].str, ESCAPED(c[7].str, COL_NAME, e4));
+	return 0;
+}
+
+static int
+cmd_outbox_list(struct admin *a, const struct args *g)
+{
+	char state[16], kind[COL_NAME], name[COL_NAME], rk[COL_NAME],
+	    since[COL_TIME], why[COL_NAME];
+	struct db_val c[] = { db_int(0), col_str(state, sizeof(state)),
+	    col_str(kind, sizeof(kind)), col_str(name, sizeof(name)),
+	    col_str(rk, sizeof(rk)), db_int(0), col_str(since, sizeof(since)),
+	    col_str(why, sizeof(why)) };
+
+	(void)g;
+	return list(a, "id\tstate\tkind\tname\trouting_key\tattempts\t"
+	    "since_utc\tlast_error", NULL, 0, c, 8, print_outbox);
+}
+
+/* Statement 0 finds the undispatched row, statement 1 makes it due. The
+ * dispatcher sends it within a second (its poll). */
+static int
+cmd_outbox_retry(struct admin *a, const struct args *g)
+{
+	struct db_val p = db_int(g->row);
+	int found = 0;
+
+	if (delete_found(a, &p, 1, &found) == -1)
+		return EXIT_FAIL;
+	return found ? EXIT_OK : fail("no undispatched outbox row %lld",
+	    (long long)g->row);
+}
+
 /* The commands: their words, arguments, statements (statement i is
  * sql[i]), the remedy of those that print a new secret, and run(). */
 static const struct cmd cmds[] = {
@@ -618,6 +668,21 @@ static const struct cmd cmds[] = {
 	    "(? IS NULL OR username = ?) "
 	    "ORDER BY project_id, username, action" },
 	    NULL, cmd_grants },
+	{ "outbox", "list", { A_NONE }, 0, 0, {
+	    "SELECT id, IF(parked_time IS NULL, 'waiting', 'parked'), kind, "
+	    "name, routing_key, attempts, DATE_FORMAT(COALESCE(failing_since, "
+	    "parked_time, created_time), '%Y-%m-%d %H:%i:%s'), "
+	    "COALESCE(last_error, '') FROM `opn$outbox` "
+	    "WHERE dispatched_time IS NULL AND (parked_time IS NOT NULL OR "
+	    "next_attempt_time IS NOT NULL) ORDER BY id LIMIT "
+	    STR(OUTBOX_LIST_MAX) },
+	    NULL, cmd_outbox_list },
+	{ "outbox", "retry", { A_ROW }, 0, 0, {
+	    "SELECT 1 FROM `opn$outbox` WHERE id = ? AND dispatched_time IS NULL",
+	    "UPDATE `opn$outbox` SET parked_time = NULL, next_attempt_time = "
+	    "NULL, failing_since = NULL, attempts = 0 WHERE id = ? AND "
+	    "dispatched_time IS NULL" },
+	    NULL, cmd_outbox_retry },
 };
 
 #define NCMDS ((int)(sizeof(cmds) / sizeof(cmds[0])))
@@ -648,6 +713,8 @@ arg_ok(enum arg_kind kind, const char *what, const char *s, struct args *g)
 		return number_ok(what, s, 1, INT64_MAX, &g->project);
 	case A_DAYS:
 		return number_ok(what, s, 1, DAYS_MAX, &g->days);
+	case A_ROW:
+		return number_ok(what, s, 1, INT64_MAX, &g->row);
 	case A_NONE:
 		break;
 	}

@@ -73,6 +73,8 @@ static const struct cfg_key keys[] = {
 	{ "redis_url", CFG_STR, S(redis_url), 0, 0, NULL },
 	{ "celery_timezone", CFG_STR, S(celery_timezone), 0, 0, NULL },
 	{ "dispatch_batch", CFG_INT, N(dispatch_batch), 1, 1000, NULL },
+	{ "dispatch_give_up", CFG_INT, N(dispatch_give_up), 1, 604800, NULL },
+	{ "outbox_retention_days", CFG_INT, N(outbox_retention_days), 1, 3650, NULL },
 	{ "log_level", CFG_ENUM, N(log_level), 0, 0, log_levels },
 	{ "log_format", CFG_ENUM, N(log_format), 0, 0, log_formats },
 	{ "log_file", CFG_STR, S(log_file), 0, 0, NULL },
@@ -119,6 +121,8 @@ config_defaults(struct config *c)
 	/* bk-sops: TIME_ZONE Asia/Shanghai with CELERY_ENABLE_UTC = False. */
 	snprintf(c->celery_timezone, sizeof(c->celery_timezone), "Asia/Shanghai");
 	c->dispatch_batch = 100;
+	c->dispatch_give_up = 3600;
+	c->outbox_retention_days = 3;
 	c->log_level = LOG_INFO;
 	c->log_format = LOG_TEXT;
 }

@@ -67,6 +67,8 @@ struct config {
 	char redis_url[CONF_PATH];	/* redis://[:pass@]host:port[/db] */
 	char celery_timezone[CONF_STR];
 	int64_t dispatch_batch;
+	int64_t dispatch_give_up;	/* seconds a failing row is tried */
+	int64_t outbox_retention_days;	/* dispatched rows are kept */
 
 	int log_level;
 	int log_format;

@@ -181,19 +181,42 @@ render_dispatch(const struct metrics *m, struct buf *out)
 	    "# TYPE operate_node_outbox_sent_total counter\n"
 	    "operate_node_outbox_sent_total{kind=\"celery\"} %llu\n"
 	    "operate_node_outbox_sent_total{kind=\"redis\"} %llu\n"
-	    "# HELP operate_node_outbox_rejected_total Outbox rows that can "
-	    "never be sent (logged, marked dispatched).\n"
-	    "# TYPE operate_node_outbox_rejected_total counter\n"
-	    "operate_node_outbox_rejected_total %llu\n"
-	    "# HELP operate_node_outbox_failed_total Sends that failed and were "
-	    "left for a later pass.\n"
+	    "# HELP operate_node_outbox_parked_total Outbox rows parked by this "
+	    "pool's dispatcher: they cannot be sent (operate-node-admin outbox "
+	    "list).\n"
+	    "# TYPE operate_node_outbox_parked_total counter\n"
+	    "operate_node_outbox_parked_total %llu\n"
+	    "# HELP operate_node_outbox_failed_total Rows that failed on their "
+	    "own and were put off to be tried again.\n"
 	    "# TYPE operate_node_outbox_failed_total counter\n"
-	    "operate_node_outbox_failed_total %llu\n",
+	    "operate_node_outbox_failed_total %llu\n"
+	    "# HELP operate_node_outbox_given_up_total Redis rows given up after "
+	    "dispatch_give_up seconds of failures.\n"
+	    "# TYPE operate_node_outbox_given_up_total counter\n"
+	    "operate_node_outbox_given_up_total %llu\n"
+	    "# HELP operate_node_purged_total Rows deleted by retention "
+	    "(outbox_retention_days, replay_retention_days).\n"
+	    "# TYPE operate_node_purged_total counter\n"
+	    "operate_node_purged_total{table=\"opn$outbox\"} %llu\n"
+	    "operate_node_purged_total{table=\"opn$replay\"} %llu\n",
 	    st == D_RUNNING, (unsigned long long)get(&d->restarts),
 	    (unsigned long long)get(&d->published),
 	    (unsigned long long)get(&d->redis),
 	    (unsigned long long)get(&d->rejected),
-	    (unsigned long long)get(&d->failed));
+	    (unsigned long long)get(&d->failed),
+	    (unsigned long long)get(&d->given_up),
+	    (unsigned long long)get(&d->purged_outbox),
+	    (unsigned long long)get(&d->purged_replay));
+	int64_t orows = __atomic_load_n(&d->outbox_rows, __ATOMIC_RELAXED);
+	int64_t rrows = __atomic_load_n(&d->replay_rows, __ATOMIC_RELAXED);
+	if (orows >= 0 && rrows >= 0)
+		buf_printf(out, "# HELP operate_node_table_rows Rows of the "
+		    "service's growing tables, as the server estimates them "
+		    "(seen at each retention round).\n"
+		    "# TYPE operate_node_table_rows gauge\n"
+		    "operate_node_table_rows{table=\"opn$outbox\"} %lld\n"
+		    "operate_node_table_rows{table=\"opn$replay\"} %lld\n",
+		    (long long)orows, (long long)rrows);
 	int64_t backlog = __atomic_load_n(&d->backlog, __ATOMIC_RELAXED);
 	if (backlog < 0)
 		return;		/* not measured yet: no value beats a wrong one */
@@ -204,8 +227,13 @@ render_dispatch(const struct metrics *m, struct buf *out)
 	    "# HELP operate_node_outbox_oldest_age_seconds Age of the oldest "
 	    "undispatched row; 0 when there is none.\n"
 	    "# TYPE operate_node_outbox_oldest_age_seconds gauge\n"
-	    "operate_node_outbox_oldest_age_seconds %.6f\n", (long long)backlog,
-	    __atomic_load_n(&d->oldest_us, __ATOMIC_RELAXED) / 1e6);
+	    "operate_node_outbox_oldest_age_seconds %.6f\n"
+	    "# HELP operate_node_outbox_parked Parked outbox rows waiting for "
+	    "operate-node-admin outbox retry (all pools).\n"
+	    "# TYPE operate_node_outbox_parked gauge\n"
+	    "operate_node_outbox_parked %lld\n", (long long)backlog,
+	    __atomic_load_n(&d->oldest_us, __ATOMIC_RELAXED) / 1e6,
+	    (long long)__atomic_load_n(&d->parked, __ATOMIC_RELAXED));
 }
 
 static int queue_fd = -1;
@@ -425,7 +453,9 @@ status_dispatch(const struct metrics *m, struct buf *out)
 	buf_printf(out, ",\"dispatcher\":{\"pid\":%ld,\"state\":\"%s\","
 	    "\"starts\":%llu,\"restarts\":%llu,\"published\":%llu,"
 	    "\"redis\":%llu,\"rejected\":%llu,\"failed\":%llu,"
-	    "\"backlog\":%lld,\"oldest_seconds\":%.3f,\"last_error\":",
+	    "\"given_up\":%llu,\"purged_outbox\":%llu,\"purged_replay\":%llu,"
+	    "\"backlog\":%lld,\"oldest_seconds\":%.3f,\"parked\":%lld,"
+	    "\"outbox_rows\":%lld,\"replay_rows\":%lld,\"last_error\":",
 	    (long)d->pid, st >= 0 && st <= D_EXITED ? dispatch_states[st] :
 	    "exited", (unsigned long long)get(&d->starts),
 	    (unsigned long long)get(&d->restarts),
@@ -433,8 +463,14 @@ status_dispatch(const struct metrics *m, struct buf *out)
 	    (unsigned long long)get(&d->redis),
 	    (unsigned long long)get(&d->rejected),
 	    (unsigned long long)get(&d->failed),
+	    (unsigned long long)get(&d->given_up),
+	    (unsigned long long)get(&d->purged_outbox),
+	    (unsigned long long)get(&d->purged_replay),
 	    (long long)__atomic_load_n(&d->backlog, __ATOMIC_RELAXED),
-	    __atomic_load_n(&d->oldest_us, __ATOMIC_RELAXED) / 1e6);
+	    __atomic_load_n(&d->oldest_us, __ATOMIC_RELAXED) / 1e6,
+	    (long long)__atomic_load_n(&d->parked, __ATOMIC_RELAXED),
+	    (long long)__atomic_load_n(&d->outbox_rows, __ATOMIC_RELAXED),
+	    (long long)__atomic_load_n(&d->replay_rows, __ATOMIC_RELAXED));
 	buf_add_json_str(out, errbuf, strlen(errbuf));
 	buf_adds(out, "}");
 }

@@ -50,10 +50,15 @@ struct metrics_dispatch {
 	uint64_t starts, restarts;
 	uint64_t published;		/* celery messages the broker confirmed */
 	uint64_t redis;			/* redis commands done */
-	uint64_t rejected;		/* rows that can never be sent, logged */
-	uint64_t failed;		/* rows left for a later pass */
-	int64_t backlog;		/* undispatched rows, -1 unknown */
+	uint64_t rejected;		/* rows parked: they cannot be sent */
+	uint64_t failed;		/* rows that failed, to be tried again */
+	uint64_t given_up;		/* redis rows given up (dispatch_give_up) */
+	uint64_t purged_outbox;		/* dispatched rows deleted (retention) */
+	uint64_t purged_replay;		/* replay records deleted */
+	int64_t backlog;		/* undispatched rows not parked, -1 unknown */
 	int64_t oldest_us;		/* age of the oldest of them */
+	int64_t parked;			/* parked rows, -1 unknown */
+	int64_t outbox_rows, replay_rows;	/* table sizes seen, -1 unknown */
 	char last_error[160];
 };
 

@@ -45,6 +45,7 @@ struct ctx {
 	const char *operator;
 	const char *app;		/* the authenticated app: keys replays */
 	struct outcome out;
+	char details[STORE_DETAILS_LEN];	/* what the action did, or "" */
 };
 
 static const char *
@@ -518,7 +519,7 @@ operate(struct ctx *c, const struct route *r)
 		goto done;
 	}
 	store_operate(c->w->store, project_id, &f, c->operator, c->app,
-	    c->request_id, &c->out);
+	    c->request_id, c->details, sizeof(c->details), &c->out);
 	if (c->out.code == CODE_OK)
 		dispatch_wake();	/* the action's outbox rows are committed */
 out:
@@ -603,8 +604,12 @@ access_log(struct ctx *c, const char *path, uint64_t us)
 		{ "code", NULL, c->out.code },
 		{ "message", c->out.code ? c->out.msg : "success", 0 },
 		{ "duration_us", NULL, (long long)us },
+		{ "details", c->details, 0 },	/* ends the list when empty */
 		{ NULL, NULL, 0 },
 	};
+
+	if (c->details[0] == '\0')
+		f[sizeof(f) / sizeof(*f) - 2].key = NULL;
 	log_kv(lvl, "request", f);
 }
 

@@ -474,7 +474,7 @@ timed_out(struct store *s, const struct fields *f, const char *app,
 	return -1;
 }
 
-/* The procedure's answer: (code, message, replayed). */
+/* The procedure's answer: (code, message, replayed, details). */
 static int
 answer(struct store *s, const struct db_val *c, int found, struct outcome *o)
 {
@@ -496,11 +496,14 @@ answer(struct store *s, const struct db_val *c, int found, struct outcome *o)
 int
 store_operate(struct store *s, long long project_id, const struct fields *f,
     const char *operator, const char *app, const char *request_id,
-    struct outcome *o)
+    char *details, size_t details_cap, struct outcome *o)
 {
 	char msg[MSG_LEN];
-	struct db_val p[12], c[3];
+	struct db_val p[12], c[4];
 	int found = 0;
+
+	assert(details_cap > 0);
+	details[0] = '\0';
 
 	p[0] = db_int(project_id);
 	p[1] = db_int(f->task_id);
@@ -517,6 +520,7 @@ store_operate(struct store *s, long long project_id, const struct fields *f,
 	memset(c, 0, sizeof(c));
 	c[0].type = c[2].type = DB_INT;
 	c[1] = (struct db_val){ .type = DB_STR, .str = msg, .cap = sizeof(msg) };
+	c[3] = (struct db_val){ .type = DB_STR, .str = details, .cap = details_cap };
 
 	if (s->schema_bad && clock_sec() < s->next_check) {
 		schema(s, o, "still wrong since the last check");
@@ -525,7 +529,7 @@ store_operate(struct store *s, long long project_id, const struct fields *f,
 	for (int attempt = 0; attempt < TX_ATTEMPTS + 1; attempt++) {
 		if (store_ready(s, o) == -1)
 			return -1;
-		if (db_exec(s->db, s->st_call, p, 12, c, 3, &found) == 0) {
+		if (db_exec(s->db, s->st_call, p, 12, c, 4, &found) == 0) {
 			if (answer(s, c, found, o) == -1)
 				return -1;
 			if (!c[2].i)

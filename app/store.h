@@ -45,11 +45,16 @@ int store_resolve(struct store *s, enum scope scope, long long biz_id,
 int store_gateway_key(struct store *s, char *pem, size_t cap,
     struct outcome *o);
 
+/* details of store_operate: sql/actions.sql cuts them to 8000 bytes. */
+#define STORE_DETAILS_LEN 8192
+
 /* Applies the action; on refusal o has the procedure's code and message.
- * app and request_id key the replay record. */
+ * app and request_id key the replay record. details[cap] gets what the
+ * action did (a JSON object, for the log line), or "" (refusal, replay,
+ * nothing to say). */
 int store_operate(struct store *s, long long project_id, const struct fields *f,
     const char *operator, const char *app, const char *request_id,
-    struct outcome *o);
+    char *details, size_t details_cap, struct outcome *o);
 
 /* Lists what the service needs and the database lacks; returns the
  * number of problems, or -1 when it cannot connect. */

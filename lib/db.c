@@ -785,6 +785,14 @@ db_query_each(struct db *db, const char *sql, db_row_fn fn, void *arg)
 	return n;
 }
 
+int64_t
+db_affected(const struct db *db, int i)
+{
+	if (i < 0 || i >= db->nstmt || db->stmt[i] == NULL)
+		return -1;
+	return (int64_t)mysql_stmt_affected_rows(db->stmt[i]);
+}
+
 unsigned
 db_errno(const struct db *db)
 {

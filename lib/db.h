@@ -141,6 +141,9 @@ int db_query(struct db *db, const char *sql);
 typedef void (*db_row_fn)(void *arg, char **row, int ncols);
 int db_query_each(struct db *db, const char *sql, db_row_fn fn, void *arg);
 
+/* Rows changed by statement i's last run (an UPDATE or DELETE); -1 if it
+ * has not run on this connection. */
+int64_t db_affected(const struct db *db, int i);
 unsigned db_errno(const struct db *db);
 const char *db_errmsg(const struct db *db);	/* valid until the next call */
 /* The last error means the connection is gone (2006, 2013, ...) or the

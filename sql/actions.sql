@@ -5,11 +5,15 @@
 --                         app_code, request_id, flow_id, data, inputs,
 --                         flow_ids, converge_gateway_id)
 --
--- It answers with one row (code, message, replayed): code 0 when the action
--- was applied (or had been, under the same request id), else the refusal's
--- code and a message that names every object in full. A refusal writes
--- nothing. A failed statement rolls everything back and reaches the client
--- as that statement's own error.
+-- It answers with one row (code, message, replayed, details): code 0 when
+-- the action was applied (or had been, under the same request id), else
+-- the refusal's code and a message that names every object in full. A
+-- refusal writes nothing. details is what the action did, as a JSON object
+-- for the service's log line (versions, flow, child processes, revived
+-- parent nodes), or NULL; the operation record gets extra_info "" as
+-- bk-sops writes it for node actions (its task page would show each key
+-- of a JSON object as an unnamed row). A failed statement rolls everything
+-- back and reaches the client as that statement's own error.
 --
 -- Versions. sql/load.sh installs every routine below under its versioned
 -- name, opn_<name>_v<N> (N: opn_schema_version() below), and the service
@@ -39,7 +43,11 @@
 --      every action on a task queues here;
 --   2. the request id (opn$replay);
 --   3. the root pipeline's state row (shared), then the node's state row;
---   4. process rows, then schedule, data and execution data rows.
+--   4. process rows, then schedule, data and execution data rows;
+--   5. retry and skip of a child task: each parent task's waiting node,
+--      level by level up, its state row, then its schedule and execution
+--      data rows (opn_revive_parent). A parent's own actions lock nothing
+--      of its children, so no two actions take these in opposite orders.
 -- bamboo itself takes no row locks (it relies on versions), so these locks
 -- order the service's actions among themselves; the engine's own writes
 -- are caught by the checks (state, version, parked process) made under them.
@@ -62,6 +70,7 @@ DROP PROCEDURE IF EXISTS opn_check;
 DROP PROCEDURE IF EXISTS opn_archive;      -- retired (version 2 loads had it)
 DROP PROCEDURE IF EXISTS opn_zrem;
 DROP PROCEDURE IF EXISTS opn_failed_effects;
+DROP PROCEDURE IF EXISTS opn_revive_parent;
 DROP FUNCTION IF EXISTS opn_schema_version;
 DROP FUNCTION IF EXISTS opn_id_collation;
 DROP FUNCTION IF EXISTS opn_new_version;
@@ -75,7 +84,9 @@ DELIMITER //
 
 -- The version of these routines: load.sh reads it here and names them
 -- for it. The service checks for its own version's routines (operate-node
--- -t --check-db says what is missing). Version 2 had no suffixes.
+-- -t --check-db says what is missing). Version 2 had no suffixes; 4:
+-- opn_operate_node answers a fourth column, details, and revives a child
+-- task's parent (opn_revive_parent).
 CREATE FUNCTION opn_schema_version() RETURNS INT
   DETERMINISTIC NO SQL
 BEGIN
@@ -99,7 +110,8 @@ BEGIN
     FROM JSON_TABLE('[
       {"t": "taskflow3_taskflowinstance", "c": ["id", "project_id", "is_deleted", "engine_ver",
         "pipeline_instance_id", "is_child_taskflow"]},
-      {"t": "taskflow3_taskcallbackrecord", "c": ["task_id"]},
+      {"t": "taskflow3_taskcallbackrecord", "c": ["id", "task_id", "extra_info"]},
+      {"t": "taskflow3_taskflowrelation", "c": ["id", "task_id", "parent_task_id"]},
       {"t": "taskflow3_autoretrynodestrategy", "c": ["taskflow_id", "root_pipeline_id", "node_id",
         "retry_times", "max_retry_times", "interval"]},
       {"t": "taskflow3_timeoutnodeconfig", "c": ["node_id", "timeout"]},
@@ -136,7 +148,7 @@ BEGIN
          -- named tables only: information_schema then opens just those
          SELECT k.table_name, k.column_name FROM information_schema.columns AS k
           WHERE k.table_schema = DATABASE() AND k.table_name IN (
-            'taskflow3_taskflowinstance', 'taskflow3_taskcallbackrecord',
+            'taskflow3_taskflowinstance', 'taskflow3_taskcallbackrecord', 'taskflow3_taskflowrelation',
             'taskflow3_autoretrynodestrategy', 'taskflow3_timeoutnodeconfig',
             'pipeline_pipelineinstance', 'core_project', 'core_environmentvariables',
             'eri_node', 'eri_state', 'eri_process', 'eri_schedule', 'eri_data',
@@ -146,7 +158,8 @@ BEGIN
   UNION ALL
   SELECT r.n, 'missing routine'
     FROM JSON_TABLE('["opn_operate_node", "opn_purge_replay", "opn_zrem",
-      "opn_schema_version", "opn_id_collation", "opn_failed_effects", "opn_new_version", "opn_flow_target",
+      "opn_schema_version", "opn_id_collation", "opn_failed_effects", "opn_revive_parent",
+      "opn_new_version", "opn_flow_target",
       "opn_queue", "opn_headers", "opn_execute_kwargs", "opn_stack_top"]', '$[*]'
       COLUMNS (n VARCHAR(64) PATH '$')) AS r
     LEFT JOIN information_schema.routines AS k
@@ -234,8 +247,9 @@ END//
 -- bk-sops' post_set_state handler on FAILED (gcloud/taskflow3/signals/
 -- handlers.py), for forced_fail: the node's auto-retry task when its
 -- strategy allows one more; otherwise the failure notices: task_callback
--- when the task has a callback record (without the task's outputs, which
--- a v2 callback would add: SQL cannot compute them), and
+-- when the task has a callback record (the newest, as bk-sops reads it:
+-- TaskCallBackRecord.Meta.ordering is -id; without the task's outputs,
+-- which a v2 callback would add: SQL cannot compute them), and
 -- send_taskflow_message unless it is a child task. Celery messages on
 -- bk-sops' queues, published by the dispatcher.
 CREATE PROCEDURE opn_failed_effects(IN p_task_id BIGINT,
@@ -261,7 +275,7 @@ BEGIN
            JSON_OBJECT('task_id', p_task_id + 0, 'task_success', JSON_EXTRACT('false', '$')),
            NULL, p_request_id, p_now
       FROM taskflow3_taskcallbackrecord WHERE task_id = p_task_id
-     ORDER BY id LIMIT 1;
+     ORDER BY id DESC LIMIT 1;
     IF p_child = 0 THEN
       INSERT INTO `opn$outbox` (kind, name, exchange, routing_key, priority, body, countdown, request_id, created_time)
       VALUES ('celery', 'gcloud.taskflow3.celery.tasks.send_taskflow_message', 'default', 'default', NULL,
@@ -283,6 +297,155 @@ BEGIN
   INSERT INTO `opn$outbox` (kind, name, exchange, routing_key, priority, body, countdown, request_id, created_time)
   VALUES ('redis', 'ZREM', '', 'sops_executing_node_pool', NULL,
           JSON_ARRAY(CONCAT(p_node, '_', p_version)), NULL, p_request_id, p_now);
+END//
+
+-- bk-sops' TaskFlowInstance.change_parent_task_node_state_to_running
+-- (gcloud/taskflow3/models.py), which its nodes_action runs before retry
+-- and skip of an independent child task (is_child_taskflow): the parent
+-- task's node that waits for the child is revived. The child's newest
+-- callback record names that node (extra_info node_id, node_version); when
+-- the node is FAILED at that version, its schedule at that version is
+-- un-expired, the node goes FAILED -> READY -> RUNNING at the same version
+-- (archived_time cleared, started_time kept), ex_data leaves its execution
+-- outputs (a row {} / {} is created where it has none, as bamboo's
+-- set_execution_data_outputs does), and bk-sops' handler on RUNNING puts
+-- it back into the timeout pool (ZADD NX, if it has a timeout; READY has
+-- no handler). Then the same for the parent task (the child's first
+-- TaskFlowRelation row), if it is a child task itself, up to the root.
+-- No callback record, or a node not FAILED at that version, ends the walk
+-- (bk-sops returns False there and the action goes on). Where bk-sops
+-- raises, and so fails the action with 3599999, o_code is 3545000 and
+-- o_msg says why:
+--   the callback record of child task(T) does not name the parent's node (extra_info node_id, node_version)
+--   can not revive node(N), the parent node of child task(T): it has no state
+--   can not revive node(N), the parent node of child task(T): it has no schedule at version V
+--   can not revive node(N), the parent node of child task(T): its execution data is pickle, which SQL can not edit
+--   child task(T) has no parent task (taskflow3_taskflowrelation)
+--   parent task(P) of child task(T) does not exist
+-- (the pickle refusal is the service's own: bamboo would unpickle). Locks:
+-- each parent node's state row, then its schedule and execution data rows
+-- (the order of the procedure's header, one level up; nothing of the
+-- service locks a child's rows after its parent's). o_revived lists the
+-- revived nodes: [{"task_id", "node_id", "version"}], for the log.
+CREATE PROCEDURE opn_revive_parent(IN p_task_id BIGINT,
+                                   IN p_request_id VARCHAR(64) CHARACTER SET utf8mb4,
+                                   IN p_now DATETIME(6),
+                                   IN p_epoch DECIMAL(20,6),
+                                   OUT o_code INT,
+                                   OUT o_msg LONGTEXT CHARACTER SET utf8mb4,
+                                   OUT o_revived LONGTEXT CHARACTER SET utf8mb4)
+  MODIFIES SQL DATA
+walk: BEGIN
+  DECLARE v_task     BIGINT DEFAULT NULL;
+  DECLARE v_parent   BIGINT;
+  DECLARE v_is_child TINYINT;
+  DECLARE v_info     LONGTEXT CHARACTER SET utf8mb4;
+  DECLARE v_text     LONGTEXT CHARACTER SET utf8mb4;
+  DECLARE v_node     VARCHAR(64) CHARACTER SET utf8mb4 COLLATE @ID_COLLATE@;
+  DECLARE v_state_id BIGINT;
+  DECLARE v_state    VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_version  VARCHAR(33) CHARACTER SET utf8mb4 COLLATE @ID_COLLATE@;
+  DECLARE v_sched    BIGINT;
+  DECLARE v_exe      BIGINT;
+  DECLARE v_oser     VARCHAR(32) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+  DECLARE v_found    TINYINT DEFAULT 1;
+  DECLARE CONTINUE HANDLER FOR NOT FOUND SET v_found = 0;
+
+  SET o_code = 0, o_msg = NULL, o_revived = '[]', v_task = p_task_id;
+  LOOP
+    -- the newest callback record (TaskCallBackRecord.Meta.ordering: -id)
+    SET v_found = 1, v_info = NULL;
+    SELECT extra_info INTO v_info FROM taskflow3_taskcallbackrecord
+     WHERE task_id = v_task ORDER BY id DESC LIMIT 1;
+    IF v_found = 0 THEN
+      LEAVE walk;
+    END IF;
+    IF NOT COALESCE(JSON_VALID(v_info), 0)
+       OR NOT (JSON_TYPE(JSON_EXTRACT(v_info, '$.node_id')) <=> 'STRING')
+       OR JSON_EXTRACT(v_info, '$.node_version') IS NULL THEN
+      SET o_code = 3545000, o_msg = CONCAT('the callback record of child task(', v_task,
+            ') does not name the parent''s node (extra_info node_id, node_version)');
+      LEAVE walk;
+    END IF;
+    SET v_text = JSON_UNQUOTE(JSON_EXTRACT(v_info, '$.node_id'));
+    SET v_state_id = NULL;
+    IF CHAR_LENGTH(v_text) <= 64 THEN
+      SET v_node = v_text, v_found = 1;
+      SELECT id, name, version INTO v_state_id, v_state, v_version
+        FROM eri_state
+       WHERE node_id = v_node AND CAST(node_id AS BINARY) = CAST(v_node AS BINARY)
+         FOR UPDATE;
+    END IF;
+    IF v_state_id IS NULL THEN
+      -- (a name no node can have is cut: the service's messages are short)
+      SET o_code = 3545000, o_msg = CONCAT('can not revive node(', LEFT(v_text, 64),
+                                           IF(CHAR_LENGTH(v_text) > 64, '...', ''),
+                                           '), the parent node of child task(', v_task, '): it has no state');
+      LEAVE walk;
+    END IF;
+    -- node_version compares as bk-sops compares it: a string equal to the
+    -- state's version (anything else ends the walk)
+    SET v_text = JSON_EXTRACT(v_info, '$.node_version');
+    IF v_state <> 'FAILED' OR NOT (JSON_TYPE(v_text) <=> 'STRING')
+       OR CAST(JSON_UNQUOTE(v_text) AS BINARY) <> CAST(v_version AS BINARY) THEN
+      LEAVE walk;
+    END IF;
+    -- (unique: eri_schedule's key is (node_id, version))
+    SET v_found = 1, v_sched = NULL;
+    SELECT id INTO v_sched
+      FROM eri_schedule
+     WHERE node_id = v_node AND CAST(node_id AS BINARY) = CAST(v_node AS BINARY)
+       AND version = v_version AND CAST(version AS BINARY) = CAST(v_version AS BINARY)
+       FOR UPDATE;
+    IF v_sched IS NULL THEN
+      SET o_code = 3545000, o_msg = CONCAT('can not revive node(', v_node, '), the parent node of child task(',
+                                           v_task, '): it has no schedule at version ', v_version);
+      LEAVE walk;
+    END IF;
+    SET v_found = 1, v_exe = NULL, v_oser = NULL;
+    SELECT id, outputs_serializer INTO v_exe, v_oser
+      FROM eri_executiondata
+     WHERE node_id = v_node AND CAST(node_id AS BINARY) = CAST(v_node AS BINARY)
+       FOR UPDATE;
+    IF v_exe IS NOT NULL AND v_oser <> 'json' THEN
+      SET o_code = 3545000, o_msg = CONCAT('can not revive node(', v_node, '), the parent node of child task(',
+                                           v_task, '): its execution data is ', v_oser,
+                                           ', which SQL can not edit');
+      LEAVE walk;
+    END IF;
+    UPDATE eri_schedule SET expired = 0 WHERE id = v_sched;
+    UPDATE eri_state SET name = 'RUNNING', archived_time = NULL WHERE id = v_state_id;
+    IF v_exe IS NULL THEN
+      INSERT INTO eri_executiondata (node_id, inputs_serializer, outputs_serializer, inputs, outputs)
+      VALUES (v_node, 'json', 'json', '{}', '{}');
+    ELSE
+      UPDATE eri_executiondata SET outputs = JSON_REMOVE(outputs, '$.ex_data') WHERE id = v_exe;
+    END IF;
+    INSERT INTO `opn$outbox` (kind, name, exchange, routing_key, priority, body, countdown, request_id, created_time)
+    SELECT 'redis', 'ZADD', '', 'sops_executing_node_pool', NULL,
+           JSON_ARRAY('NX', p_epoch + timeout, CONCAT(v_node, '_', v_version)), NULL, p_request_id, p_now
+      FROM taskflow3_timeoutnodeconfig
+     WHERE node_id = v_node AND CAST(node_id AS BINARY) = CAST(v_node AS BINARY);
+    SET o_revived = JSON_ARRAY_APPEND(o_revived, '$', JSON_OBJECT('task_id', v_task + 0, 'node_id', v_node,
+                                                                  'version', v_version));
+    -- up: the parent task (TaskFlowRelation.objects.filter(task_id).first(): lowest id)
+    SET v_found = 1, v_parent = NULL;
+    SELECT parent_task_id INTO v_parent FROM taskflow3_taskflowrelation
+     WHERE task_id = v_task ORDER BY id LIMIT 1;
+    IF v_parent IS NULL THEN
+      SET o_code = 3545000, o_msg = CONCAT('child task(', v_task, ') has no parent task (taskflow3_taskflowrelation)');
+      LEAVE walk;
+    END IF;
+    SET v_found = 1, v_is_child = NULL;
+    SELECT is_child_taskflow INTO v_is_child FROM taskflow3_taskflowinstance WHERE id = v_parent;
+    IF v_is_child IS NULL THEN
+      SET o_code = 3545000, o_msg = CONCAT('parent task(', v_parent, ') of child task(', v_task, ') does not exist');
+      LEAVE walk;
+    ELSEIF v_is_child = 0 THEN
+      LEAVE walk;
+    END IF;
+    SET v_task = v_parent;
+  END LOOP;
 END//
 
 CREATE PROCEDURE opn_operate_node(
@@ -333,10 +496,11 @@ main: BEGIN
   -- what the action writes
   DECLARE v_target    VARCHAR(64) CHARACTER SET utf8mb4 COLLATE @ID_COLLATE@;
   DECLARE v_inputs    LONGTEXT CHARACTER SET utf8mb4 DEFAULT NULL;
-  DECLARE v_extra     LONGTEXT CHARACTER SET utf8mb4 DEFAULT '';
+  DECLARE v_details   LONGTEXT CHARACTER SET utf8mb4 DEFAULT '';
   DECLARE v_now       DATETIME(6);
   DECLARE v_epoch     DECIMAL(20,6);
   DECLARE v_dup       TINYINT DEFAULT 0;
+  DECLARE v_revived   LONGTEXT CHARACTER SET utf8mb4 DEFAULT '[]';
   -- loops (retry's inputs, skip_cpg's flows); what one path alone uses is
   -- declared in that path's block: a DECLARE runs on every call
   DECLARE v_i         INT DEFAULT 0;
@@ -395,11 +559,11 @@ main: BEGIN
       LOCK IN SHARE MODE;
     ROLLBACK;
     IF v_r_action = p_action AND v_r_task = p_task_id AND CAST(v_r_node AS BINARY) = CAST(p_node_id AS BINARY) THEN
-      SELECT 0 AS code, 'success' AS message, 1 AS replayed;
+      SELECT 0 AS code, 'success' AS message, 1 AS replayed, NULL AS details;
     ELSE
       SELECT 3540000 AS code,
              CONCAT('request_id(', p_request_id, ') was already used for another operation') AS message,
-             0 AS replayed;
+             0 AS replayed, NULL AS details;
     END IF;
     LEAVE main;
   END;
@@ -568,7 +732,9 @@ main: BEGIN
       SET v_code = 3545000, v_msg = CONCAT('node(', p_node_id, ') is not a conditional parallel gateway, actual ', v_type);
       LEAVE act;
     END IF;
-    -- the chosen flows' targets, in the order given
+    -- the chosen flows' distinct targets, in the order given (bamboo's
+    -- from_to is a dict keyed by target: two flows to one node make one
+    -- process there)
     SET v_i = 0, v_list = '[]';
     WHILE v_i < v_n DO
       SET v_key = JSON_UNQUOTE(JSON_EXTRACT(p_flow_ids, CONCAT('$[', v_i, ']')));
@@ -577,8 +743,12 @@ main: BEGIN
         SET v_code = 3545000, v_msg = CONCAT('flow(', v_key, ') is not an outgoing flow of gateway(', p_node_id, ')');
         LEAVE act;
       END IF;
-      SET v_list = JSON_ARRAY_APPEND(v_list, '$', v_target), v_i = v_i + 1;
+      IF NOT JSON_CONTAINS(v_list, JSON_QUOTE(v_target)) THEN
+        SET v_list = JSON_ARRAY_APPEND(v_list, '$', v_target);
+      END IF;
+      SET v_i = v_i + 1;
     END WHILE;
+    SET v_n = JSON_LENGTH(v_list);
     IF NOT (CAST(v_converge AS BINARY) <=> CAST(p_converge_gateway_id AS BINARY)) THEN
       SET v_code = 3545000, v_msg = CONCAT('converge_gateway_id(', p_converge_gateway_id,
                                            ') is not the converge gateway of gateway(', p_node_id, ')');
@@ -635,6 +805,16 @@ main: BEGIN
     END IF;
   END IF;
 
+  -- retry and skip of an independent child task first revive the parent
+  -- task's waiting node, up to the root (opn_revive_parent), as bk-sops'
+  -- nodes_action does; its refusals are the action's.
+  IF v_child <> 0 AND p_action IN ('retry', 'skip') THEN
+    CALL opn_revive_parent(p_task_id, p_request_id, v_now, v_epoch, v_code, v_msg, v_revived);
+    IF v_code <> 0 THEN
+      LEAVE act;
+    END IF;
+  END IF;
+
   -- The failed-node actions but callback archive the attempt (bamboo's
   -- add_history: the state row with its execution data as stored,
   -- serializers included; '{}' as json where there is none) and give the
@@ -652,7 +832,7 @@ main: BEGIN
       LEFT JOIN eri_executiondata AS e
         ON e.node_id = s.node_id AND CAST(e.node_id AS BINARY) = CAST(s.node_id AS BINARY)
      WHERE s.id = v_state_id;
-    SET v_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_ver);
+    SET v_details = JSON_OBJECT('version', v_version, 'new_version', v_new_ver);
     -- the engine's execute task for the process: at the node again (retry)
     -- or at the flow's target (skip, skip_exg); skip_cpg's children below
     -- (opn_queue and opn_execute_kwargs, inline)
@@ -675,21 +855,30 @@ main: BEGIN
       DECLARE v_keys   LONGTEXT CHARACTER SET utf8mb4;
       DECLARE v_escape LONGTEXT CHARACTER SET utf8mb4 DEFAULT '[]';
       DECLARE v_keep   LONGTEXT CHARACTER SET utf8mb4 DEFAULT '[]';
-      DECLARE v_proxy  LONGTEXT CHARACTER SET utf8mb4;
+      DECLARE v_flag   LONGTEXT CHARACTER SET utf8mb4;
+      DECLARE v_proxy  LONGTEXT CHARACTER SET utf8mb4 DEFAULT NULL;
       DECLARE v_new    LONGTEXT CHARACTER SET utf8mb4 DEFAULT '{}';
-      -- bk-sops' rules (pipeline-tables.md §3 retry): every given key but
-      -- _escape_render_keys becomes {"need_render": b, "value": v}, b false
-      -- for keys listed in _escape_render_keys and for keys whose current
-      -- entry has need_render false; a current __executor_proxy entry is
-      -- kept whatever is given; nothing else of the current inputs stays.
+      -- bk-sops' rules (pipeline-tables.md §3 retry; gcloud/taskflow3/
+      -- domains/dispatchers/node.py retry_v2, then bamboo's retry_node):
+      -- every given key but _escape_render_keys becomes {"need_render": b,
+      -- "value": v}, b false for keys listed in _escape_render_keys and for
+      -- keys whose current entry has need_render false (the JSON boolean:
+      -- compared by type, so that MySQL 8 and MariaDB agree); nothing else
+      -- of the current inputs stays. A current __executor_proxy entry gives
+      -- its value to the new one, whatever is given, by the same rule for b
+      -- (bk-sops writes the value into the inputs, where a listed
+      -- _escape_render_keys entry applies to it); where the request does
+      -- not name it, it comes last.
       -- Keys are compared decoded: as written, "\u00fc" and "ü" differ.
       SET v_keys = JSON_KEYS(v_inputs), v_n = COALESCE(JSON_LENGTH(v_keys), 0), v_i = 0;
       WHILE v_i < v_n DO
         SET v_written = JSON_EXTRACT(v_keys, CONCAT('$[', v_i, ']'));
         SET v_key = JSON_UNQUOTE(v_written), v_i = v_i + 1;
         IF v_key = '__executor_proxy' THEN
-          SET v_proxy = JSON_EXTRACT(v_inputs, CONCAT('$.', v_written));
-        ELSEIF JSON_EXTRACT(v_inputs, CONCAT('$.', v_written, '.need_render')) = 'false' THEN
+          SET v_proxy = COALESCE(JSON_EXTRACT(v_inputs, CONCAT('$.', v_written, '.value')), 'null');
+        END IF;
+        SET v_flag = JSON_EXTRACT(v_inputs, CONCAT('$.', v_written, '.need_render'));
+        IF JSON_TYPE(v_flag) = 'BOOLEAN' AND JSON_UNQUOTE(v_flag) = 'false' THEN
           SET v_keep = JSON_ARRAY_APPEND(v_keep, '$', v_key);
         END IF;
       END WHILE;
@@ -705,21 +894,23 @@ main: BEGIN
           END WHILE;
         END IF;
       END WHILE;
+      -- the proxy last unless given (JSON_SET keeps a key where it is)
+      IF v_proxy IS NOT NULL AND NOT JSON_CONTAINS(v_keys, JSON_QUOTE('__executor_proxy')) THEN
+        SET v_keys = JSON_ARRAY_APPEND(v_keys, '$', '__executor_proxy'), v_n = v_n + 1;
+      END IF;
       SET v_i = 0;
       WHILE v_i < v_n DO
         SET v_written = JSON_EXTRACT(v_keys, CONCAT('$[', v_i, ']'));
         SET v_key = JSON_UNQUOTE(v_written), v_i = v_i + 1;
-        IF v_key <> '_escape_render_keys' AND NOT (v_key = '__executor_proxy' AND v_proxy IS NOT NULL) THEN
+        IF v_key <> '_escape_render_keys' THEN
           SET v_new = JSON_SET(v_new, CONCAT('$.', JSON_QUOTE(v_key)), JSON_OBJECT(
                 'need_render', JSON_EXTRACT(IF(JSON_CONTAINS(v_escape, JSON_QUOTE(v_key))
                                                OR JSON_CONTAINS(v_keep, JSON_QUOTE(v_key)),
                                                'false', 'true'), '$'),
-                'value', JSON_EXTRACT(p_inputs, CONCAT('$.', v_written))));
+                'value', JSON_EXTRACT(IF(v_key = '__executor_proxy' AND v_proxy IS NOT NULL, v_proxy,
+                                         JSON_EXTRACT(p_inputs, CONCAT('$.', v_written))), '$')));
         END IF;
       END WHILE;
-      IF v_proxy IS NOT NULL THEN
-        SET v_new = JSON_SET(v_new, '$."__executor_proxy"', JSON_EXTRACT(v_proxy, '$'));
-      END IF;
       UPDATE eri_data SET inputs = v_new
        WHERE node_id = p_node_id AND CAST(node_id AS BINARY) = CAST(p_node_id AS BINARY);
     END;
@@ -743,7 +934,7 @@ main: BEGIN
      WHERE id = v_state_id;
     IF p_action = 'skip_cpg' THEN
       -- bamboo's skip_conditional_parallel_gateway: one child process per
-      -- chosen flow, asleep at its target, bound for the converge gateway,
+      -- distinct target of the chosen flows, asleep there, bound for the converge gateway,
       -- with the parent's root, stack, priority and queue; the parent waits
       -- for them all. An outbox execute per child, in the order given.
       BEGIN
@@ -765,12 +956,12 @@ main: BEGIN
         SET v_children = JSON_ARRAY_APPEND(v_children, '$', v_j), v_i = v_i + 1;
       END WHILE;
       UPDATE eri_process SET need_ack = v_n, ack_num = 0 WHERE id = v_pid;
-      SET v_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_ver,
+      SET v_details = JSON_OBJECT('version', v_version, 'new_version', v_new_ver,
                                 'flow_ids', JSON_EXTRACT(p_flow_ids, '$'),
                                 'child_processes', JSON_EXTRACT(v_children, '$'));
       END;
     ELSEIF p_action = 'skip_exg' THEN
-      SET v_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_ver, 'flow_id', p_flow_id);
+      SET v_details = JSON_OBJECT('version', v_version, 'new_version', v_new_ver, 'flow_id', p_flow_id);
     END IF;
     -- the node leaves bk-sops' timeout pool (opn_zrem, inline)
     INSERT INTO `opn$outbox` (kind, name, exchange, routing_key, priority, body, countdown, request_id, created_time)
@@ -818,7 +1009,7 @@ main: BEGIN
                         'callback_data_id', v_j + 0, 'recover_point', '{}',
                         'headers', JSON_OBJECT('route_info', JSON_OBJECT('queue', v_queue, 'priority', v_priority + 0), 'timestamp', v_epoch + 0)),
             NULL, p_request_id, v_now);
-    SET v_extra = JSON_OBJECT('version', v_version, 'schedule_id', v_sched + 0, 'callback_data_id', v_j + 0);
+    SET v_details = JSON_OBJECT('version', v_version, 'schedule_id', v_sched + 0, 'callback_data_id', v_j + 0);
   END;
 
   -- pause_subproc (§3):
@@ -861,7 +1052,7 @@ main: BEGIN
           VALUES (p_node_id, '', '', 'SUSPENDED', v_new_ver, 1, 0, 0, 0, v_now, NULL, NULL, 1);
         END;
         IF v_dup = 0 THEN
-          SET v_extra = JSON_OBJECT('appointment', JSON_EXTRACT('true', '$'), 'new_version', v_new_ver);
+          SET v_details = JSON_OBJECT('appointment', JSON_EXTRACT('true', '$'), 'new_version', v_new_ver);
           CALL opn_zrem(p_node_id, v_new_ver, p_request_id, v_now);
           LEAVE act;
         END IF;
@@ -921,7 +1112,7 @@ main: BEGIN
         FROM taskflow3_timeoutnodeconfig
        WHERE node_id = p_node_id AND CAST(node_id AS BINARY) = CAST(p_node_id AS BINARY);
     END IF;
-    SET v_extra = JSON_OBJECT('resumed_processes', v_n + 0);
+    SET v_details = JSON_OBJECT('resumed_processes', v_n + 0);
 
   -- forced_fail (§4; bamboo's forced_fail_activity: it wins over a pending
   -- callback, whose schedule then names a version the engine drops):
@@ -962,7 +1153,7 @@ main: BEGIN
     CALL opn_zrem(p_node_id, v_new_ver, p_request_id, v_now);
     CALL opn_failed_effects(p_task_id, v_pipeline, p_node_id, COALESCE(v_name, p_node_id), v_child,
                             p_request_id, v_now);
-    SET v_extra = JSON_OBJECT('version', v_version, 'new_version', v_new_ver);
+    SET v_details = JSON_OBJECT('version', v_version, 'new_version', v_new_ver);
   END;
 
   ELSE
@@ -973,15 +1164,23 @@ main: BEGIN
 
   IF v_code <> 0 THEN
     ROLLBACK;
-    SELECT v_code AS code, v_msg AS message, 0 AS replayed;
+    SELECT v_code AS code, v_msg AS message, 0 AS replayed, NULL AS details;
     LEAVE main;
   END IF;
   INSERT INTO operate_record_taskoperaterecord
          (operator, operate_type, operate_source, instance_id, project_id,
           operate_date, node_id, extra_info)
-  VALUES (p_operator, p_action, 'api', p_task_id, p_project_id, v_now, p_node_id, v_extra);
+  VALUES (p_operator, p_action, 'api', p_task_id, p_project_id, v_now, p_node_id, '');
   COMMIT;
-  SELECT 0 AS code, 'success' AS message, 0 AS replayed;
+  IF JSON_LENGTH(v_revived) > 0 THEN
+    SET v_details = JSON_SET(COALESCE(NULLIF(v_details, ''), '{}'), '$.revived_parent_nodes',
+                             JSON_EXTRACT(v_revived, '$'));
+  END IF;
+  -- (the service reads at most 8000 bytes of it)
+  IF OCTET_LENGTH(v_details) > 8000 THEN
+    SET v_details = CONCAT(LEFT(v_details, 1990), '...');
+  END IF;
+  SELECT 0 AS code, 'success' AS message, 0 AS replayed, NULLIF(v_details, '') AS details;
 END//
 
 -- Removes replay records older than p_days, at most p_limit rows per call

@@ -156,6 +156,23 @@ trap 'exit 1' INT TERM HUP
 q "$@" < "$here/schema.sql"
 say "tables opn\$app, opn\$token, opn\$grant, opn\$replay, opn\$outbox in place"
 
+# --- opn$outbox columns added after its first release (issue 21) -----------
+# CREATE TABLE IF NOT EXISTS leaves an older table as it was: each missing
+# column is added in place (no ADD COLUMN IF NOT EXISTS: MySQL 8.0 lacks it).
+have=$(q "$@" -e "SELECT GROUP_CONCAT(column_name) FROM information_schema.columns
+	WHERE table_schema = DATABASE() AND table_name = 'opn\$outbox'")
+add=
+for c in "attempts int NOT NULL DEFAULT 0" "next_attempt_time datetime(6) NULL" \
+    "failing_since datetime(6) NULL" "last_error varchar(255) NULL" \
+    "parked_time datetime(6) NULL" "task_id varchar(36) NULL"; do
+	case ",$have," in *",${c%% *},"*) ;; *) add="$add${add:+, }ADD COLUMN $c" ;; esac
+done
+if [ -n "$add" ]; then
+	q "$@" -e "ALTER TABLE \`opn\$outbox\` $add"
+	say "opn\$outbox upgraded in place: $add"
+fi
+# --- end of opn$outbox columns ---------------------------------------------------
+
 if [ $same = 1 ]; then
 	say "routines of schema version $version in place already, unchanged"
 else

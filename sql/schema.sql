@@ -66,6 +66,12 @@ CREATE TABLE IF NOT EXISTS `opn$replay` (
 --     body = the task's kwargs (JSON object), countdown = seconds to its eta.
 --   kind 'redis': a command on bk-sops' Redis. name = command (ZREM),
 --     routing_key = the key, body = JSON array of the other arguments.
+-- The dispatcher's own columns: a row that could not be sent is tried
+-- again at next_attempt_time (attempts so far, failing since when, why);
+-- one that never can be is parked (parked_time, last_error) until
+-- `operate-node-admin outbox retry ID`; task_id is the Celery task id it
+-- was sent as. Dispatched rows are deleted after outbox_retention_days.
+-- sql/load.sh adds these columns to an older table in place.
 CREATE TABLE IF NOT EXISTS `opn$outbox` (
   id              bigint       NOT NULL AUTO_INCREMENT,
   kind            varchar(16)  NOT NULL,
@@ -78,6 +84,12 @@ CREATE TABLE IF NOT EXISTS `opn$outbox` (
   request_id      varchar(64)  NOT NULL,
   created_time    datetime(6)  NOT NULL,                -- UTC
   dispatched_time datetime(6)  NULL,                    -- UTC, once confirmed
+  attempts        int          NOT NULL DEFAULT 0,
+  next_attempt_time datetime(6) NULL,                   -- UTC
+  failing_since   datetime(6)  NULL,                    -- UTC
+  last_error      varchar(255) NULL,
+  parked_time     datetime(6)  NULL,                    -- UTC
+  task_id         varchar(36)  NULL,
   PRIMARY KEY (id),
   KEY `opn$outbox_pending` (dispatched_time, id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

@@ -246,7 +246,8 @@ BKSOPS_TABLES = ["core_project", "core_environmentvariables",
                  "operate_record_taskoperaterecord", "eri_node", "eri_state",
                  "eri_process", "eri_schedule", "eri_data", "eri_executiondata",
                  "eri_executionhistory", "eri_callbackdata", "eri_logentry",
-                 "taskflow3_taskcallbackrecord", "taskflow3_autoretrynodestrategy",
+                 "taskflow3_taskcallbackrecord", "taskflow3_taskflowrelation",
+                 "taskflow3_autoretrynodestrategy",
                  "taskflow3_timeoutnodeconfig"]
 OWN_TABLES = ["opn$app", "opn$token", "opn$grant", "opn$replay", "opn$outbox"]
 TABLES = BKSOPS_TABLES + OWN_TABLES
@@ -279,9 +280,14 @@ CALL_ARGS = ["project_id", "task_id", "node_id", "action", "operator", "app",
              "converge_gateway_id"]
 
 
+# The details column of the last answer call_operate_node read (a JSON
+# object's text, or None).
+last_details = None
+
+
 def call_operate_node(conn, **kw):
     """CALL opn_operate_node(...). Returns None when applied (or replayed),
-    else (code, message) from its answer row."""
+    else (code, message) from its answer row (its details: last_details)."""
     args = []
     for a in CALL_ARGS:
         v = kw.get(a)
@@ -298,6 +304,8 @@ def call_operate_node(conn, **kw):
         while c.nextset():
             pass
     code, msg = row[0], row[1]
+    global last_details
+    last_details = row[3] if len(row) > 3 else None
     if code == 0:
         return None
     return int(code), msg
@@ -443,6 +451,19 @@ class Pool:
         except FileNotFoundError:
             return []
         return [json.loads(l) for l in text.split("\n")[:-1] if l.strip()]
+
+    def request_line(self, request_id, timeout=10.0):
+        """The "request" log line of a request (written just after its
+        reply, so waited for)."""
+        found = []
+
+        def seen():
+            found[:] = [l for l in self.log_lines() if l.get("msg") == "request"
+                        and l.get("request_id") == request_id]
+            return found
+        wait_for(seen, timeout, "the log line of request " + request_id)
+        assert len(found) == 1, found
+        return found[0]
 
 
 NGINX_CONF = """

@@ -206,3 +206,53 @@ def engine_task(db, project=7, biz=70, task=77, node="n77"):
             "(-1, 0, -1, 1, 0, 0, 0, %s, '', %s, %s, '', 100, '', %s)",
             now, node, pipe, json.dumps([pipe]))
     return ver
+
+
+def parent_node(db, pipe, node, timeout=None):
+    """A parent task's node that started an independent child task (bk-sops'
+    subprocess_plugin) and failed when the child failed, as bamboo leaves
+    it: FAILED and archived, its schedule at that version expired, ex_data
+    in its execution outputs, its process asleep there; timeout: a
+    TimeoutNodeConfig row. Returns the node's version."""
+    now = "2024-05-01 10:00:00.000000"
+    ver = node_version(node)
+    db.exec("INSERT INTO eri_node (node_id, detail) VALUES (%s, %s)", node, json.dumps(
+        {"id": node, "type": "ServiceActivity", "targets": {"f" + node: "end" + node},
+         "root_pipeline_id": pipe, "parent_pipeline_id": pipe, "can_skip": True,
+         "can_retry": True, "code": "subprocess_plugin", "version": "1.0.0", "name": node,
+         "error_ignorable": False}))
+    db.exec("INSERT INTO eri_state (node_id, root_id, parent_id, name, version, `loop`, "
+            "retry, skip, error_ignored, created_time, started_time, archived_time, "
+            "inner_loop) VALUES (%s, %s, %s, 'FAILED', %s, 1, 0, 0, 0, %s, %s, %s, 1)",
+            node, pipe, pipe, ver, now, now, now)
+    db.exec("INSERT INTO eri_process (parent_id, ack_num, need_ack, asleep, suspended, "
+            "frozen, dead, last_heartbeat, destination_id, current_node_id, "
+            "root_pipeline_id, suspended_by, priority, queue, pipeline_stack) VALUES "
+            "(-1, 0, -1, 1, 0, 0, 0, %s, '', %s, %s, '', 100, '', %s)",
+            now, node, pipe, json.dumps([pipe]))
+    db.exec("INSERT INTO eri_schedule (type, process_id, node_id, finished, expired, "
+            "scheduling, version, schedule_times) VALUES (1, -1, %s, 0, 1, 0, %s, 1)",
+            node, ver)
+    db.exec("INSERT INTO eri_executiondata (node_id, inputs_serializer, outputs_serializer, "
+            "inputs, outputs) VALUES (%s, 'json', 'json', '{\"subprocess\": 1}', "
+            "'{\"task_id\": 1, \"ex_data\": \"child task failed\", \"_result\": false}')",
+            node)
+    if timeout is not None:
+        db.exec("INSERT INTO taskflow3_timeoutnodeconfig (task_id, root_pipeline_id, action, "
+                "node_id, timeout) VALUES (0, %s, 'forced_fail', %s, %s)", pipe, node, timeout)
+    return ver
+
+
+def child_of(db, task, parent_task, root_task, node, version):
+    """Makes task an independent child task of parent_task's node, as
+    bk-sops' subprocess_plugin leaves it: is_child_taskflow 1, a callback
+    record (url "", extra_info naming the node and its version), a
+    TaskFlowRelation row."""
+    now = "2024-05-01 10:00:00.000000"
+    db.exec("UPDATE taskflow3_taskflowinstance SET is_child_taskflow = 1 WHERE id = %s", task)
+    db.exec("INSERT INTO taskflow3_taskcallbackrecord (task_id, url, create_time, status, "
+            "extra_info, callback_time) VALUES (%s, '', %s, 'ready', %s, NULL)",
+            task, now, json.dumps({"source": "subprocess task %d" % task, "node_id": node,
+                                   "node_version": version, "engine_ver": 2}))
+    db.exec("INSERT INTO taskflow3_taskflowrelation (task_id, parent_task_id, root_task_id, "
+            "create_time) VALUES (%s, %s, %s, %s)", task, parent_task, root_task, now)

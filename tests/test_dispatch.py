@@ -5,6 +5,7 @@ bamboo's dotted names (tests/engine/) and record every call.
 Until the lead's procedures write `opn$outbox`, rows are inserted by hand
 (the DDL is CONTEXT.md's); test_e2e_retry_wakes_engine needs the procedures.
 """
+import contextlib
 import json
 import os
 import re
@@ -233,6 +234,14 @@ class CeleryWorker:
 
 
 S = {}
+GIVE_UP = 5     # the module's dispatch_give_up: parking within the tests
+
+
+def start_service(env):
+    S["service"] = harness.Service(
+        env, broker_url=S["rabbit"].pool_url,
+        broker_password_file=S["rabbit"].password_file,
+        redis_url=S["redis"].url, workers=2, dispatch_give_up=GIVE_UP)
 
 
 def setup_module(env):
@@ -242,10 +251,7 @@ def setup_module(env):
     S["rabbit"] = RabbitMQ(env.top).start()
     S["redis"] = Redis(env.top).start()
     S["worker"] = CeleryWorker(env.top, S["rabbit"]).start()
-    S["service"] = harness.Service(
-        env, broker_url=S["rabbit"].pool_url,
-        broker_password_file=S["rabbit"].password_file,
-        redis_url=S["redis"].url, workers=2)
+    start_service(env)
 
 
 def teardown_module(env):
@@ -680,26 +686,21 @@ def test_broker_declare_yes_declares_what_celery_declares(env):
     (durable, x-max-priority 255, bound to 'default' by its name) and the
     row goes out; without it such a row waits (the test above)."""
     q = "er_execute_declared"
-    other = harness.Pool(env, name="pool3", broker_url=S["rabbit"].pool_url,
-                         broker_password_file=S["rabbit"].password_file,
-                         broker_declare="yes", workers=1).start()
-    conn = None
-    try:
+    with alone(env, "pool3", broker_declare="yes"):
         row = insert_celery(env.db, EXECUTE, q, execute_kwargs("n_declared"))
         wait_for(lambda: dispatched(env.db, row), 20, "the declared row")
-        out = S["rabbit"].ctl("list_queues", "-q", "name", "durable",
-                              "arguments").stdout
-        line = [l for l in out.splitlines() if l.startswith(q + "\t")]
-        assert line and "true" in line[0] and "x-max-priority" in line[0] \
-            and "255" in line[0], out
-        conn, ch = _capture_queue(S["rabbit"], q)   # same arguments: no 406
+    out = S["rabbit"].ctl("list_queues", "-q", "name", "durable",
+                          "arguments").stdout
+    line = [l for l in out.splitlines() if l.startswith(q + "\t")]
+    assert line and "true" in line[0] and "x-max-priority" in line[0] \
+        and "255" in line[0], out
+    conn, ch = _capture_queue(S["rabbit"], q)   # same arguments: no 406
+    try:
         m = _get(ch, q)
         assert json.loads(m.body)[1]["node_id"] == "n_declared"
-        ch.queue_delete(q)
     finally:
-        other.stop()
-        if conn is not None:
-            conn.close()
+        ch.queue_delete(q)
+        conn.close()
 
 
 # --- Config -----------------------------------------------------------------------
@@ -765,3 +766,271 @@ def test_e2e_retry_wakes_engine(env):
     assert call["kwargs"]["parent_pipeline_id"]
     assert took < 1.0, took
 
+
+
+# --- One row never holds the others (issue 21) -----------------------------------
+
+def row(db, row_id):
+    """(attempts, last_error, parked, dispatched, task_id) of a row."""
+    r = db.one("SELECT attempts AS a, COALESCE(last_error, '') AS e, "
+               "parked_time IS NOT NULL AS p, dispatched_time IS NOT NULL AS d, "
+               "task_id AS t FROM `opn$outbox` WHERE id = %s", row_id)
+    return (r["a"], r["e"], r["p"], r["d"], r["t"])
+
+
+def parked(db, row_id):
+    return row(db, row_id)[2] == 1
+
+
+def admin(*args):
+    return subprocess.run([os.path.join(harness.BUILD, "operate-node-admin"),
+                           "-c", S["service"].pool.conf] + list(args),
+                          capture_output=True, text=True)
+
+
+def metric(name):
+    m = S["service"].status("/metrics").raw.decode()
+    found = re.search(r"^%s (\d+)$" % re.escape(name), m, re.M)
+    return int(found.group(1)) if found else None
+
+
+@contextlib.contextmanager
+def alone(env, name, **conf):
+    """Another pool's dispatcher alone on the outbox: the module's service
+    is stopped meanwhile, so that it cannot send the rows instead."""
+    S["service"].stop()
+    other = harness.Pool(env, name=name, broker_url=S["rabbit"].pool_url,
+                         broker_password_file=S["rabbit"].password_file,
+                         redis_url=S["redis"].url, workers=1, **conf)
+    web = None
+    try:
+        other.start()
+        web = harness.Nginx(env, other, name="nginx_" + name).start()
+        other.web = web
+        yield other
+    finally:
+        if web is not None:
+            web.stop()
+        other.stop()
+        start_service(env)
+
+
+def test_redis_down_engine_rows_still_flow(env):
+    """Redis stopped: 250 ZREM rows (more than a batch) stand first in the
+    outbox, then execute rows of 20 processes; each execute reaches the
+    worker within seconds while the ZREM rows wait, and after
+    dispatch_give_up they are given up (dispatched, with why), counted."""
+    wait_for(lambda: undispatched(env.db) == 0, 20, "an empty outbox")
+    before = metric("operate_node_outbox_given_up_total") or 0
+    S["redis"].stop()
+    try:
+        t_zrem = time.monotonic()
+        zrems = [insert_redis(env.db, "ZREM", POOL_KEY, ["n_rdown_%d_1" % i])
+                 for i in range(250)]
+        t0 = time.monotonic()
+        nodes = ["n_rdown_%d" % i for i in range(20)]
+        for i, node in enumerate(nodes):
+            insert_celery(env.db, EXECUTE, "er_execute",
+                          execute_kwargs(node, process_id=1000 + i))
+        for node in nodes:
+            wait_calls(node, timeout=max(0.5, 5 - (time.monotonic() - t0)))
+        took = time.monotonic() - t0
+        print("     redis down: 20 executes behind 250 ZREMs in %.0f ms"
+              % (took * 1000))
+        assert not dispatched(env.db, zrems[0]) or \
+            time.monotonic() - t_zrem >= GIVE_UP
+        wait_for(lambda: all(dispatched(env.db, z) for z in zrems),
+                 GIVE_UP + 30, "the ZREM rows given up")
+        attempts, why, _, _, task_id = row(env.db, zrems[-1])
+        assert "redis" in why and task_id is None, why
+        wait_for(lambda: (metric("operate_node_outbox_given_up_total") or 0)
+                 >= before + 250, 5, "given_up_total")
+    finally:
+        S["redis"].start()
+    # Back: ZREM rows run again.
+    S["redis"].cli("ZADD", POOL_KEY, "1", "n_rback_1")
+    z = insert_redis(env.db, "ZREM", POOL_KEY, ["n_rback_1"])
+    wait_for(lambda: dispatched(env.db, z), 15, "a ZREM after Redis is back")
+    assert S["redis"].cli("ZSCORE", POOL_KEY, "n_rback_1") == ""
+
+
+def test_returned_row_steps_aside_keeping_its_process_order(env):
+    """A row for a queue nobody bound comes back (mandatory): it is put off
+    with attempts and last_error on the row; a row of another process goes
+    out at once; the next row of its own process waits behind it and goes
+    out after it once the queue is bound."""
+    q = "er_execute_nobody_po"
+    a = insert_celery(env.db, EXECUTE, q, execute_kwargs("n_po_a", 601))
+    b = insert_celery(env.db, EXECUTE, "er_execute",
+                      execute_kwargs("n_po_b", 601))
+    insert_celery(env.db, EXECUTE, "er_execute", execute_kwargs("n_po_c", 602))
+    wait_calls("n_po_c", timeout=3)
+    wait_for(lambda: row(env.db, a)[0] >= 1, 5, "a's first attempt")
+    time.sleep(0.5)
+    assert not S["worker"].by_node("n_po_b"), "b overtook a of its process"
+    attempts, why, is_parked, done, _ = row(env.db, a)
+    assert "returned" in why and q in why and not done, why
+    assert "waiting behind row %d" % a in row(env.db, b)[1], row(env.db, b)
+    conn, ch = _capture_queue(S["rabbit"], q)
+    try:
+        wait_for(lambda: dispatched(env.db, a), 15, "a once its queue is bound")
+        assert json.loads(_get(ch, q).body)[1]["node_id"] == "n_po_a"
+        wait_calls("n_po_b", timeout=10)
+        assert env.db.scalar(
+            "SELECT a.dispatched_time <= b.dispatched_time FROM `opn$outbox` a "
+            "JOIN `opn$outbox` b ON b.id = %s WHERE a.id = %s", b, a) == 1
+        assert row(env.db, a)[4] and len(row(env.db, a)[4]) == 36  # task id
+    finally:
+        ch.queue_delete(q)
+        conn.close()
+
+
+def test_parked_rows_are_listed_and_sent_again_with_the_admin_tool(env):
+    """A row returned for longer than dispatch_give_up is parked, as are a
+    body that is no JSON and an unknown kind at once; rows behind them go
+    out; /status and /metrics count them; `outbox list` shows them and
+    `outbox retry ID` sends one again."""
+    q = "er_execute_nobody_park"
+    a = insert_celery(env.db, EXECUTE, q, execute_kwargs("n_park", 701))
+    env.db.exec("INSERT INTO `opn$outbox` (kind, name, exchange, "
+                      "routing_key, priority, body, request_id, created_time) "
+                      "VALUES ('celery', %s, 'default', 'er_execute', 100, "
+                      "'not json', 'req-bad', UTC_TIMESTAMP(6))", EXECUTE)
+    bad = env.db.scalar("SELECT MAX(id) FROM `opn$outbox` WHERE request_id = "
+                        "'req-bad'")
+    env.db.exec("INSERT INTO `opn$outbox` (kind, name, exchange, routing_key, "
+                "body, request_id, created_time) VALUES ('smtp', 'x', '', "
+                "'x', '[]', 'req-odd', UTC_TIMESTAMP(6))")
+    odd = env.db.scalar("SELECT MAX(id) FROM `opn$outbox` WHERE request_id = "
+                        "'req-odd'")
+    insert_celery(env.db, EXECUTE, "er_execute", execute_kwargs("n_park_ok", 702))
+    wait_calls("n_park_ok", timeout=3)
+    wait_for(lambda: parked(env.db, bad) and parked(env.db, odd), 5,
+             "bad body and unknown kind parked")
+    wait_for(lambda: parked(env.db, a), GIVE_UP + 20, "the returned row parked")
+    time.sleep(1.2)     # the counts are measured once a second
+    d = status()["dispatcher"]
+    assert d["parked"] >= 3 and d["rejected"] >= 3, d
+    assert metric("operate_node_outbox_parked") >= 3
+    assert metric("operate_node_outbox_parked_total") >= 3
+    p = admin("outbox", "list")
+    assert p.returncode == 0, p.stderr
+    lines = {int(l.split("\t")[0]): l.split("\t") for l in
+             p.stdout.splitlines()[1:]}
+    assert p.stdout.startswith("id\tstate\tkind\tname\trouting_key\tattempts")
+    assert lines[a][1] == "parked" and lines[a][4] == q, lines[a]
+    assert "returned" in lines[a][7], lines[a]
+    assert lines[odd][1] == "parked" and "unknown kind" in lines[odd][7]
+    assert lines[bad][1] == "parked" and lines[bad][7], lines[bad]
+    conn, ch = _capture_queue(S["rabbit"], q)
+    try:
+        p = admin("outbox", "retry", str(a))
+        assert p.returncode == 0, p.stderr
+        wait_for(lambda: dispatched(env.db, a), 10, "the retried row")
+        assert json.loads(_get(ch, q).body)[1]["node_id"] == "n_park"
+    finally:
+        ch.queue_delete(q)
+        conn.close()
+    p = admin("outbox", "retry", str(a))
+    assert p.returncode == 1 and "no undispatched outbox row" in p.stderr
+    assert admin("outbox", "retry", "x").returncode == 2
+    # Leave nothing parked for the tests after.
+    env.db.exec("UPDATE `opn$outbox` SET dispatched_time = UTC_TIMESTAMP(6) "
+                "WHERE id IN (%s, %s)", bad, odd)
+
+
+def _declare_plain(rabbit, name):
+    """A queue as bk-sops declares 'default': durable, no arguments."""
+    import amqp
+    c = amqp.Connection("127.0.0.1:%d" % rabbit.port, userid="guest",
+                        password="guest")
+    c.connect()
+    ch = c.channel()
+    ch.exchange_declare("default", "direct", durable=True, auto_delete=False)
+    ch.queue_declare(name, durable=True, auto_delete=False)
+    ch.queue_bind(name, "default", name)
+    return c, ch
+
+
+def test_broker_declare_yes_with_bk_sops_default_queue(env):
+    """broker_declare = yes on a broker where bk-sops declared 'default'
+    (no x-max-priority): send_taskflow_message goes to it; a queue a site
+    declared with other arguments is reported once by name, used as it is,
+    and holds no other row."""
+    conn, ch = _declare_plain(S["rabbit"], "default")
+    ch.queue_purge("default")
+    _declare_plain(S["rabbit"], "er_execute_odd")
+    try:
+        with alone(env, "pool_decl", broker_declare="yes") as other:
+            m = insert_celery(env.db, "gcloud.taskflow3.celery.tasks."
+                              "send_taskflow_message", "default",
+                              {"task_id": 12, "msg_type": "atom_failed",
+                               "node_name": "n"}, priority=None)
+            odd = [insert_celery(env.db, EXECUTE, "er_execute_odd",
+                                 execute_kwargs("n_odd_%d" % i, 800 + i))
+                   for i in range(3)]
+            insert_celery(env.db, EXECUTE, "er_execute",
+                          execute_kwargs("n_decl_ok", 810))
+            wait_calls("n_decl_ok", timeout=5)
+            wait_for(lambda: dispatched(env.db, m), 5, "the default row")
+            for r in odd:
+                wait_for(lambda: dispatched(env.db, r), 5, "er_execute_odd rows")
+            got = _get(ch, "default")
+            assert json.loads(got.body)[1]["msg_type"] == "atom_failed"
+            msgs = [l.get("msg", "") for l in other.log_lines()]
+            refusals = [x for x in msgs if "er_execute_odd" in x and
+                        "not declared" in x]
+            assert len(refusals) == 1, msgs
+            assert not [x for x in msgs if "queue default" in x], msgs
+        out = S["rabbit"].ctl("list_queues", "-q", "name", "arguments").stdout
+        line = [l for l in out.splitlines() if l.startswith("default\t")]
+        assert line and "x-max-priority" not in line[0], out
+    finally:
+        ch.queue_delete("er_execute_odd")
+        ch.queue_delete("default")
+        conn.close()
+
+
+def test_retention_deletes_old_rows_in_batches(env):
+    """Dispatched outbox rows older than outbox_retention_days and replay
+    records older than replay_retention_days are deleted at start, in
+    batches; younger and undispatched ones stay; /metrics counts them."""
+    env.db.exec("INSERT INTO `opn$outbox` (kind, name, exchange, routing_key, "
+                "body, request_id, created_time, dispatched_time) "
+                "SELECT 'redis', 'ZREM', '', 'k', '[]', 'req-old', "
+                "UTC_TIMESTAMP(6) - INTERVAL 10 DAY, UTC_TIMESTAMP(6) - "
+                "INTERVAL 10 DAY FROM seq_1_to_1200")
+    env.db.exec("INSERT INTO `opn$outbox` (kind, name, exchange, routing_key, "
+                "body, request_id, created_time, dispatched_time) VALUES "
+                "('redis', 'ZREM', '', 'k', '[]', 'req-young', "
+                "UTC_TIMESTAMP(6) - INTERVAL 1 DAY, UTC_TIMESTAMP(6) - "
+                "INTERVAL 1 DAY)")
+    env.db.exec("INSERT INTO `opn$replay` (app_code, request_id, action, "
+                "task_id, node_id, created_time) SELECT 'ret_app', "
+                "CONCAT('old-', seq), 'retry', 1, 'n', UTC_TIMESTAMP(6) - "
+                "INTERVAL 30 DAY FROM seq_1_to_700")
+    env.db.exec("INSERT INTO `opn$replay` (app_code, request_id, action, "
+                "task_id, node_id, created_time) VALUES ('ret_app', 'young', "
+                "'retry', 1, 'n', UTC_TIMESTAMP(6) - INTERVAL 1 DAY)")
+    with alone(env, "pool_purge", outbox_retention_days=2,
+               replay_retention_days=7) as other:
+        wait_for(lambda: env.db.scalar(
+            "SELECT COUNT(*) FROM `opn$outbox` WHERE request_id = 'req-old'")
+            == 0, 20, "old outbox rows deleted")
+        wait_for(lambda: env.db.scalar(
+            "SELECT COUNT(*) FROM `opn$replay` WHERE app_code = 'ret_app' "
+            "AND request_id LIKE 'old-%%'") == 0, 20, "old replays deleted")
+        wait_for(lambda: other.web.status("/status").json["dispatcher"]
+                 ["outbox_rows"] >= 0, 10, "the table sizes")
+        st = other.web.status("/status").json["dispatcher"]
+        assert st["purged_outbox"] >= 1200 and st["purged_replay"] >= 700, st
+        m = other.web.status("/metrics").raw.decode()
+        assert re.search(r'operate_node_purged_total\{table="opn\$outbox"\} '
+                         r'\d{4}', m), m
+        assert 'operate_node_table_rows{table="opn$replay"}' in m, m
+    assert env.db.scalar("SELECT COUNT(*) FROM `opn$outbox` WHERE request_id "
+                         "= 'req-young'") == 1
+    assert env.db.scalar("SELECT COUNT(*) FROM `opn$replay` WHERE request_id "
+                         "= 'young'") == 1
+    env.db.exec("DELETE FROM `opn$outbox` WHERE request_id = 'req-young'")
+    env.db.exec("DELETE FROM `opn$replay` WHERE app_code = 'ret_app'")

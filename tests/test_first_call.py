@@ -117,7 +117,14 @@ def admin_commands(env, conf):
     can succeed; the first that fails, as (argv, stderr), else None."""
     admin = os.path.join(harness.BUILD, "operate-node-admin")
     token = []
-    steps = [["app", "add", "adm_app"], ["app", "disable", "adm_app"],
+    # a parked outbox row for outbox list and outbox retry
+    env.db.exec("INSERT INTO `opn$outbox` (kind, name, exchange, routing_key, "
+                "body, request_id, created_time, parked_time, last_error) "
+                "VALUES ('smtp', 'x', '', 'x', '[]', 'req-adm', "
+                "UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), 'unknown kind')")
+    parked = str(env.db.scalar("SELECT MAX(id) FROM `opn$outbox` WHERE "
+                               "request_id = 'req-adm'"))
+    steps = [["outbox", "list"], ["outbox", "retry", parked], ["app", "add", "adm_app"], ["app", "disable", "adm_app"],
              ["app", "enable", "adm_app"], ["app", "list"], ["app", "rotate", "adm_app"],
              ["token", "issue", "adm_user"], None, ["grant", "adm_user", "1"],
              ["grant", "adm_user", "1"], ["grants"], ["grants", "--user", "adm_user"],
@@ -143,7 +150,7 @@ def test_admin_account_needs_each_of_its_grants(env):
     privileges = []
     for m in re.finditer(r"GRANT ([A-Z, ]+) ON (\S+) TO", sql):
         privileges += [(p.strip(), m.group(2)) for p in m.group(1).split(",")]
-    assert len(privileges) == 11, privileges
+    assert len(privileges) == 13, privileges
     env.db.client("-e", sql, db=None)
     admin_pw = secret_file(env, "admin-only.password", "pw-admin")
     conf = harness.pool_config(os.path.join(env.top, "admin-only.conf"),
@@ -155,6 +162,7 @@ def test_admin_account_needs_each_of_its_grants(env):
         env.db.exec("DELETE FROM `opn$app` WHERE app_code = 'adm_app'")
         env.db.exec("DELETE FROM `opn$grant` WHERE username = 'adm_user'")
         env.db.exec("DELETE FROM `opn$token` WHERE username = 'adm_user'")
+        env.db.exec("DELETE FROM `opn$outbox` WHERE request_id = 'req-adm'")
     try:
         assert admin_commands(env, conf) is None
         clean()

@@ -57,6 +57,9 @@ def check_record(env, j, action, node, task=12, project=1, operator="admin"):
     assert rec["operate_source"] == "api"
     assert rec["instance_id"] == task and rec["project_id"] == project
     assert rec["node_id"] == node
+    # bk-sops writes "" for node actions; its task page shows each key of a
+    # JSON object there as an unnamed row (issue 24 item 2)
+    assert rec["extra_info"] == ""
 
 
 def one_execute(env):
@@ -273,6 +276,54 @@ def test_ids_generated_without_any(env):
     # routing from SCRIPT_NAME + PATH_INFO when no URI params are sent
     _, j4 = cgi_fcgi(env, {"SCRIPT_NAME": "/mount", "PATH_INFO": "/operate_node/2/12/"}, body)
     assert j4["code"] == 3540400
+
+
+def test_details_go_to_the_log_line(env):
+    """What the action did (versions, the chosen flow) is in the request's
+    log line, not in the operation record."""
+    env.db.reset_demo()
+    old = rows.state(env.db, "exg_failed")
+    j = ok(call(node_id="exg_failed", action="skip_exg", flow_id="f_exg_b"))
+    check_record(env, j, "skip_exg", "exg_failed")
+    line = SVC.pool.request_line(j["request_id"])
+    assert json.loads(line["details"]) == {
+        "version": old["version"], "new_version": rows.state(env.db, "exg_failed")["version"],
+        "flow_id": "f_exg_b"}
+    r = call(node_id="exg_failed", action="skip_exg", flow_id="f_exg_b")
+    assert r.json["code"] == 3545000
+    assert "details" not in SVC.pool.request_line(r.json["request_id"])
+
+
+def test_retry_of_a_child_task_revives_its_parent(env):
+    """Issue 24 item 1 end to end: task 79 is an independent child task of
+    task 12's node w12 (FAILED when the child failed); retrying the child's
+    failed node brings w12 back to RUNNING at its version, waiting for the
+    child again, in the same transaction."""
+    env.db.reset_demo()
+    v12 = rows.parent_node(env.db, "pipe12", "w12")
+    rows.engine_task(env.db, project=8, biz=80, task=79, node="n79")
+    rows.child_of(env.db, 79, 12, 12, "w12", v12)
+    env.db.exec("INSERT INTO `opn$grant` (project_id, username, action) "
+                "VALUES (8, 'admin', 'task_operate')")
+    before = env.db.snapshot()
+    j = ok(call(path="/operate_node/80/79/", node_id="n79", action="retry"))
+    check_record(env, j, "retry", "n79", task=79, project=8)
+    assert rows.state_name(env.db, "n79") == "READY"
+    st = rows.state(env.db, "w12")
+    assert (st["name"], st["version"], st["archived_time"]) == ("RUNNING", v12, None)
+    assert env.db.scalar("SELECT expired FROM eri_schedule WHERE node_id = 'w12'") == 0
+    out = json.loads(env.db.scalar("SELECT outputs FROM eri_executiondata WHERE node_id = 'w12'"))
+    assert "ex_data" not in out
+    assert changed(before, env) == sorted([
+        "eri_state", "eri_executionhistory", "eri_schedule", "eri_executiondata",
+        "opn$outbox", "operate_record_taskoperaterecord", "opn$replay"])
+    line = SVC.pool.request_line(j["request_id"])
+    assert json.loads(line["details"])["revived_parent_nodes"] == [
+        {"task_id": 79, "node_id": "w12", "version": v12}]
+    # its parent's node now waits for it: skipping it is refused
+    r = call(node_id="w12", action="skip")
+    assert (r.json["code"], r.json["message"]) == \
+        (3545000, "node(w12) state is not FAILED, actual RUNNING")
 
 
 def test_healthz_and_metrics(env):

@@ -98,14 +98,18 @@ def zrem(node, version, rid):
 
 
 def check_record(env, j, action, node, operator="admin"):
-    """The operation record and the replay record of the reply's request."""
+    """The operation record (extra_info "", as bk-sops writes it for node
+    actions) and the replay record of the reply's request; returns the
+    details of the request's log line, parsed (None when it has none)."""
     rec = rows.record(env.db, j["request_id"])
     assert (rec["operator"], rec["operate_type"], rec["operate_source"],
-            rec["instance_id"], rec["project_id"], rec["node_id"]) == \
-        (operator, action, "api", 12, 1, node), rec
+            rec["instance_id"], rec["project_id"], rec["node_id"], rec["extra_info"]) == \
+        (operator, action, "api", 12, 1, node, ""), rec
     rep = rows.replay(env.db, j["request_id"])
     assert (rep["action"], rep["task_id"], rep["node_id"]) == (action, 12, node)
-    return json.loads(rec["extra_info"]) if rec["extra_info"] else None
+    line = SVC.pool.request_line(j["request_id"])
+    assert (line["action"], line["code"]) == (action, 0), line
+    return json.loads(line["details"]) if "details" in line else None
 
 
 def is_version(v):

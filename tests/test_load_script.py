@@ -72,6 +72,39 @@ def test_usage(env):
     assert p.returncode == 2 and "unknown option" in p.stderr
 
 
+NEW_OUTBOX_COLUMNS = ["attempts", "next_attempt_time", "failing_since",
+                      "last_error", "parked_time", "task_id"]
+
+
+def outbox_columns(env):
+    return [r["c"] for r in env.db.query(
+        "SELECT column_name AS c FROM information_schema.columns WHERE "
+        "table_schema = %s AND table_name = 'opn$outbox' ORDER BY "
+        "ordinal_position", harness.DBNAME)]
+
+
+def test_upgrades_the_outbox_in_place(env):
+    """An opn$outbox of before issue 21 (no per-row fate columns) gets
+    them, with its rows kept; a second run changes nothing."""
+    env.db.exec("DELETE FROM `opn$outbox`")
+    env.db.exec("ALTER TABLE `opn$outbox` " + ", ".join(
+        "DROP COLUMN " + c for c in NEW_OUTBOX_COLUMNS))
+    env.db.exec("INSERT INTO `opn$outbox` (kind, name, exchange, routing_key, "
+                "body, request_id, created_time) VALUES ('redis', 'ZREM', '', "
+                "'k', '[]', 'req-kept', UTC_TIMESTAMP(6))")
+    p = load(env)
+    assert p.returncode == 0, p.stderr
+    assert "opn$outbox upgraded in place" in p.stderr, p.stderr
+    cols = outbox_columns(env)
+    assert all(c in cols for c in NEW_OUTBOX_COLUMNS), cols
+    assert env.db.scalar("SELECT attempts FROM `opn$outbox` WHERE "
+                         "request_id = 'req-kept'") == 0
+    p = load(env)
+    assert p.returncode == 0 and "upgraded in place" not in p.stderr, p.stderr
+    assert outbox_columns(env) == cols
+    env.db.exec("DELETE FROM `opn$outbox`")
+
+
 # Versions, refusals -------------------------------------------------------
 
 V = harness.SCHEMA_VERSION

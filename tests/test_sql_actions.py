@@ -8,6 +8,7 @@ table or index scans.
 """
 import hashlib
 import json
+import os
 import re
 import threading
 import time
@@ -15,6 +16,7 @@ import time
 import pymysql
 
 import harness
+import rows
 
 ver = harness.ver
 TASK = dict(project_id=1, task_id=12)      # the main demo task (sql/demo.sql)
@@ -105,6 +107,7 @@ class Applied:
 
     def __init__(self, before, after, t0, t1, kw):
         self.before, self.after, self.t0, self.t1, self.kw = before, after, t0, t1, kw
+        self.details = harness.last_details
 
     def within(self, t):
         assert self.t0 <= t <= self.t1, (self.t0, t, self.t1)
@@ -248,8 +251,9 @@ def check_outbox(res, *events):
 
 def check_record(res, action, node, operator="admin", project_id=1, task_id=12,
                  app="demo_app"):
-    """One operate record, as bk-sops' task page reads it, and one replay
-    row; returns the record's extra_info parsed (None when empty)."""
+    """One operate record, as bk-sops writes it for a node action
+    (extra_info ""), and one replay row; returns the answer's details
+    parsed (None when there are none)."""
     rows = added_rows(res.before, res.after, RECORD)
     assert len(rows) == 1, rows
     r = rows[0]
@@ -257,8 +261,9 @@ def check_record(res, action, node, operator="admin", project_id=1, task_id=12,
             r["instance_id"], r["project_id"], r["node_id"]) == \
         (operator, action, "api", task_id, project_id, node), r
     res.within(r["operate_date"])
+    assert r["extra_info"] == "", r
     check_replay(res, action, node, task_id, app)
-    return json.loads(r["extra_info"]) if r["extra_info"] else None
+    return json.loads(res.details) if res.details else None
 
 
 def check_replay(res, action, node, task_id=12, app="demo_app"):
@@ -464,6 +469,96 @@ def test_retry_inputs_keys_compare_decoded(env):
         "\U0001F600": {"need_render": True, "value": 4},
         "__executor_proxy": {"need_render": True, "value": "p"},  # kept
     }
+
+
+def test_retry_inputs_executor_proxy_as_bk_sops_rewrites_it(env):
+    """Issue 24 item 7: bk-sops' retry_v2 writes the current proxy's value
+    into the given inputs, so bamboo's rule for need_render applies to it:
+    false when _escape_render_keys lists it or its current entry has
+    need_render false. It keeps its place when given, else comes last."""
+    res = retry_ok(env, "act_failed", 1, "pipe12", inputs_changed=True, inputs={
+        "__executor_proxy": "evil", "a": 1, "_escape_render_keys": ["__executor_proxy"]})
+    after = json.loads(next(r["inputs"] for r in res.after[DATA] if r["node_id"] == "act_failed"),
+                       object_pairs_hook=lambda kv: kv)
+    assert after == [("__executor_proxy", [("need_render", False), ("value", "proxy_admin")]),
+                     ("a", [("need_render", True), ("value", 1)])], after
+    env.db.reset_demo()
+    env.db.exec("UPDATE eri_data SET inputs = JSON_SET(inputs, '$.__executor_proxy.need_render', "
+                "JSON_EXTRACT('false', '$')) WHERE node_id = 'act_failed'")
+    res = retry_ok(env, "act_failed", 1, "pipe12", inputs={"a": 1}, inputs_changed=True,
+                   reset=False)
+    assert data_inputs(res.after, "act_failed") == {
+        "a": {"need_render": True, "value": 1},
+        "__executor_proxy": {"need_render": False, "value": "proxy_admin"}}
+
+
+def test_retry_inputs_keep_unrendered_only_for_json_false(env):
+    """Issue 24 item 4, the keep-unrendered path run on MariaDB: a key whose
+    current need_render is the JSON boolean false stays unrendered (bk-sops:
+    `v.get("need_render") is False`); the string "false", 0 and null do not."""
+    env.db.reset_demo()
+    env.db.exec("UPDATE eri_data SET inputs = %s WHERE node_id = 'act_failed'", json.dumps({
+        "b": {"need_render": False, "value": "${raw}"},
+        "s": {"need_render": "false", "value": 0}, "z": {"need_render": 0, "value": 0},
+        "n": {"need_render": None, "value": 0}, "o": {"value": 0}}))
+    res = retry_ok(env, "act_failed", 1, "pipe12", inputs_changed=True, reset=False,
+                   inputs={"b": "echo ${x}", "s": 1, "z": 2, "n": 3, "o": 4})
+    assert data_inputs(res.after, "act_failed") == {
+        "b": {"need_render": False, "value": "echo ${x}"},
+        "s": {"need_render": True, "value": 1}, "z": {"need_render": True, "value": 2},
+        "n": {"need_render": True, "value": 3}, "o": {"need_render": True, "value": 4}}
+
+
+_SQL_COMPARISON_AFTER = re.compile(r"\s*(<=>|<>|!=|>=|<=|=|<|>|\bLIKE\b|\bIN\b|\bWHEN\b)"
+                                   r"\s*\(?\s*'", re.I)
+_SQL_COMPARISON_BEFORE = re.compile(r"'\s*(<=>|<>|!=|>=|<=|=|<|>|\bLIKE\b|\bCASE\b)\s*$", re.I)
+
+
+def json_text_comparisons(sql):
+    """(line, text) of every JSON_EXTRACT(...) result compared with a string
+    literal: on MySQL 8 that compares a JSON value with an SQL string (the
+    JSON boolean false never equals 'false'), on MariaDB text with text."""
+    sql = re.sub(r"--[^\n]*", lambda m: " " * len(m.group(0)), sql)
+    out = []
+    for m in re.finditer(r"\bJSON_EXTRACT\s*\(", sql, re.I):
+        depth, i, quote = 1, m.end(), None
+        while depth and i < len(sql):
+            ch = sql[i]
+            if quote:
+                if ch == "\\":
+                    i += 1
+                elif ch == quote:
+                    quote = None
+            elif ch in "'\"":
+                quote = ch
+            elif ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+            i += 1
+        if _SQL_COMPARISON_AFTER.match(sql, i) or \
+                _SQL_COMPARISON_BEFORE.search(sql[max(0, m.start() - 40):m.start()]):
+            line = sql.count("\n", 0, m.start()) + 1
+            out.append((line, sql[m.start():i + 20].split("\n")[0]))
+    return out
+
+
+def test_sql_compares_no_json_with_a_string(env):
+    """Issue 24 item 4: every JSON comparison in sql/ is type-safe on
+    MariaDB and MySQL 8 (JSON_UNQUOTE, JSON_TYPE, JSON_VALUE, JSON_CONTAINS)."""
+    # the detector finds what it must
+    assert len(json_text_comparisons(
+        "IF JSON_EXTRACT(v, CONCAT('$.', k, '.need_render')) = 'false' THEN\n"
+        "WHERE 'x' = JSON_EXTRACT(d, '$.a') OR JSON_EXTRACT(d, '$.b') IN ('y')\n"
+        "-- JSON_EXTRACT(d, '$.c') = 'in a comment'\n"
+        "AND JSON_UNQUOTE(JSON_EXTRACT(d, '$.t')) = 'ok' AND JSON_EXTRACT(d, '$.n') IS NULL")) == 3
+    sql_dir = os.path.join(harness.ROOT, "sql")
+    found = []
+    for name in sorted(os.listdir(sql_dir)):
+        if name.endswith(".sql"):
+            with open(os.path.join(sql_dir, name), encoding="utf-8") as f:
+                found += [(name,) + hit for hit in json_text_comparisons(f.read())]
+    assert found == [], found
 
 
 def test_retry_empty_inputs_keep_current(env):
@@ -1028,6 +1123,202 @@ def test_skip_cpg_failed_statement_leaves_no_children(env):
         assert harness.diff_snapshots(before, env.db.snapshot()) == []
     finally:
         _shorten_routing_key(env, 255)
+
+
+def test_skip_cpg_two_flows_to_one_target_make_one_process(env):
+    """Issue 24 item 3: bamboo's from_to is a dict keyed by target, so two
+    chosen flows to one node make one process there (and the parent waits
+    for the distinct targets only)."""
+    env.db.reset_demo()
+    add_node(env, "cpg_dup", 12, "ConditionalParallelGateway",
+             targets={"f_dup_1": "exg_a", "f_dup_2": "exg_b", "f_dup_3": "exg_a"},
+             state="FAILED", process={}, converge_gateway_id="cg12", can_skip=False)
+    pid = env.db.scalar("SELECT id FROM eri_process WHERE current_node_id = 'cpg_dup'")
+    res = apply(env, SKIP_TABLES | {PROC}, reset=False,
+                **dict(TASK, node_id="cpg_dup", action="skip_cpg",
+                       flow_ids=["f_dup_3", "f_dup_2", "f_dup_1"], converge_gateway_id="cg12"))
+    procs = changed_rows(res.before, res.after, PROC)
+    old_p, new_p = procs.pop(pid)
+    assert (new_p["need_ack"], new_p["ack_num"]) == (2, 0)
+    children = [n for _k, (_o, n) in sorted(procs.items())]
+    assert [(c["id"], c["current_node_id"], c["parent_id"]) for c in children] == \
+        [(pid + 1, "exg_a", pid), (pid + 2, "exg_b", pid)]
+    new = state_change(res, "cpg_dup")[1]
+    r = res.kw["request_id"]
+    check_outbox(res, execute(pid + 1, "exg_a", "pipe12", "pipe12", r),
+                 execute(pid + 2, "exg_b", "pipe12", "pipe12", r),
+                 zrem("cpg_dup", new["version"], r))
+    assert check_record(res, "skip_cpg", "cpg_dup")["child_processes"] == [pid + 1, pid + 2]
+
+
+# Child tasks (issue 24 item 1) -------------------------------------------------
+# Task 12 (the demo's) started the independent child task 78 from its node
+# w12, which started task 79 from its node w78; n79 failed, so w78 and w12
+# failed. bk-sops' nodes_action revives w78 and w12 before retry or skip of
+# n79 (change_parent_task_node_state_to_running).
+
+CHILD = dict(project_id=8, task_id=79, node_id="n79")
+
+
+def child_chain(env, reset=True):
+    """The chain (on a fresh demo); returns (w12's version, w78's version,
+    the pid parked at n79)."""
+    if reset:
+        env.db.reset_demo()
+    v12 = rows.parent_node(env.db, "pipe12", "w12", timeout=600)
+    rows.engine_task(env.db, project=7, biz=70, task=78, node="n78")
+    v78 = rows.parent_node(env.db, "root78", "w78")
+    rows.engine_task(env.db, project=8, biz=80, task=79, node="n79")
+    rows.child_of(env.db, 78, 12, 12, "w12", v12)
+    rows.child_of(env.db, 79, 78, 12, "w78", v78)
+    pid = env.db.scalar("SELECT id FROM eri_process WHERE current_node_id = 'n79'")
+    return v12, v78, pid
+
+
+def check_revived(res, nodes):
+    """nodes (node: version) went FAILED -> RUNNING at the same version,
+    archived_time cleared; their schedule at that version is un-expired;
+    ex_data left their execution outputs; nothing else of theirs changed."""
+    states = changed_rows(res.before, res.after, STATE)
+    scheds = changed_rows(res.before, res.after, "eri_schedule")
+    exes = changed_rows(res.before, res.after, EXE)
+    assert set(scheds) == {r["id"] for r in res.before["eri_schedule"]
+                           if r["node_id"] in nodes}, scheds
+    for node, version in nodes.items():
+        old, new = states[node]
+        assert (old["name"], new["name"]) == ("FAILED", "RUNNING")
+        assert old["version"] == new["version"] == version
+        assert new["archived_time"] is None
+        same_except(old, new, "name", "archived_time")
+        old_e, new_e = exes[node]
+        assert json.loads(old_e["outputs"])["ex_data"] == "child task failed"
+        assert json.loads(new_e["outputs"]) == {"task_id": 1, "_result": False}
+        same_except(old_e, new_e, "outputs")
+    for _k, (old, new) in scheds.items():
+        assert (old["expired"], new["expired"]) == (1, 0)
+        assert old["version"] == nodes[old["node_id"]]
+        same_except(old, new, "expired")
+    return states, exes
+
+
+def test_child_task_retry_revives_its_parents_up_to_the_root(env):
+    v12, v78, pid = child_chain(env)
+    res = apply(env, RETRY_TABLES | {"eri_schedule", EXE}, reset=False,
+                **dict(CHILD, action="retry"))
+    states, exes = check_revived(res, {"w78": v78, "w12": v12})
+    assert set(states) == {"n79", "w78", "w12"} and set(exes) == {"w78", "w12"}
+    assert (states["n79"][0]["name"], states["n79"][1]["name"]) == ("FAILED", "READY")
+    r = res.kw["request_id"]
+    # bk-sops' handler on RUNNING: w12 (timeout 600) back into the pool
+    check_outbox(res, zadd("w12", v12, 600, r), execute(pid, "n79", "root79", "root79", r))
+    details = check_record(res, "retry", "n79", project_id=8, task_id=79)
+    assert details["revived_parent_nodes"] == [
+        {"task_id": 79, "node_id": "w78", "version": v78},
+        {"task_id": 78, "node_id": "w12", "version": v12}]
+
+
+def test_child_task_skip_revives_its_parent(env):
+    v12, v78, pid = child_chain(env)
+    env.db.exec("UPDATE taskflow3_taskflowinstance SET is_child_taskflow = 0 WHERE id = 78")
+    res = apply(env, SKIP_TABLES | {"eri_schedule", EXE}, reset=False,
+                **dict(CHILD, action="skip"))
+    states, _exes = check_revived(res, {"w78": v78})
+    assert set(states) == {"n79", "w78"}       # 78 is no child task: the walk ends
+    new = states["n79"][1]
+    r = res.kw["request_id"]
+    check_outbox(res, execute(pid, "endn79", "root79", "root79", r), zrem("n79", new["version"], r))
+
+
+def test_child_task_revives_by_its_newest_callback_record(env):
+    """TaskCallBackRecord.Meta.ordering is -id: an older record naming a
+    node that does not exist is not read (issue 24 item 7)."""
+    v12, v78, pid = child_chain(env)
+    env.db.exec("UPDATE taskflow3_taskcallbackrecord SET id = id + 100 WHERE task_id = 79")
+    env.db.exec("INSERT INTO taskflow3_taskcallbackrecord (id, task_id, url, create_time, "
+                "status, extra_info) VALUES (50, 79, '', UTC_TIMESTAMP(6), 'ready', "
+                "'{\"node_id\": \"gone\", \"node_version\": \"v1\"}')")
+    res = apply(env, RETRY_TABLES | {"eri_schedule", EXE}, reset=False,
+                **dict(CHILD, action="retry"))
+    check_revived(res, {"w78": v78, "w12": v12})
+
+
+def test_child_task_walk_ends_where_bk_sops_returns_false(env):
+    """No callback record, a parent node not FAILED, or FAILED at another
+    version: nothing is revived from there up, and the action applies."""
+    for setup, revived in (
+            ("DELETE FROM taskflow3_taskcallbackrecord WHERE task_id = 79", {}),
+            ("UPDATE eri_state SET name = 'RUNNING', archived_time = NULL "
+             "WHERE node_id = 'w78'", {}),
+            ("UPDATE eri_state SET version = 'v0' WHERE node_id = 'w78'", {}),
+            ("DELETE FROM taskflow3_taskcallbackrecord WHERE task_id = 78", {"w78"})):
+        v12, v78, pid = child_chain(env)
+        env.db.exec(setup)
+        tables = RETRY_TABLES | ({"eri_schedule", EXE} if revived else set())
+        res = apply(env, tables, reset=False, **dict(CHILD, action="retry"))
+        assert set(changed_rows(res.before, res.after, STATE)) == {"n79"} | set(revived), setup
+        if revived:
+            check_revived(res, {"w78": v78})
+
+
+def test_child_task_forced_fail_revives_nothing(env):
+    """bk-sops revives before retry and skip only."""
+    child_chain(env)
+    env.db.exec("UPDATE eri_state SET name = 'RUNNING', archived_time = NULL "
+                "WHERE node_id = 'n79'")
+    before = env.db.snapshot()
+    assert act(env, **dict(CHILD, action="forced_fail")) is None
+    after = env.db.snapshot()
+    assert not changed_rows(before, after, "eri_schedule")
+    assert set(changed_rows(before, after, STATE)) == {"n79"}
+
+
+def test_child_task_refusals(env):
+    """Where bk-sops' revival raises (its action then fails with 3599999),
+    the action is refused with 3545000 and writes nothing."""
+    rev = "can not revive node(%s), the parent node of child task(%d): "
+    for setup, msg in (
+            ("UPDATE taskflow3_taskcallbackrecord SET extra_info = '{}' WHERE task_id = 79",
+             "the callback record of child task(79) does not name the parent's node "
+             "(extra_info node_id, node_version)"),
+            ("UPDATE taskflow3_taskcallbackrecord SET extra_info = 'not json' WHERE task_id = 78",
+             "the callback record of child task(78) does not name the parent's node "
+             "(extra_info node_id, node_version)"),
+            ("UPDATE taskflow3_taskcallbackrecord SET extra_info = "
+             "'{\"node_id\": \"gone\", \"node_version\": \"v1\"}' WHERE task_id = 79",
+             rev % ("gone", 79) + "it has no state"),
+            ("UPDATE taskflow3_taskcallbackrecord SET extra_info = "
+             "'{\"node_id\": \"%s\", \"node_version\": \"v1\"}' WHERE task_id = 79" % ("x" * 300),
+             rev % ("x" * 64 + "...", 79) + "it has no state"),
+            ("DELETE FROM eri_schedule WHERE node_id = 'w12'",
+             rev % ("w12", 78) + "it has no schedule at version %s" % rows.node_version("w12")),
+            ("UPDATE eri_executiondata SET outputs_serializer = 'pickle' WHERE node_id = 'w78'",
+             rev % ("w78", 79) + "its execution data is pickle, which SQL can not edit"),
+            ("DELETE FROM taskflow3_taskflowrelation WHERE task_id = 78",
+             "child task(78) has no parent task (taskflow3_taskflowrelation)"),
+            ("UPDATE taskflow3_taskflowrelation SET parent_task_id = 99 WHERE task_id = 79",
+             "parent task(99) of child task(79) does not exist")):
+        for action in ("retry", "skip"):
+            child_chain(env)
+            env.db.exec(setup)
+            before = env.db.snapshot()
+            got = act(env, **dict(CHILD, action=action))
+            assert got == (3545000, msg), (setup, got)
+            assert harness.diff_snapshots(before, env.db.snapshot()) == [], setup
+
+
+def test_child_task_revival_without_execution_data_creates_it(env):
+    """bamboo's set_execution_data_outputs creates the row where there is
+    none: inputs {} and outputs {}, json."""
+    v12, v78, pid = child_chain(env)
+    env.db.exec("DELETE FROM eri_executiondata WHERE node_id = 'w78'")
+    env.db.exec("DELETE FROM taskflow3_taskcallbackrecord WHERE task_id = 78")
+    res = apply(env, RETRY_TABLES | {"eri_schedule", EXE}, reset=False,
+                **dict(CHILD, action="retry"))
+    exes = changed_rows(res.before, res.after, EXE)
+    assert set(exes) == {"w78"} and exes["w78"][0] is None
+    new = exes["w78"][1]
+    assert (new["inputs_serializer"], new["outputs_serializer"], new["inputs"],
+            new["outputs"]) == ("json", "json", "{}", "{}")
 
 
 # Replays (operate-node-api.md §8), per app ------------------------------------
@@ -1927,11 +2218,10 @@ def check_forced_fail_won(env, out, calls):
     st = env.db.one("SELECT name, version FROM eri_state WHERE node_id = 'cb_wait'")
     records = env.db.query("SELECT operate_type, extra_info FROM "
                            "operate_record_taskoperaterecord ORDER BY id")
-    ff_extra = [json.loads(r["extra_info"]) for r in records
-                if r["operate_type"] == "forced_fail"]
-    assert len(ff_extra) == 1
-    assert ff_extra[0]["version"] == ver("v2-cb_wait")
-    assert st == {"name": "FAILED", "version": ff_extra[0]["new_version"]}
+    assert [r["operate_type"] for r in records].count("forced_fail") == 1
+    assert {r["extra_info"] for r in records} == {""}
+    assert st["name"] == "FAILED"
+    is_new_version(st["version"], ver("v2-cb_wait"))
     assert env.db.scalar("SELECT asleep FROM eri_process WHERE id = 16") == 1
     ex = env.db.one("SELECT * FROM eri_executiondata WHERE node_id = 'cb_wait'")
     assert json.loads(ex["outputs"]) == FF_OUT
@@ -2163,7 +2453,8 @@ READ_NEXT_BOUND = 20
 BULK_TABLES = ["pipeline_pipelineinstance", "taskflow3_taskflowinstance", "eri_node",
                "eri_state", "eri_process", "eri_schedule", "eri_data", "eri_executiondata",
                "eri_executionhistory", "eri_callbackdata", "eri_logentry",
-               "operate_record_taskoperaterecord", "opn$outbox", "opn$replay"]
+               "operate_record_taskoperaterecord", "opn$outbox", "opn$replay",
+               "taskflow3_taskcallbackrecord", "taskflow3_taskflowrelation"]
 
 
 def bulk_load(env, n):
@@ -2172,7 +2463,9 @@ def bulk_load(env, n):
     state, a failed activity parked with its data, execution data, a
     schedule, callback data, history and log lines, a suspended subprocess
     with a process it suspended, a gateway, an operate record, a replay and
-    an outbox row. At least n new rows in every table an action reads."""
+    an outbox row; as a child task of the one before it, a callback record
+    and a TaskFlowRelation row. At least n new rows in every table an action
+    reads."""
     h = lambda *a: hashlib.md5("-".join(map(str, a)).encode()).hexdigest()
     base = 100000
     pi, ti, nodes, states, procs, scheds, data, exe, hist, cbs, logs = \
@@ -2264,6 +2557,14 @@ def bulk_load(env, n):
              for b, r in outbox]),
         "opn$replay": ("app_code, request_id, action, task_id, node_id, created_time",
                        [(a, r, "retry", i, node, t) for a, r, i, node in replay]),
+        "taskflow3_taskcallbackrecord": (
+            "task_id, url, create_time, status, extra_info",
+            [(i, "", t, "ready", json.dumps({"node_id": "n" + h(i - 1, "act"),
+                                             "node_version": "v" + h(i - 1, "va")}))
+             for i, _node in recs]),
+        "taskflow3_taskflowrelation": (
+            "task_id, parent_task_id, root_task_id, create_time",
+            [(i, i - 1, base, t) for i, _node in recs]),
     }
     c = env.db.conn()
     with c.cursor() as cur:
@@ -2314,6 +2615,9 @@ SCAN_CALLS = [
     ("skip_cpg refused (flow)", dict(node_id="sr_cpg", action="skip_cpg",
                                      flow_ids=["f_srcpg_a", "f_cpg_a"],
                                      converge_gateway_id="sr_cg"), 3545000),
+    ("retry of a child task, reviving two parents", dict(CHILD, action="retry"), None),
+    ("skip of a child task refused (parent node without state)",
+     dict(project_id=9, task_id=80, node_id="n80", action="skip"), 3545000),
     ("retry with a request id", dict(node_id="act_two_out", action="retry",
                                      request_id="scan-replay"), None),
     ("its replay", dict(node_id="act_two_out", action="retry", request_id="scan-replay"),
@@ -2326,6 +2630,12 @@ def handler_counts(env, n):
     read_next, read_first)."""
     env.db.reset_demo()
     bulk_load(env, n)
+    child_chain(env, reset=False)
+    # task 80: a child task whose callback record names a node without state
+    rows.engine_task(env.db, project=9, biz=90, task=80, node="n80")
+    rows.child_of(env.db, 80, 78, 12, "gone", "v1")
+    for table in ("taskflow3_taskcallbackrecord", "taskflow3_taskflowrelation"):
+        env.db.exec("ANALYZE TABLE `%s`" % table)
     c = connect(env)
     try:
         # load the procedures into this session's cache first
