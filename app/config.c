@@ -108,8 +108,8 @@ config_defaults(struct config *c)
 	c->db_read_timeout = 10;
 	c->db_write_timeout = 10;
 	c->db_failback_interval = 30;
-	c->max_body_bytes = 1 << 20;	/* operate-node-api.md §1 */
-	c->max_json_depth = 32;		/* operate-node-api.md §2 */
+	c->max_body_bytes = 1 << 20;	/* README "Security" */
+	c->max_json_depth = 32;		/* nesting levels of a body */
 	c->auth_mode = AUTH_APP;
 	c->jwt_key_refresh = 60;
 	/* The BlueKing API gateway's issuer (BK_APIGW_JWT_ISSUER, default
