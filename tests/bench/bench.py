@@ -13,6 +13,10 @@ times (the median counts), interleaved so that drift hits all alike:
      SQL statements a careful client would send, one transaction per
      action, no procedure (dbdriver.c -m plain; what it leaves out is
      said there)
+  b3 the two-round-trip floor (issue 26): b2's statements in two round
+     trips per action, the reads (FOR UPDATE) in one multi-statement, the
+     checks in the client, then the writes and COMMIT in another
+     (dbdriver.c -m floor; what it leaves out is said there)
   c  reject path: a body with a duplicate key through nginx (reject.lua)
   d  transport floor: a bare libfcgi pool (hello.c) behind the same nginx
   e  a again once the tables hold BENCH_SCALE_NODES nodes
@@ -21,7 +25,7 @@ times (the median counts), interleaved so that drift hits all alike:
      the tables (sql/demo.sql, then the seed), and beside a CPU-bound
      sha256sum; a probe samples the server during each
 
-For a, b and b2 the report gives MariaDB's CPU per successful action
+For a, b, b2 and b3 the report gives MariaDB's CPU per successful action
 (mariadbd's utime + stime from /proc over the run) and the statements per
 action the server counted (the sum of its Com_* counters, which count the
 statements inside procedures too; Queries adds their SET/IF steps).
@@ -31,7 +35,7 @@ BENCH_RUNS (3), BENCH_WORKERS (the service's default: 4 per CPU, at most 32), BE
 are spread over; each action locks its task row, so concurrent requests
 must hit different tasks), BENCH_SCALE_NODES (1000000), BENCH_RATE (req/s
 guessed before the first run, to size its seed: 3000), BENCH_WARMUP
-(seconds, 2), BENCH_ONLY (e.g. "a b2": a subset of a b b2 c d e t),
+(seconds, 2), BENCH_ONLY (e.g. "a b2 b3": a subset of a b b2 b3 c d e t o),
 BENCH_TAIL_SECONDS (20), BENCH_PERF (1:
 a perf profile of the whole machine during the last run of a at the most
 connections), BENCH_KEEP (1: keep the temporary folder with the logs),
@@ -50,6 +54,7 @@ or b gets its nodes seeded right before it (room for twice the best rate
 yet), e's are seeded with the scale filler; every run of a, b and e starts
 after a flush of InnoDB's dirty pages.
 """
+import collections
 import datetime
 import json
 import os
@@ -82,14 +87,15 @@ TASKS = env_int("BENCH_TASKS", 1000)
 SCALE_NODES = env_int("BENCH_SCALE_NODES", 1000000)
 RATE = env_int("BENCH_RATE", 3000)
 WARMUP = env_int("BENCH_WARMUP", 2)
-ONLY = os.environ.get("BENCH_ONLY", "a b b2 c d e t o")
-# "b2" is one workload: ONLY is read as the names it lists ("ab2" is a and b2).
-ONLYSET = set(re.findall(r"b2|[a-eto]", ONLY))
+ONLY = os.environ.get("BENCH_ONLY", "a b b2 b3 c d e t o")
+# "b2" and "b3" are one workload each: ONLY is read as the names it lists
+# ("ab2" is a and b2).
+ONLYSET = set(re.findall(r"b[23]|[a-eto]", ONLY))
 # Overload (BENCH_ONLY "o"; issue 22): a at these multiples of the pool's
 # capacity (its workers), every reply checked: a success, or a truthful
 # "nothing was applied" from nginx when the listen queue is full (shed).
 OVERLOAD = [int(x) for x in os.environ.get("BENCH_OVERLOAD", "1 5 20 100").split()]
-WORKLOADS = ["a", "b", "b2", "c", "d"]
+WORKLOADS = ["a", "b", "b2", "b3", "c", "d"]
 PERF = os.environ.get("BENCH_PERF", "0") == "1"
 KEEP = os.environ.get("BENCH_KEEP", "0") == "1"
 # MiB; empty: tests/harness.py's 256 MiB as it is (resized online if set).
@@ -218,6 +224,14 @@ class Control:
                 g -= after["s"]["Questions"] - before["s"]["Questions"]
             d[v] = g
         return d
+
+    # The tables b2 and b3 write to by auto-increment id (check_rows).
+    ID_TABLES = ("eri_executionhistory", "eri_callbackdata", "`opn$outbox`",
+                 "operate_record_taskoperaterecord")
+
+    def max_ids(self):
+        return {t: self.scalar("SELECT COALESCE(MAX(id), 0) FROM %s" % t)
+                for t in self.ID_TABLES}
 
     def applied_since(self, snap):
         return self.scalar("SELECT COUNT(*) FROM operate_record_taskoperaterecord WHERE id > %d"
@@ -703,18 +717,19 @@ class Bench:
         return [DBDRIVER, "-S", self.db.sock, "-D", harness.DBNAME, "-u", "root",
                 "-c", str(conns), "-d", str(seconds), "-l", str(lo), "-h", str(hi),
                 "-n", str(TASKS), "-b", str(TASK_BASE)] + \
-            (["-m", "plain"] if workload == "b2" else [])
+            (["-m", "plain"] if workload == "b2" else
+             ["-m", "floor"] if workload == "b3" else [])
 
     def run(self, workload, conns, seconds, record=True, run_no=0, phase=None):
         """One run of a workload: the client for a fixed time, with the
         server's counters and every process's CPU time read around it."""
         label = "%s@%d" % (workload, conns)
-        consuming = workload in ("a", "b", "b2", "e", "o")
+        consuming = workload in ("a", "b", "b2", "b3", "e", "o")
         seeded = self.prepare(seconds) if consuming else None
         lo, hi = self.next_slot, self.seeded_hi
         argv = self.client_argv(workload, conns, seconds, lo, hi)
         pids = self.component_pids(workload)
-        driver = workload in ("b", "b2")
+        driver = workload in ("b", "b2", "b3")
         proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 stdin=subprocess.PIPE if driver else subprocess.DEVNULL,
                                 text=True)
@@ -722,6 +737,7 @@ class Bench:
             if driver and proc.stdout.readline().strip() != "ready":
                 raise RuntimeError("dbdriver did not start: " + proc.stderr.read()[-300:])
             before = self.ctl.snapshot()
+            ids0 = self.ctl.max_ids() if workload in ("b2", "b3") else None
             gone0 = self.abandoned(workload)
             cpu0 = {k: cpu_ticks(v) for k, v in pids.items()}
             busy0 = machine_busy_ticks()
@@ -762,6 +778,8 @@ class Bench:
         res = {"workload": workload, "conns": conns, "seconds": seconds,
                "run": run_no, "slot_lo": lo, "slot_hi": hi, "seeded": seeded}
         self.client_result(res, workload, proc.returncode, out, err)
+        if ids0 is not None and not res.get("failed"):
+            self.check_rows(res, lo, ids0)
         # Database work per request, from the server's own counters.
         delta = Control.others(before, after)
         applied = self.ctl.applied_since(before) if consuming else 0
@@ -841,7 +859,7 @@ class Bench:
     def client_result(self, res, workload, rc, out, err):
         """The client's figures into res; failed and why if it was not clean."""
         why = []
-        if workload in ("b", "b2"):
+        if workload in ("b", "b2", "b3"):
             try:
                 m = json.loads([ln for ln in out.splitlines() if ln.startswith("{")][-1])
             except (ValueError, IndexError):
@@ -853,6 +871,7 @@ class Bench:
             res.update(requests=m["requests"], ok=m["ok"], rps=m["rps"],
                        p50_ms=m["p50_us"] / 1000, p99_ms=m["p99_us"] / 1000,
                        max_ms=m["max_us"] / 1000)
+            res["next_slot"] = m["next_slot"]
             self.next_slot = max(self.next_slot, m["next_slot"])
             if m["fails"]:
                 why.append("%d failed requests (first: %s)"
@@ -891,6 +910,66 @@ class Bench:
             why.append("no replies")
         if why:
             res.update(failed=True, why="; ".join(why))
+
+    def check_rows(self, res, lo, ids0):
+        """b2 and b3: the rows a run wrote are those its actions must write,
+        as many per action as the procedure writes: per slot one opn$replay
+        row; one history row for retry and skip; one eri_callbackdata row
+        for callback, whose id the schedule message names; one outbox row,
+        two for skips (the ZREM); one operation record with extra_info ''
+        (sql/actions.sql); the state the action leaves. Every slot of the
+        run succeeded (else the run has failed already)."""
+        hi = res["next_slot"]
+        # the action each slot's kind sends (retry_inputs is a retry)
+        action = collections.Counter(
+            "retry" if KINDS[s % 10] == "retry_inputs" else KINDS[s % 10]
+            for s in range(lo, hi))
+        n = hi - lo
+        ctl = self.ctl
+        h0, c0, o0, r0 = (ids0[t] for t in Control.ID_TABLES)
+        rid = lambda s: "'dbdrv%027d'" % s  # noqa: E731
+        got = {
+            "replay": ctl.scalar("SELECT COUNT(*) FROM `opn$replay` WHERE "
+                                 "request_id BETWEEN %s AND %s" % (rid(lo), rid(hi - 1))),
+            "history": ctl.scalar("SELECT COUNT(*) FROM eri_executionhistory "
+                                  "WHERE id > %d" % h0),
+            "callbackdata": ctl.scalar("SELECT COUNT(*) FROM eri_callbackdata "
+                                       "WHERE id > %d" % c0),
+            "outbox": ctl.scalar("SELECT COUNT(*) FROM `opn$outbox` WHERE id > %d "
+                                 "AND request_id BETWEEN %s AND %s"
+                                 % (o0, rid(lo), rid(hi - 1))),
+            "zrem": ctl.scalar("SELECT COUNT(*) FROM `opn$outbox` WHERE id > %d "
+                               "AND kind = 'redis'" % o0),
+            "schedule names its callback data": ctl.scalar(
+                "SELECT COUNT(*) FROM `opn$outbox` o JOIN eri_callbackdata c ON "
+                "c.id = CAST(JSON_VALUE(o.body, '$.callback_data_id') AS UNSIGNED) "
+                "AND c.node_id = JSON_VALUE(o.body, '$.node_id') WHERE o.id > %d "
+                "AND o.name = 'pipeline.eri.celery.tasks.schedule'" % o0),
+            "records": dict(ctl.rows(
+                "SELECT CONCAT(operate_type, IF(extra_info = '', '', ' extra_info!')), "
+                "COUNT(*) FROM operate_record_taskoperaterecord WHERE id > %d "
+                "GROUP BY 1" % r0)),
+            "states": dict(ctl.rows(
+                "SELECT CONCAT(r.action, ' ', s.name), COUNT(*) FROM `opn$replay` r "
+                "JOIN eri_state s ON s.node_id = r.node_id WHERE r.request_id "
+                "BETWEEN %s AND %s GROUP BY 1" % (rid(lo), rid(hi - 1)))),
+        }
+        skips = action["skip"] + action["skip_exg"]
+        want = {
+            "replay": n, "history": n - action["callback"],
+            "callbackdata": action["callback"], "outbox": n + skips, "zrem": skips,
+            "schedule names its callback data": action["callback"],
+            "records": {k: v for k, v in action.items() if v},
+            "states": {"%s %s" % (k, {"retry": "READY", "callback": "RUNNING"}.get(
+                k, "FINISHED")): v for k, v in action.items() if v},
+        }
+        got["records"] = {k: int(v) for k, v in got["records"].items()}
+        got["states"] = {k: int(v) for k, v in got["states"].items()}
+        res["rows_check"] = {"ok": got == want, "slots": n}
+        if got != want:
+            bad = {k: (got[k], want[k]) for k in want if got[k] != want[k]}
+            res["rows_check"]["mismatch (got, want)"] = bad
+            res.update(failed=True, why="rows written: %s" % bad)
 
     def abandoned(self, workload):
         """The pool's operate_node_abandoned_total (0 for the drivers)."""
@@ -942,7 +1021,7 @@ class Bench:
         if WARMUP:
             log("warm-up (%ds each, not counted) ..." % WARMUP)
             for c in CONNS:
-                for w in ("a", "b", "b2"):
+                for w in ("a", "b", "b2", "b3"):
                     if w in ONLYSET:
                         self.run(w, c, WARMUP, record=False)
             for w in "cd":
@@ -1099,10 +1178,17 @@ class Bench:
         def cpu(w):
             p = points.get("%s@%d" % (w, top))
             return p.get("mariadb_cpu_us_per_action") if p and not p.get("failed") else None
-        ca, cb, cb2 = cpu("a"), cpu("b"), cpu("b2")
+        ca, cb, cb2, cb3 = cpu("a"), cpu("b"), cpu("b2"), cpu("b3")
         ratios["cpu a/b2"] = ca / cb2 if ca and cb2 else None
         ratios["cpu a/b"] = ca / cb if ca and cb else None
+        # against the two-round-trip floor (issue 26)
+        ratios["cpu a/b3"] = ca / cb3 if ca and cb3 else None
+        ratios["cpu b/b3"] = cb / cb3 if cb and cb3 else None
+        ratios["cpu b3 us"] = cb3
         ratios["statements a"] = pa.get("statements_per_req") if pa else None
+        pb3 = points.get("b3@%d" % top)
+        ratios["statements b3"] = pb3.get("statements_per_req") \
+            if pb3 and not pb3.get("failed") else None
         every = [r for r in self.runs + self.tail_runs
                  if r["workload"] == "a" and r["conns"] == top and not r.get("failed")]
         ratios["p99/p50 worst run"] = max((r["p99_ms"] / r["p50_ms"] for r in every
@@ -1211,6 +1297,7 @@ class Bench:
               % (100 * statistics.median(others), 100 * max(others)))
         names = {"a": "success mix via nginx", "b": "database only (dbdriver)",
                  "b2": "plain SQL, no procedure",
+                 "b3": "plain SQL, 2 round trips",
                  "c": "reject path via nginx", "d": "libfcgi hello via nginx",
                  "e": "a at scale"}
         P("%-28s %5s %9s %7s %7s %7s  %s" % ("workload", "conns", "req/s", "p50 ms",
@@ -1246,6 +1333,10 @@ class Bench:
              "p99/p50 every run")
         line("MariaDB CPU/action a/b2", rt["cpu a/b2"], "<= 0.6", "cpu a/b2")
         line("MariaDB CPU/action a/b", rt["cpu a/b"], "", None)
+        line("MariaDB CPU/action a/b3", rt["cpu a/b3"], "(<= 1.1)", None)
+        line("MariaDB CPU/action b/b3", rt["cpu b/b3"], "", None)
+        line("MariaDB CPU/action of b3 (us)", rt["cpu b3 us"], "", None, "%.0f")
+        line("statements per action of b3", rt["statements b3"], "", None, "%.1f")
         line("statements per action of a", rt["statements a"], "<= 25", "statements",
              "%.1f")
         rtr = r["round_trips"]

@@ -8,12 +8,16 @@
  * server's counters around it): once connected it prints "ready" and waits
  * for a line on stdin; once done it prints its figures and waits for end
  * of input before it disconnects.
+ * -m plain (workload b2) and -m floor (b3) send the same actions as plain
+ * SQL statements instead, one round trip each or two in all (see above
+ * operate_plain and operate_floor: what each leaves out).
  *
  *   dbdriver -S socket [-D db] [-u user] -c conns -d seconds -l lo -h hi
- *            -n tasks -b task_base [-m plain]
+ *            -n tasks -b task_base [-m plain|floor]
  *   dbdriver -p cmdb|project      prints the resolve SELECT and exits
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -50,6 +54,7 @@ struct opts {
 	int conns;
 	double seconds;
 	int plain;		/* -m plain: workload b2 */
+	int floor2;		/* -m floor: workload b3 */
 	long long lo, hi, tasks, task_base;
 };
 
@@ -60,6 +65,10 @@ struct thread {
 	MYSQL_STMT *resolve, *call;
 	MYSQL_STMT *plain[16];	/* -m plain: P_NSTMT statements */
 	struct prow *row;
+	struct prow *rows;	/* -m floor: F_NREAD results */
+	char *sql;		/* -m floor: the round trip being built */
+	size_t sqllen, sqlcap;
+	int nstmt;		/* statements in t->sql */
 	uint32_t *lat;		/* microseconds per successful request */
 	size_t nlat, caplat;
 	long long ok, fails, exhausted;
@@ -205,9 +214,10 @@ resolve(struct thread *t)
 static int
 operate(struct thread *t, long long s)
 {
-	MYSQL_BIND p[12], r[3];
-	unsigned long len[12], mlen;
-	my_bool mnull;
+	MYSQL_BIND p[12], r[4];
+	unsigned long len[12], mlen, dlen;
+	my_bool mnull, dnull;
+	char details[16];	/* too short for most: truncated, not read */
 	char node[TEXT_MAX], flow[TEXT_MAX], rid[TEXT_MAX], data[TEXT_MAX],
 	    inputs[TEXT_MAX], msg[TEXT_MAX];
 	long long project = 1, task = t->o->task_base + s % t->o->tasks, code = -1,
@@ -249,9 +259,15 @@ operate(struct thread *t, long long s)
 	}
 	for (;;) {
 		if (mysql_stmt_field_count(t->call) > 0) {
-			/* the answer row (code, message, replayed) comes first */
-			if (!answered && mysql_stmt_field_count(t->call) == 3) {
+			/* the answer row (code, message, replayed, details) comes
+			 * first; details (for the service's log) is not read */
+			if (!answered && mysql_stmt_field_count(t->call) == 4) {
 				memset(r, 0, sizeof(r));
+				r[3].buffer_type = MYSQL_TYPE_STRING;
+				r[3].buffer = details;
+				r[3].buffer_length = sizeof(details);
+				r[3].length = &dlen;
+				r[3].is_null = &dnull;
 				bind_int(&r[0], &code);
 				r[1].buffer_type = MYSQL_TYPE_STRING;
 				r[1].buffer = msg;
@@ -295,10 +311,10 @@ operate(struct thread *t, long long s)
  * and writes; the operate record; COMMIT. The same locks in the same order
  * and the same rows as opn_operate_node: history row, state, eri_data
  * (retry with inputs), callback data, outbox rows (execute or schedule,
- * ZREM on skips, in one multi-row INSERT), operate record, replay row.
- * What it leaves out: the JSON work the procedure does in SQL is done here
- * in C (parsing eri_node.detail, building the kwargs and extra_info, the
- * new inputs of a retry, the new version), which is what such a client
+ * ZREM on skips, in one multi-row INSERT), operate record (extra_info
+ * '', as sql/actions.sql writes it), replay row. What it leaves out: the JSON work the procedure does in SQL is done here
+ * in C (parsing eri_node.detail, building the kwargs, the new inputs of
+ * a retry, the new version), which is what such a client
  * would do; its parsing knows only bamboo's json.dumps layout and the new
  * inputs follow bk-sops' rules for the bench's seeded inputs only (a and b
  * merge any). Refusals are detected (the request counts as failed) but
@@ -355,7 +371,7 @@ static const char *const plain_sql[P_NSTMT] = {
 	    "node_id, extra_info) VALUES (?, ?, 'api', ?, ?, ?, ?, ?)",
 };
 
-#define PCOLS 6
+#define PCOLS 10	/* the resolve row's columns (b3 reads it as text) */
 #define PCOL_MAX 4096
 
 struct arg { const char *s; long long i; int is_int; };
@@ -455,6 +471,75 @@ new_version(char *out)
 	out[33] = '\0';
 }
 
+/* The checks on the node's row (detail, state id, name, version) that the
+ * service makes: in this task, in the state the action needs, allowed by
+ * its detail; for skips, target gets the flow's target. NULL when they
+ * pass, else what failed. target has PCOL_MAX bytes. */
+static const char *
+node_check(enum kind k, const struct prow *rw, const char *pipe,
+    const char *flow, char *target)
+{
+	char type[PCOL_MAX];
+
+	jstr(rw->col[0], "root_pipeline_id", target, PCOL_MAX);
+	jstr(rw->col[0], "type", type, sizeof(type));
+	if (strcmp(target, pipe) != 0)
+		return "node not in task";
+	if (k == CALLBACK ? strcmp(rw->col[2], "RUNNING") != 0 :
+	    strcmp(rw->col[2], "FAILED") != 0)
+		return "state";
+	if ((k == RETRY || k == RETRY_INPUTS) &&
+	    strstr(rw->col[0], "\"can_retry\": true") == NULL)
+		return "retry disabled";
+	if (k == SKIP && (strstr(rw->col[0], "\"can_skip\": true") == NULL ||
+	    strcmp(type, "ServiceActivity") != 0))
+		return "skip disabled";
+	if (k == SKIP || k == SKIP_EXG) {
+		/* the target of the flow: the only one, or flow_id's */
+		/* targets: {"flow": "target", ...}, copied out */
+		char tg[PCOL_MAX], key[TEXT_MAX], *b, *e;
+		const char *x = strstr(rw->col[0], "\"targets\": {");
+		int colons = 0;
+		if (x == NULL)
+			return "targets";
+		snprintf(tg, sizeof(tg), "%s", x + 11);
+		if ((e = strchr(tg, '}')) == NULL)
+			return "targets";
+		e[1] = '\0';
+		for (b = tg; *b; b++)
+			colons += *b == ':';
+		if (k == SKIP_EXG) {
+			if (strcmp(type, "ExclusiveGateway") != 0)
+				return "not a gateway";
+			snprintf(key, sizeof(key), "%s", flow);
+		} else {
+			if (colons != 1 || (b = strchr(tg, '"')) == NULL ||
+			    (e = strchr(b + 1, '"')) == NULL)
+				return "no single flow";
+			snprintf(key, sizeof(key), "%.*s", (int)(e - b - 1), b + 1);
+		}
+		jstr(tg, key, target, PCOL_MAX);
+		if (target[0] == '\0')
+			return "no such flow";
+	}
+	return NULL;
+}
+
+/* From the parked process's row: its root pipeline and the top of its
+ * pipeline_stack (its last string). */
+static void
+proc_fields(struct prow *rw, char *proot, char *top)
+{
+	char *e = strrchr(rw->col[2], '"'), *b = NULL;
+
+	snprintf(proot, PCOL_MAX, "%s", rw->col[1]);
+	if (e != NULL) {
+		*e = '\0';
+		b = strrchr(rw->col[2], '"');
+	}
+	snprintf(top, PCOL_MAX, "%s", b ? b + 1 : proot);
+}
+
 static int
 plain_fail(struct thread *t, const char *why)
 {
@@ -469,16 +554,17 @@ operate_plain(struct thread *t, long long s)
 {
 	/* sized for any column text (PCOL_MAX), so that nothing is cut */
 	char node[TEXT_MAX], flow[TEXT_MAX], rid[TEXT_MAX], data[TEXT_MAX],
-	    now[96], nver[40], pipe[PCOL_MAX], type[PCOL_MAX], target[PCOL_MAX],
+	    now[96], nver[40], pipe[PCOL_MAX], target[PCOL_MAX],
 	    version[PCOL_MAX], proot[PCOL_MAX], top[PCOL_MAX], queue[PCOL_MAX],
 	    rkey[PCOL_MAX + 16], body[6 * PCOL_MAX], zrem[2 * PCOL_MAX],
-	    extra[4 * PCOL_MAX], inputs[1024];
+	    inputs[1024];
 	struct prow *rw = t->row;
 	long long task = t->o->task_base + s % t->o->tasks, state_id, pid,
 	    priority, sched, cbid;
 	enum kind k = kinds[s % 10];
 	const char *action = k == SKIP ? "skip" : k == SKIP_EXG ? "skip_exg" :
 	    k == CALLBACK ? "callback" : "retry";
+	const char *why;
 	struct timespec ts;
 	struct tm tm;
 	double epoch;
@@ -517,62 +603,15 @@ operate_plain(struct thread *t, long long s)
 	if (pexec(t, P_NODE, (struct arg[]){ S(node), S(node) }, 2, rw) != 1 ||
 	    rw->null[1])
 		return plain_fail(t, "node");
-	jstr(rw->col[0], "root_pipeline_id", target, sizeof(target));
-	jstr(rw->col[0], "type", type, sizeof(type));
-	if (strcmp(target, pipe) != 0)
-		return plain_fail(t, "node not in task");
+	if ((why = node_check(k, rw, pipe, flow, target)) != NULL)
+		return plain_fail(t, why);
 	state_id = atoll(rw->col[1]);
 	snprintf(version, sizeof(version), "%s", rw->col[3]);
-	if (k == CALLBACK ? strcmp(rw->col[2], "RUNNING") != 0 :
-	    strcmp(rw->col[2], "FAILED") != 0)
-		return plain_fail(t, "state");
-	if ((k == RETRY || k == RETRY_INPUTS) &&
-	    strstr(rw->col[0], "\"can_retry\": true") == NULL)
-		return plain_fail(t, "retry disabled");
-	if (k == SKIP && (strstr(rw->col[0], "\"can_skip\": true") == NULL ||
-	    strcmp(type, "ServiceActivity") != 0))
-		return plain_fail(t, "skip disabled");
-	if (k == SKIP || k == SKIP_EXG) {
-		/* the target of the flow: the only one, or flow_id's */
-		/* targets: {"flow": "target", ...}, copied out */
-		char tg[PCOL_MAX], key[TEXT_MAX], *b, *e;
-		const char *x = strstr(rw->col[0], "\"targets\": {");
-		int colons = 0;
-		if (x == NULL)
-			return plain_fail(t, "targets");
-		snprintf(tg, sizeof(tg), "%s", x + 11);
-		if ((e = strchr(tg, '}')) == NULL)
-			return plain_fail(t, "targets");
-		e[1] = '\0';
-		for (b = tg; *b; b++)
-			colons += *b == ':';
-		if (k == SKIP_EXG) {
-			if (strcmp(type, "ExclusiveGateway") != 0)
-				return plain_fail(t, "not a gateway");
-			snprintf(key, sizeof(key), "%s", flow);
-		} else {
-			if (colons != 1 || (b = strchr(tg, '"')) == NULL ||
-			    (e = strchr(b + 1, '"')) == NULL)
-				return plain_fail(t, "no single flow");
-			snprintf(key, sizeof(key), "%.*s", (int)(e - b - 1), b + 1);
-		}
-		jstr(tg, key, target, sizeof(target));
-		if (target[0] == '\0')
-			return plain_fail(t, "no such flow");
-	}
 	/* 5. the process parked there, locked */
 	if (pexec(t, P_PROC, (struct arg[]){ S(node), S(node) }, 2, rw) != 1)
 		return plain_fail(t, "process");
 	pid = atoll(rw->col[0]);
-	snprintf(proot, sizeof(proot), "%s", rw->col[1]);
-	{	/* the top of pipeline_stack: its last string */
-		char *e = strrchr(rw->col[2], '"'), *b = NULL;
-		if (e != NULL) {
-			*e = '\0';
-			b = strrchr(rw->col[2], '"');
-		}
-		snprintf(top, sizeof(top), "%s", b ? b + 1 : proot);
-	}
+	proc_fields(rw, proot, top);
 	snprintf(queue, sizeof(queue), "%s", rw->col[3]);
 	priority = atoll(rw->col[4]);
 
@@ -596,8 +635,6 @@ operate_plain(struct thread *t, long long s)
 		    S("pipeline.eri.celery.tasks.schedule"), S("default"), S(rkey),
 		    I(priority), S(body), S(rid), S(now) }, 8, NULL) != 0)
 			return plain_fail(t, NULL);
-		snprintf(extra, sizeof(extra), "{\"version\": \"%s\", \"schedule_id\": "
-		    "%lld, \"callback_data_id\": %lld}", version, sched, cbid);
 	} else {
 		new_version(nver);
 		if (k == RETRY || k == RETRY_INPUTS) {
@@ -645,20 +682,323 @@ operate_plain(struct thread *t, long long s)
 		    S("pipeline.eri.celery.tasks.execute"), S("default"), S(rkey),
 		    I(priority), S(body), S(rid), S(now) }, 8, NULL) != 0)
 			return plain_fail(t, NULL);
-		if (k == SKIP_EXG)
-			snprintf(extra, sizeof(extra), "{\"version\": \"%s\", \"new_version\": "
-			    "\"%s\", \"flow_id\": \"%s\"}", version, nver, flow);
-		else
-			snprintf(extra, sizeof(extra), "{\"version\": \"%s\", \"new_version\": "
-			    "\"%s\"}", version, nver);
 	}
 	if (pexec(t, P_RECORD, (struct arg[]){ S(USERNAME), S(action), I(task),
-	    I(1), S(now), S(node), S(extra) }, 7, NULL) != 0)
+	    I(1), S(now), S(node), S("") }, 7, NULL) != 0)
 		return plain_fail(t, NULL);
 	if (mysql_real_query(t->my, "COMMIT", 6) != 0) {
 		note_error(t, "commit", mysql_error(t->my));
 		return plain_fail(t, NULL);
 	}
+	return 0;
+}
+
+/*
+ * Workload b3 (-m floor): the two-round-trip floor (issue 26). b2's
+ * statements, but sent as two multi-statements (CLIENT_MULTI_STATEMENTS),
+ * on a session with autocommit off, so that the first statement opens the
+ * transaction (no START TRANSACTION):
+ *
+ *   round trip 1, the reads: the resolve SELECT; the task with its pipeline
+ *     instance FOR UPDATE; the request id's row (opn$replay: an INSERT, but
+ *     it is the design's lock 2, so it stays in its place in the lock
+ *     order); the root pipeline's state LOCK IN SHARE MODE (joined from the
+ *     task, since its id is not known before the task is read); the node
+ *     with its state row FOR UPDATE; the parked process FOR UPDATE; then
+ *     a retry's eri_data row, or a callback's schedule row (joined from the
+ *     node's state row for its version), FOR UPDATE;
+ *   the checks, in C: the same ones as b2 (node_check), on the rows read;
+ *   round trip 2, the writes and COMMIT: b2's writes with the same rows
+ *     (history row, state, eri_data for a retry with inputs, callback data,
+ *     outbox rows, the operation record with extra_info '' as
+ *     sql/actions.sql writes it), then COMMIT. A callback's outbox body
+ *     takes the callback data's id from LAST_INSERT_ID() (the statement
+ *     before it).
+ *
+ * Values. Server-side prepared statements cannot be multi-statements, so
+ * the values are in the text, as a careful client must put them: every
+ * string through mysql_real_escape_string() inside quotes, numbers
+ * printed as integers (sql_text). That is safe for a bench driver whose
+ * values it makes itself; the service never splices request data into
+ * SQL (README, "Security").
+ *
+ * What b3 leaves out, beyond what b2 leaves out (above): a refusal is
+ * found only after the whole first round trip, so a refused request has
+ * taken all its read locks before its ROLLBACK (the bench's requests all
+ * succeed); the root state is read through a join (two more primary-key
+ * probes on rows it has locked already) and a callback's schedule through
+ * a join with the state row. Reviving a child task's parent (sql/actions.sql,
+ * opn_revive_parent) is not done by b2 or b3: it applies only to retry and
+ * skip on child tasks, and the bench seeds none.
+ */
+enum fread_ { F_RESOLVE, F_TASK, F_REPLAY, F_ROOT, F_NODE, F_PROC, F_MORE, F_NREAD };
+
+static const char floor_root_sql[] = "SELECT s.name FROM "
+    "taskflow3_taskflowinstance t JOIN pipeline_pipelineinstance p ON "
+    "p.id = t.pipeline_instance_id JOIN eri_state s ON s.node_id = "
+    "p.instance_id WHERE t.id = ? LOCK IN SHARE MODE";
+static const char floor_sched_sql[] = "SELECT sc.id, sc.finished, sc.expired "
+    "FROM eri_state s JOIN eri_schedule sc ON sc.node_id = s.node_id AND "
+    EXACT("sc.version", "s.version") " WHERE " EXACT("s.node_id", "?")
+    " FOR UPDATE";
+static const char floor_cb_outbox_sql[] = OUTBOX_COLS "(?, ?, ?, ?, ?, "
+    "CONCAT(?, LAST_INSERT_ID(), ?), NULL, ?, ?)";
+
+static void
+sql_grow(struct thread *t, size_t more)
+{
+	size_t cap = t->sqlcap ? t->sqlcap : 16384;
+	char *p;
+
+	if (t->sqllen + more + 1 <= t->sqlcap)
+		return;
+	while (cap < t->sqllen + more + 1)
+		cap *= 2;
+	if ((p = realloc(t->sql, cap)) == NULL) {
+		fprintf(stderr, "dbdriver: out of memory\n");
+		exit(1);
+	}
+	t->sql = p;
+	t->sqlcap = cap;
+}
+
+/* Appends statement sql with its ? replaced by the args (strings quoted
+ * and escaped, NULL as NULL, integers as such), then ";". The statements
+ * have no ? of their own. */
+static void
+sql_text(struct thread *t, const char *sql, const struct arg *a, int na)
+{
+	int i = 0;
+
+	for (const char *c = sql; *c; c++) {
+		if (*c != '?') {
+			sql_grow(t, 1);
+			t->sql[t->sqllen++] = *c;
+			continue;
+		}
+		if (i == na) {
+			fprintf(stderr, "dbdriver: too few values for %s\n", sql);
+			exit(1);
+		}
+		if (a[i].is_int) {
+			sql_grow(t, 24);
+			t->sqllen += (size_t)snprintf(t->sql + t->sqllen, 24, "%lld",
+			    a[i].i);
+		} else if (a[i].s == NULL) {
+			sql_grow(t, 4);
+			memcpy(t->sql + t->sqllen, "NULL", 4);
+			t->sqllen += 4;
+		} else {
+			size_t n = strlen(a[i].s);
+			sql_grow(t, 2 * n + 2);
+			t->sql[t->sqllen++] = '\'';
+			t->sqllen += mysql_real_escape_string(t->my, t->sql + t->sqllen,
+			    a[i].s, (unsigned long)n);
+			t->sql[t->sqllen++] = '\'';
+		}
+		i++;
+	}
+	sql_grow(t, 1);
+	t->sql[t->sqllen++] = ';';
+	t->sql[t->sqllen] = '\0';
+	t->nstmt++;
+}
+
+/* Sends the round trip built in t->sql and reads its results: result i's
+ * first row into rows[i] as text, rows[i].rows its row count (-1: no
+ * result set). 0 when all nres statements ran; -1 on the first error (the
+ * server runs nothing after it). */
+static int
+round_trip(struct thread *t, struct prow *rows, int nres)
+{
+	int i = 0, rc;
+
+	if (mysql_real_query(t->my, t->sql, (unsigned long)t->sqllen) != 0) {
+		note_error(t, "floor", mysql_error(t->my));
+		return -1;
+	}
+	for (;;) {
+		MYSQL_RES *res = mysql_store_result(t->my);
+		if (res != NULL) {
+			MYSQL_ROW r = mysql_fetch_row(res);
+			unsigned long *len = mysql_fetch_lengths(res);
+			unsigned nc = mysql_num_fields(res);
+			if (rows != NULL && i < nres) {
+				rows[i].rows = (int)mysql_num_rows(res);
+				for (unsigned j = 0; r != NULL && j < nc && j < PCOLS; j++) {
+					size_t n = r[j] && len[j] < PCOL_MAX ? len[j] :
+					    r[j] ? PCOL_MAX - 1 : 0;
+					rows[i].null[j] = r[j] == NULL;
+					if (n)
+						memcpy(rows[i].col[j], r[j], n);
+					rows[i].col[j][n] = '\0';
+				}
+			}
+			mysql_free_result(res);
+		} else if (mysql_field_count(t->my) != 0) {
+			note_error(t, "floor", mysql_error(t->my));
+			return -1;
+		} else if (rows != NULL && i < nres)
+			rows[i].rows = -1;
+		i++;
+		if ((rc = mysql_next_result(t->my)) == -1)
+			break;
+		if (rc > 0) {
+			note_error(t, "floor", mysql_error(t->my));
+			return -1;
+		}
+	}
+	if (i != nres) {
+		note_error(t, "floor", "unexpected number of results");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+operate_floor(struct thread *t, long long s)
+{
+	char node[TEXT_MAX], flow[TEXT_MAX], rid[TEXT_MAX], data[TEXT_MAX],
+	    now[96], nver[40], pipe[PCOL_MAX], target[PCOL_MAX],
+	    version[PCOL_MAX], proot[PCOL_MAX], top[PCOL_MAX], queue[PCOL_MAX],
+	    rkey[PCOL_MAX + 16], body[6 * PCOL_MAX], tail[2 * PCOL_MAX],
+	    zrem[2 * PCOL_MAX], inputs[1024];
+	struct prow *rw = t->rows;
+	long long task = t->o->task_base + s % t->o->tasks, biz = BIZ_ID,
+	    state_id, pid, priority, sched;
+	enum kind k = kinds[s % 10];
+	const char *action = k == SKIP ? "skip" : k == SKIP_EXG ? "skip_exg" :
+	    k == CALLBACK ? "callback" : "retry";
+	const char *why;
+	int nread = k == SKIP || k == SKIP_EXG ? F_MORE : F_NREAD;
+	struct timespec ts;
+	struct tm tm;
+	double epoch;
+
+	snprintf(node, sizeof(node), "n%04xb%027lld", spread(s), s);
+	snprintf(flow, sizeof(flow), "l%04xz%027lld", spread(s), s);
+	snprintf(rid, sizeof(rid), "dbdrv%027lld", s);
+	snprintf(data, sizeof(data), "{\"status\":\"done\",\"slot\":%lld}", s);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(now, sizeof(now), "%04d-%02d-%02d %02d:%02d:%02d.%06ld",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, ts.tv_nsec / 1000);
+	epoch = (double)ts.tv_sec + (double)(ts.tv_nsec / 1000) / 1e6;
+
+	/* Round trip 1: the reads, in the design's lock order. */
+	t->sqllen = 0;
+	t->nstmt = 0;
+	sql_text(t, resolve_cmdb, (struct arg[]){ S(USERNAME), I(biz), S(APP_CODE),
+	    S(NULL), I(biz) }, 5);
+	sql_text(t, plain_sql[P_TASK], (struct arg[]){ I(task) }, 1);
+	sql_text(t, plain_sql[P_REPLAY], (struct arg[]){ S(APP_CODE), S(rid),
+	    S(action), I(task), S(node), S(now) }, 6);
+	sql_text(t, floor_root_sql, (struct arg[]){ I(task) }, 1);
+	sql_text(t, plain_sql[P_NODE], (struct arg[]){ S(node), S(node) }, 2);
+	sql_text(t, plain_sql[P_PROC], (struct arg[]){ S(node), S(node) }, 2);
+	if (k == CALLBACK)
+		sql_text(t, floor_sched_sql, (struct arg[]){ S(node), S(node) }, 2);
+	else if (k == RETRY || k == RETRY_INPUTS)
+		sql_text(t, plain_sql[P_DATA], (struct arg[]){ S(node), S(node) }, 2);
+	if (t->nstmt != nread || round_trip(t, rw, nread) != 0)
+		return plain_fail(t, NULL);
+
+	/* The checks, as b2 makes them between its statements. */
+	/* the resolve: a row, the grant counted (store_resolve's "permitted") */
+	if (rw[F_RESOLVE].rows != 1 || rw[F_RESOLVE].null[7] ||
+	    atoll(rw[F_RESOLVE].col[7]) <= 0)
+		return plain_fail(t, "resolve: not permitted");
+	rw += F_TASK;
+	if (rw->rows != 1 || atoll(rw->col[0]) != 1 || atoll(rw->col[1]) != 0 ||
+	    atoll(rw->col[2]) != 2 || rw->null[3] || atoll(rw->col[4]) != 0)
+		return plain_fail(t, "task refused");
+	snprintf(pipe, sizeof(pipe), "%s", rw->col[3]);
+	rw = &t->rows[F_ROOT];
+	if (rw->rows != 1 || strcmp(rw->col[0], "REVOKED") == 0 ||
+	    strcmp(rw->col[0], "FINISHED") == 0)
+		return plain_fail(t, "task not running");
+	rw = &t->rows[F_NODE];
+	if (rw->rows != 1 || rw->null[1])
+		return plain_fail(t, "node");
+	if ((why = node_check(k, rw, pipe, flow, target)) != NULL)
+		return plain_fail(t, why);
+	state_id = atoll(rw->col[1]);
+	snprintf(version, sizeof(version), "%s", rw->col[3]);
+	rw = &t->rows[F_PROC];
+	if (rw->rows != 1)
+		return plain_fail(t, "process");
+	pid = atoll(rw->col[0]);
+	proc_fields(rw, proot, top);
+	snprintf(queue, sizeof(queue), "%s", rw->col[3]);
+	priority = atoll(rw->col[4]);
+	rw = &t->rows[F_MORE];
+	if (k == CALLBACK && (rw->rows != 1 || atoll(rw->col[1]) ||
+	    atoll(rw->col[2])))
+		return plain_fail(t, "schedule");
+	if ((k == RETRY || k == RETRY_INPUTS) && rw->rows != 1)
+		return plain_fail(t, "no inputs");
+
+	/* Round trip 2: the writes and COMMIT. */
+	t->sqllen = 0;
+	t->nstmt = 0;
+	if (k == CALLBACK) {
+		sched = atoll(rw->col[0]);
+		sql_text(t, plain_sql[P_CBDATA], (struct arg[]){ S(node), S(version),
+		    S(data) }, 3);
+		snprintf(rkey, sizeof(rkey), queue[0] ? "er_schedule_%s" : "er_schedule",
+		    queue);
+		snprintf(body, sizeof(body), "{\"process_id\": %lld, \"node_id\": \"%s\", "
+		    "\"schedule_id\": %lld, \"callback_data_id\": ", pid, node, sched);
+		snprintf(tail, sizeof(tail), ", \"recover_point\": \"{}\", \"headers\": "
+		    "{\"route_info\": {\"queue\": \"%s\", \"priority\": %lld}, "
+		    "\"timestamp\": %.6f}}", queue, priority, epoch);
+		sql_text(t, floor_cb_outbox_sql, (struct arg[]){ S("celery"),
+		    S("pipeline.eri.celery.tasks.schedule"), S("default"), S(rkey),
+		    I(priority), S(body), S(tail), S(rid), S(now) }, 9);
+	} else {
+		new_version(nver);
+		sql_text(t, plain_sql[P_ARCHIVE], (struct arg[]){ S(now), I(state_id) }, 2);
+		if (k == RETRY_INPUTS) {
+			/* as b2: bk-sops' rules on the seeded inputs */
+			snprintf(inputs, sizeof(inputs), "{\"a\": {\"need_render\": true, "
+			    "\"value\": \"new-%lld\"}, \"b\": {\"need_render\": false, "
+			    "\"value\": {\"x\": 1}}, \"__executor_proxy\": {\"need_render\": "
+			    "true, \"value\": \"\"}}", s);
+			sql_text(t, plain_sql[P_DATA_UPD], (struct arg[]){ S(inputs),
+			    S(node), S(node) }, 3);
+		}
+		if (k == RETRY || k == RETRY_INPUTS)
+			sql_text(t, plain_sql[P_RETRY_STATE], (struct arg[]){ S(nver),
+			    I(state_id) }, 2);
+		else
+			sql_text(t, plain_sql[P_SKIP_STATE], (struct arg[]){ S(nver),
+			    S(now), I(state_id) }, 3);
+		snprintf(rkey, sizeof(rkey), queue[0] ? "er_execute_%s" : "er_execute",
+		    queue);
+		snprintf(body, sizeof(body), "{\"process_id\": %lld, \"node_id\": \"%s\", "
+		    "\"root_pipeline_id\": \"%s\", \"parent_pipeline_id\": \"%s\", "
+		    "\"recover_point\": \"{}\", \"headers\": {\"route_info\": {\"queue\": "
+		    "\"%s\", \"priority\": %lld}, \"timestamp\": %.6f}}", pid,
+		    k == SKIP || k == SKIP_EXG ? target : node, proot, top, queue,
+		    priority, epoch);
+		if (k == SKIP || k == SKIP_EXG) {
+			snprintf(zrem, sizeof(zrem), "[\"%s_%s\"]", node, nver);
+			sql_text(t, plain_sql[P_OUTBOX2], (struct arg[]){ S("celery"),
+			    S("pipeline.eri.celery.tasks.execute"), S("default"), S(rkey),
+			    I(priority), S(body), S(rid), S(now), S("redis"), S("ZREM"),
+			    S(""), S("sops_executing_node_pool"), S(NULL), S(zrem), S(rid),
+			    S(now) }, 16);
+		} else
+			sql_text(t, plain_sql[P_OUTBOX1], (struct arg[]){ S("celery"),
+			    S("pipeline.eri.celery.tasks.execute"), S("default"), S(rkey),
+			    I(priority), S(body), S(rid), S(now) }, 8);
+	}
+	sql_text(t, plain_sql[P_RECORD], (struct arg[]){ S(USERNAME), S(action),
+	    I(task), I(1), S(now), S(node), S("") }, 7);
+	sql_text(t, "COMMIT", NULL, 0);
+	if (round_trip(t, NULL, t->nstmt) != 0)
+		return plain_fail(t, NULL);
 	return 0;
 }
 
@@ -675,7 +1015,7 @@ connect_thread(struct thread *t)
 	mysql_options(t->my, MYSQL_INIT_COMMAND,
 	    "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED");
 	if (mysql_real_connect(t->my, NULL, o->user, NULL, o->db, 0, o->socket,
-	    0) == NULL) {
+	    o->floor2 ? CLIENT_MULTI_STATEMENTS : 0) == NULL) {
 		fprintf(stderr, "dbdriver: connect: %s\n", mysql_error(t->my));
 		return -1;
 	}
@@ -686,6 +1026,14 @@ connect_thread(struct thread *t)
 	    mysql_stmt_prepare(t->call, call_sql, strlen(call_sql))) {
 		fprintf(stderr, "dbdriver: prepare: %s\n", mysql_error(t->my));
 		return -1;
+	}
+	if (o->floor2) {
+		/* b3: the first statement of a round trip opens the transaction */
+		t->rows = malloc(F_NREAD * sizeof(*t->rows));
+		if (t->rows == NULL || mysql_autocommit(t->my, 0) != 0) {
+			fprintf(stderr, "dbdriver: autocommit: %s\n", mysql_error(t->my));
+			return -1;
+		}
 	}
 	if (o->plain) {
 		t->row = malloc(sizeof(*t->row));
@@ -719,7 +1067,7 @@ run(void *arg)
 			break;
 		}
 		double t0 = now_s();
-		if (resolve(t) == -1 ||
+		if (o->floor2 ? operate_floor(t, s) == -1 : resolve(t) == -1 ||
 		    (o->plain ? operate_plain(t, s) : operate(t, s)) == -1)
 			continue;
 		t->ok++;
@@ -802,7 +1150,14 @@ main(int argc, char **argv)
 		case 'h': o.hi = num(optarg, "hi"); break;
 		case 'n': o.tasks = num(optarg, "tasks"); break;
 		case 'b': o.task_base = num(optarg, "task base"); break;
-		case 'm': o.plain = strcmp(optarg, "plain") == 0; break;
+		case 'm':
+			o.plain = strcmp(optarg, "plain") == 0;
+			o.floor2 = strcmp(optarg, "floor") == 0;
+			if (!o.plain && !o.floor2) {
+				fprintf(stderr, "dbdriver: -m plain or -m floor\n");
+				return 2;
+			}
+			break;
 		case 'p':
 			puts(strcmp(optarg, "project") == 0 ? resolve_project :
 			    resolve_cmdb);
@@ -874,6 +1229,8 @@ main(int argc, char **argv)
 		for (int j = 0; o.plain && j < P_NSTMT; j++)
 			mysql_stmt_close(th[i].plain[j]);
 		free(th[i].row);
+		free(th[i].rows);
+		free(th[i].sql);
 		mysql_close(th[i].my);
 		free(th[i].lat);
 	}
