@@ -182,6 +182,8 @@ worker_run(const struct config *cfg, int listen_fd, struct metrics *m,
 		return 1;
 	}
 	w.store = store_new(cfg);
+	if (w.slot)
+		store_set_counters(w.store, &w.slot->db);
 	if (cfg->auth_mode == AUTH_JWT)
 		w.gwkey = gwkey_new(cfg);
 	/* A worker's first start connects at once, so that a wrong schema is
