@@ -273,3 +273,24 @@ def test_db_host_failover_counted(env):
         p1.kill()
         p2.kill()
         env.db.exec("DROP USER IF EXISTS obs_failover@'127.0.0.1'")
+
+
+def test_readme_lists_every_metric(env):
+    """Every series the program can write is in the README's metric table,
+    and the example alert rules use only series that exist."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with open(os.path.join(root, "app", "metrics.c")) as f:
+        written = set(re.findall(r"# TYPE (operate_node_\w+) ", f.read()))
+    with open(os.path.join(root, "README.md")) as f:
+        readme = f.read()
+    section = readme.split("## Monitoring: metrics, alerts, runbook", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    table = set(re.findall(r"^\| `(operate_node_\w+)[{`]", section, re.M))
+    assert written and written == table, (written - table, table - written)
+    rules = section.split("```yaml", 1)[1].split("```", 1)[0]
+    used = {re.sub(r"_(bucket|sum|count)$", "", n) if n.startswith(
+        "operate_node_request_duration") else n
+        for n in re.findall(r"(operate_node_\w+)", rules)}
+    assert used and used <= written, used - written
+    for alert in re.findall(r"alert: (\w+)", rules):
+        assert "**%s**" % alert in section, alert      # each has a runbook entry
