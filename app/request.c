@@ -56,7 +56,7 @@ param(struct ctx *c, const char *name)
 	return FCGX_GetParam(name, c->req->envp);
 }
 
-/* operate-node-api.md §3: the first valid caller id, else a fresh one. */
+/* README "The API": the first valid caller id, else a fresh one. */
 static void
 pick_ids(struct ctx *c)
 {
@@ -259,7 +259,7 @@ gateway_caller(struct ctx *c, struct auth_caller *who)
 /*
  * jwt mode: the app and user of the gateway's signed X-Bkapi-JWT header.
  * Why a token was refused goes to the log, never the token itself; the
- * reply says only "app" or "user" (operate-node-api.md §6).
+ * reply says only "app" or "user" (README "Authentication").
  */
 static int
 jwt_caller(struct ctx *c, struct json_object **claims, struct auth_caller *who)
@@ -277,6 +277,10 @@ jwt_caller(struct ctx *c, struct json_object **claims, struct auth_caller *who)
 		return -1;
 	*claims = jwt_verify(token, key, time(NULL), why, sizeof(why));
 	if (*claims == NULL)
+		goto refused;
+	if (auth_jwt_claims(*claims, c->w->cfg->jwt_issuer,
+	    c->w->cfg->jwt_audience, (long long)c->w->cfg->jwt_max_lifetime,
+	    (long long)time(NULL), why, sizeof(why)) == -1)
 		goto refused;
 	v = auth_jwt_caller(*claims, &who->app_code, &who->username, why,
 	    sizeof(why));
@@ -364,6 +368,32 @@ refuse(struct ctx *c, enum auth_verdict v, const struct fields *f,
 	}
 }
 
+#define AUTH_LOG_S 10	/* app-mode refusals: one line per worker this often */
+
+/*
+ * An app-mode authentication failure: counted per app in /metrics, and
+ * logged at warn level at most every AUTH_LOG_S per worker (a caller can
+ * repeat it at will), with the app code when opn$app knows it: anything
+ * else a caller sends is not repeated into the log.
+ */
+static void
+auth_failed(struct ctx *c, const char *app, int known_app, int user)
+{
+	static struct log_limit lim;
+	unsigned long held;
+
+	metrics_auth_failed(c->w->metrics, app, known_app, user);
+	if (!log_limit(&lim, AUTH_LOG_S, &held))
+		return;
+	const char *label = metrics_app_label(app, known_app);
+	int other = strcmp(label, "_other") == 0;
+
+	log_msg(LOG_WARN, "app authentication refused the %s of %s%s%s "
+	    "(%lu more refusals since the last such line)", user ? "user" :
+	    "secret", other ? "an app code not in opn$app" : "app \"",
+	    other ? "" : label, other ? "" : "\"", held);
+}
+
 /*
  * §4 order after the fields: authentication, scope (exists, enabled),
  * permission. Sets *project_id and c->operator, or c->out.
@@ -392,6 +422,8 @@ authorize(struct ctx *c, const struct fields *f, long long *project_id)
 	if (!hdr && (f->bad_app || f->bad_user)) {	/* a malformed credential */
 		fail(c, 200, CODE_FORBIDDEN, "%s authentication failed",
 		    f->bad_app ? "app" : "user");
+		if (mode == AUTH_APP)
+			auth_failed(c, who.app_code, 0, f->bad_user);
 		goto out;
 	}
 	/* jwt: the gateway vouches for the app; the service's own app table
@@ -411,6 +443,9 @@ authorize(struct ctx *c, const struct fields *f, long long *project_id)
 	}
 	if (v != AUTH_OK) {
 		refuse(c, v, f, &row);
+		if (mode == AUTH_APP && (v == AUTH_BAD_APP || v == AUTH_BAD_USER))
+			auth_failed(c, who.app_code, row.app_found,
+			    v == AUTH_BAD_USER);
 		goto out;
 	}
 	*project_id = row.project_id;
@@ -627,7 +662,7 @@ peer_reading_max(const struct request_env *e)
 void
 request_read_begin(struct request_env *e, const struct conn *c)
 {
-	int64_t ms = e->cfg->request_read_timeout * 1000;
+	int64_t ms = e->read_ms;
 
 	e->peer = c->peer;
 	e->read_expired = 0;
