@@ -78,6 +78,7 @@ static const struct cfg_key keys[] = {
 	{ "log_level", CFG_ENUM, N(log_level), 0, 0, log_levels },
 	{ "log_format", CFG_ENUM, N(log_format), 0, 0, log_formats },
 	{ "log_file", CFG_STR, S(log_file), 0, 0, NULL },
+	{ "slow_request_ms", CFG_INT, N(slow_request_ms), 0, 3600000, NULL },
 	{ "allow_root", CFG_ENUM, N(allow_root), 0, 0, yes_no },
 	{ NULL, 0, 0, 0, 0, 0, NULL },
 };
@@ -100,6 +101,7 @@ config_defaults(struct config *c)
 	 * them, so at most 128k (a unix peer's default send buffer). */
 	c->max_params_bytes = 64 << 10;
 	c->status_detail = STATUS_BASIC;
+	c->slow_request_ms = 1000;
 	snprintf(c->db_socket, sizeof(c->db_socket), "/run/mysqld/mysqld.sock");
 	c->db_port = 3306;
 	snprintf(c->db_user, sizeof(c->db_user), "operate_node");

@@ -73,6 +73,7 @@ struct config {
 	int log_level;
 	int log_format;
 	char log_file[CONF_PATH];
+	int64_t slow_request_ms;	/* a warning above this; 0: never */
 
 	int allow_root;			/* yes: workers may run as root */
 

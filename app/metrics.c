@@ -2,6 +2,7 @@
  * Prometheus text exposition of the shared counters: requests by action
  * and code, a latency histogram, and the pool's worker state and restarts.
  */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <sys/mman.h>
@@ -18,6 +19,14 @@ static const int codes[METRICS_CODES] = { CODE_OK, CODE_PARAM,
 /* Upper bounds in microseconds; the last bucket is +Inf. */
 static const uint64_t bounds[METRICS_BUCKETS - 1] = { 1000, 2000, 5000,
 	10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000 };
+/* HTTP statuses with a series of their own; others count as their
+ * class's "other". A fixed set keeps the label values bounded. */
+static const int http_codes[METRICS_HTTP] = { 200, 204, 400, 401, 403, 404,
+	405, 408, 411, 413, 415, 429, 500, 502, 503, 504 };
+static const char *const retry_names[METRICS_RETRIES] = { "deadlock",
+	"lock_wait", "commit" };
+static const char *const move_names[METRICS_MOVES] = { "failover",
+	"failback" };
 static const char *const state_names[W_STATES] = { "starting", "idle",
 	"reading", "busy", "exited" };
 static const char *const dispatch_states[] = { "off", "starting",
@@ -49,9 +58,9 @@ get(const uint64_t *p)
 
 void
 metrics_count(struct metrics_worker *w, int action, int code, int http,
-    uint64_t micros)
+    uint64_t micros, uint64_t db_micros)
 {
-	int row = action + 1, col = METRICS_CODES - 1, b = 0;
+	int row = action + 1, col = METRICS_CODES - 1, b = 0, h = -1;
 
 	if (w == NULL)
 		return;
@@ -62,14 +71,24 @@ metrics_count(struct metrics_worker *w, int action, int code, int http,
 			col = i;
 	while (b < METRICS_BUCKETS - 1 && micros > bounds[b])
 		b++;
+	for (int i = 0; i < METRICS_HTTP; i++)
+		if (http_codes[i] == http)
+			h = i;
+	if (h < 0)	/* the class's "other" */
+		h = METRICS_HTTP + (http >= 100 && http < 600 ? http / 100 - 1 :
+		    4);
 	inc(&w->count[row][col], 1);
-	inc(&w->bucket[b], 1);
-	inc(&w->lat_sum_us, micros);
+	inc(&w->bucket[row][b], 1);
+	inc(&w->lat_sum_us[row], micros);
+	inc(&w->http[h], 1);
+	inc(&w->db_us, db_micros);
 	inc(&w->served, 1);
-	if (http >= 500)
-		inc(&w->http_5xx, 1);
-	else if (http >= 400)
-		inc(&w->http_4xx, 1);
+}
+
+static const char *
+action_label(int row)
+{
+	return row ? action_at(row - 1)->name : "none";
 }
 
 static void
@@ -88,36 +107,123 @@ render_requests(const struct metrics *m, struct buf *out)
 			if (sum == 0 && c != 0)
 				continue;
 			buf_printf(out, "operate_node_requests_total{action=\"%s\","
-			    "code=\"%d\"} %llu\n", r ? action_at(r - 1)->name :
-			    "none", codes[c], (unsigned long long)sum);
+			    "code=\"%d\"} %llu\n", action_label(r), codes[c],
+			    (unsigned long long)sum);
 		}
 }
 
+/* One histogram series per action row that has requests (row 0: no
+ * action, e.g. refused before the body named one). */
 static void
 render_latency(const struct metrics *m, struct buf *out)
 {
 	int n = m->workers < METRICS_WORKERS_MAX ? m->workers : METRICS_WORKERS_MAX;
-	uint64_t cum = 0, sum_us = 0;
 
 	buf_adds(out, "# HELP operate_node_request_duration_seconds Time from "
-	    "accept to reply.\n"
+	    "accept to reply, by action.\n"
 	    "# TYPE operate_node_request_duration_seconds histogram\n");
-	for (int i = 0; i < n; i++)
-		sum_us += get(&m->w[i].lat_sum_us);
-	for (int b = 0; b < METRICS_BUCKETS; b++) {
+	for (int r = 0; r < METRICS_ACTIONS && r <= action_count(); r++) {
+		uint64_t cum = 0, sum_us = 0, by[METRICS_BUCKETS];
+		const char *a = action_label(r);
+		for (int b = 0; b < METRICS_BUCKETS; b++) {
+			by[b] = 0;
+			for (int i = 0; i < n; i++)
+				by[b] += get(&m->w[i].bucket[r][b]);
+			cum += by[b];
+		}
+		if (cum == 0 && r == 0)
+			continue;
 		for (int i = 0; i < n; i++)
-			cum += get(&m->w[i].bucket[b]);
-		if (b < METRICS_BUCKETS - 1)
-			buf_printf(out, "operate_node_request_duration_seconds_"
-			    "bucket{le=\"%g\"} %llu\n", bounds[b] / 1e6,
-			    (unsigned long long)cum);
-		else
-			buf_printf(out, "operate_node_request_duration_seconds_"
-			    "bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+			sum_us += get(&m->w[i].lat_sum_us[r]);
+		cum = 0;
+		for (int b = 0; b < METRICS_BUCKETS; b++) {
+			cum += by[b];
+			if (b < METRICS_BUCKETS - 1)
+				buf_printf(out, "operate_node_request_duration_"
+				    "seconds_bucket{action=\"%s\",le=\"%g\"} "
+				    "%llu\n", a, bounds[b] / 1e6,
+				    (unsigned long long)cum);
+			else
+				buf_printf(out, "operate_node_request_duration_"
+				    "seconds_bucket{action=\"%s\",le=\"+Inf\"} "
+				    "%llu\n", a, (unsigned long long)cum);
+		}
+		buf_printf(out, "operate_node_request_duration_seconds_sum"
+		    "{action=\"%s\"} %.6f\n"
+		    "operate_node_request_duration_seconds_count{action=\"%s\"} "
+		    "%llu\n", a, sum_us / 1e6, a, (unsigned long long)cum);
 	}
-	buf_printf(out, "operate_node_request_duration_seconds_sum %.6f\n"
-	    "operate_node_request_duration_seconds_count %llu\n", sum_us / 1e6,
-	    (unsigned long long)cum);
+}
+
+/* Replies by HTTP status and class, and the database's side of them. */
+static void
+render_replies(const struct metrics *m, struct buf *out)
+{
+	int n = m->workers < METRICS_WORKERS_MAX ? m->workers : METRICS_WORKERS_MAX;
+	uint64_t sum, db_us = 0, replays = 0, settled = 0;
+
+	buf_adds(out, "# HELP operate_node_responses_total Replies to action "
+	    "requests by HTTP class and status (other: a status of that class "
+	    "without a series of its own).\n"
+	    "# TYPE operate_node_responses_total counter\n");
+	for (int h = 0; h < METRICS_HTTP + 5; h++) {
+		char st[8];
+		sum = 0;
+		for (int i = 0; i < n; i++)
+			sum += get(&m->w[i].http[h]);
+		if (h < METRICS_HTTP)
+			snprintf(st, sizeof(st), "%d", http_codes[h]);
+		else
+			snprintf(st, sizeof(st), "other");
+		/* 200, 500 and 503 always: rate() works from the start */
+		if (sum == 0 && !(h < METRICS_HTTP && (http_codes[h] == 200 ||
+		    http_codes[h] == 500 || http_codes[h] == 503)))
+			continue;
+		buf_printf(out, "operate_node_responses_total{class=\"%dxx\","
+		    "status=\"%s\"} %llu\n", h < METRICS_HTTP ?
+		    http_codes[h] / 100 : h - METRICS_HTTP + 1, st,
+		    (unsigned long long)sum);
+	}
+	buf_adds(out, "# HELP operate_node_db_retries_total Transactions run "
+	    "again after a deadlock (1213), a lock wait timeout (1205) or a "
+	    "failed commit (1180).\n"
+	    "# TYPE operate_node_db_retries_total counter\n");
+	for (int k = 0; k < METRICS_RETRIES; k++) {
+		sum = 0;
+		for (int i = 0; i < n; i++)
+			sum += get(&m->w[i].db.retries[k]);
+		buf_printf(out, "operate_node_db_retries_total{reason=\"%s\"} "
+		    "%llu\n", retry_names[k], (unsigned long long)sum);
+	}
+	buf_adds(out, "# HELP operate_node_db_host_changes_total Worker "
+	    "connections that moved to another db_hosts entry: failover (the "
+	    "host was lost or refused) or failback (an earlier host is back).\n"
+	    "# TYPE operate_node_db_host_changes_total counter\n");
+	for (int k = 0; k < METRICS_MOVES; k++) {
+		sum = 0;
+		for (int i = 0; i < n; i++)
+			sum += get(&m->w[i].db.moves[k]);
+		buf_printf(out, "operate_node_db_host_changes_total{reason=\"%s\"} "
+		    "%llu\n", move_names[k], (unsigned long long)sum);
+	}
+	for (int i = 0; i < n; i++) {
+		db_us += get(&m->w[i].db_us);
+		replays += get(&m->w[i].db.replays);
+		settled += get(&m->w[i].db.settled);
+	}
+	buf_printf(out, "# HELP operate_node_db_seconds_total Time action "
+	    "requests spent in database round trips.\n"
+	    "# TYPE operate_node_db_seconds_total counter\n"
+	    "operate_node_db_seconds_total %.6f\n"
+	    "# HELP operate_node_replays_total Repeated request ids answered "
+	    "from their replay record as the success they were.\n"
+	    "# TYPE operate_node_replays_total counter\n"
+	    "operate_node_replays_total %llu\n"
+	    "# HELP operate_node_settled_total Actions whose connection broke "
+	    "during the CALL, answered after reading the replay record.\n"
+	    "# TYPE operate_node_settled_total counter\n"
+	    "operate_node_settled_total %llu\n", db_us / 1e6,
+	    (unsigned long long)replays, (unsigned long long)settled);
 }
 
 static void
@@ -269,8 +375,17 @@ render_saturation(const struct metrics *m, struct buf *out)
 	int n = m->workers < METRICS_WORKERS_MAX ? m->workers : METRICS_WORKERS_MAX;
 	uint64_t busy = 0;
 
-	for (int i = 0; i < n; i++)
+	int busy_now = 0;
+
+	for (int i = 0; i < n; i++) {
 		busy += get(&m->w[i].all_busy);
+		busy_now += __atomic_load_n(&m->w[i].state, __ATOMIC_RELAXED) ==
+		    W_BUSY;
+	}
+	buf_printf(out, "# HELP operate_node_busy_workers Workers serving a "
+	    "request now (of operate_node_workers).\n"
+	    "# TYPE operate_node_busy_workers gauge\n"
+	    "operate_node_busy_workers %d\n", busy_now);
 	buf_printf(out, "# HELP operate_node_listen_queue Connections waiting "
 	    "in the listen socket's accept queue.\n"
 	    "# TYPE operate_node_listen_queue gauge\n"
@@ -431,6 +546,7 @@ metrics_render(const struct metrics *m, struct buf *out)
 	    SCHEMA_STR(SCHEMA_VERSION) "\"} 1\n");
 	render_requests(m, out);
 	render_latency(m, out);
+	render_replies(m, out);
 	render_pool(m, out);
 	render_saturation(m, out);
 	render_connections(m, out);

@@ -15,6 +15,20 @@
 #define METRICS_ACTIONS 16	/* row 0: requests with no action */
 #define METRICS_CODES 7
 #define METRICS_BUCKETS 12
+#define METRICS_HTTP 16		/* HTTP statuses counted by name */
+/* Why a transaction was run again (store.c). */
+enum metrics_retry { RETRY_DEADLOCK, RETRY_LOCK_WAIT, RETRY_COMMIT,
+	METRICS_RETRIES };
+/* Moves to another database host (a db_hosts list). */
+enum metrics_move { MOVE_FAILOVER, MOVE_FAILBACK, METRICS_MOVES };
+
+/* The worker's database counters, written by its store (store.c). */
+struct metrics_db {
+	uint64_t retries[METRICS_RETRIES];	/* transactions run again */
+	uint64_t moves[METRICS_MOVES];		/* host changes */
+	uint64_t replays;		/* repeats answered from opn$replay */
+	uint64_t settled;		/* lost during the CALL, answered after */
+};
 
 /* READING: a connection is accepted and its request not yet read. */
 enum worker_state { W_STARTING, W_IDLE, W_READING, W_BUSY, W_EXITED,
@@ -27,9 +41,12 @@ struct metrics_worker {
 	uint64_t started;		/* times a worker started in this slot */
 	char request_id[72];		/* the request being served */
 	uint64_t count[METRICS_ACTIONS][METRICS_CODES];
-	uint64_t bucket[METRICS_BUCKETS];	/* latency, cumulative at read */
-	uint64_t lat_sum_us;
-	uint64_t http_4xx, http_5xx;
+	/* latency by action row, cumulative at read */
+	uint64_t bucket[METRICS_ACTIONS][METRICS_BUCKETS];
+	uint64_t lat_sum_us[METRICS_ACTIONS];
+	uint64_t http[METRICS_HTTP + 5];	/* by status; then 1xx..5xx other */
+	uint64_t db_us;			/* time in database round trips */
+	struct metrics_db db;
 	uint64_t read_timeouts;		/* connections past request_read_timeout */
 	uint64_t abandoned;		/* actions not applied: the client left */
 	uint64_t all_busy;		/* accepted while no other worker was idle */
@@ -91,7 +108,7 @@ struct metrics {
 struct metrics *metrics_map(void);	/* NULL if mmap fails */
 /* Records one answered request in slot w. action: index or -1. */
 void metrics_count(struct metrics_worker *w, int action, int code, int http,
-    uint64_t micros);
+    uint64_t micros, uint64_t db_micros);
 /* One app-mode authentication failure (user: of the user, else of the
  * app). known_app: the app code is a row of opn$app (else it is counted
  * as "_other"). */

@@ -44,6 +44,8 @@ struct ctx {
 	int action;			/* for metrics and the log: -1 if none */
 	const char *operator;
 	const char *app;		/* the authenticated app: keys replays */
+	long long task_id;		/* of a parsed body, for the log: or 0 */
+	char node_id[72];		/* of a parsed body, for the log: or "" */
 	struct outcome out;
 	char details[STORE_DETAILS_LEN];	/* what the action did, or "" */
 };
@@ -512,6 +514,9 @@ operate(struct ctx *c, const struct route *r)
 		goto out;
 	}
 	c->action = f.action;
+	c->task_id = f.task_id;
+	snprintf(c->node_id, sizeof(c->node_id), "%s",
+	    f.node_id ? f.node_id : "");
 	if (authorize(c, &f, &project_id) == -1)
 		goto out;
 	if (conn_gone(c->req->ipcFd)) {
@@ -591,26 +596,46 @@ healthz(struct ctx *c)
 	reply_get(c, r == 0 ? 200 : r == -2 ? 500 : 503, CT_JSON, fill_health);
 }
 
+/*
+ * The request's line: info (warn for 5xx, error for 3599999; debug for
+ * the status routes' scrapes), and a warning of its own when it took
+ * longer than slow_request_ms.
+ */
 static void
-access_log(struct ctx *c, const char *path, uint64_t us)
+access_log(struct ctx *c, const char *path, int scrape, uint64_t us,
+    uint64_t db_us)
 {
 	enum log_level lvl = c->out.code == CODE_UNKNOWN ? LOG_ERROR :
-	    c->out.http >= 500 ? LOG_WARN : LOG_INFO;
+	    c->out.http >= 500 ? LOG_WARN : scrape ? LOG_DEBUG : LOG_INFO;
+	const char *client = param(c, "REMOTE_ADDR");
+	int64_t slow_ms = c->w->cfg->slow_request_ms;
+	int slow = slow_ms > 0 && us >= (uint64_t)slow_ms * 1000;
 	struct log_field f[] = {
 		{ "path", path, 0 },
 		{ "action", c->action >= 0 ? action_at(c->action)->name : "", 0 },
+		{ "app", c->app ? c->app : "", 0 },
 		{ "operator", c->operator ? c->operator : "", 0 },
+		{ "task_id", NULL, c->task_id },
+		{ "node_id", c->node_id, 0 },
+		{ "client", client ? client : "", 0 },
 		{ "status", NULL, c->out.http },
 		{ "code", NULL, c->out.code },
 		{ "message", c->out.code ? c->out.msg : "success", 0 },
 		{ "duration_us", NULL, (long long)us },
+		{ "db_us", NULL, (long long)db_us },
 		{ "details", c->details, 0 },	/* ends the list when empty */
 		{ NULL, NULL, 0 },
 	};
+	size_t details = sizeof(f) / sizeof(*f) - 2;
 
 	if (c->details[0] == '\0')
-		f[sizeof(f) / sizeof(*f) - 2].key = NULL;
+		f[details].key = NULL;
 	log_kv(lvl, "request", f);
+	if (slow) {
+		f[details] = (struct log_field){ "slow_request_ms", NULL, slow_ms };
+		f[details + 1].key = NULL;
+		log_kv(LOG_WARN, "slow request", f);
+	}
 }
 
 static struct log_limit timeout_log;	/* read timeouts */
@@ -724,6 +749,7 @@ void
 request_handle(FCGX_Request *req, struct request_env *w)
 {
 	struct timespec t0;
+	uint64_t db0 = store_db_us(w->store);
 	struct route r;
 	char path[PATH_MAX_LEN];
 	const char *method;
@@ -778,11 +804,13 @@ expired:
 	request_read_timeout(w, "params");
 out:;
 	uint64_t us = (uint64_t)clock_us_since(&t0);
+	uint64_t db_us = store_db_us(w->store) - db0;
 	if (w->read_expired)
 		goto done;	/* counted and logged where it was found */
 	if (!is_get && c.out.http != 499)
-		metrics_count(w->slot, c.action, c.out.code, c.out.http, us);
-	access_log(&c, path, us);
+		metrics_count(w->slot, c.action, c.out.code, c.out.http, us,
+		    db_us);
+	access_log(&c, path, is_get && w->status_only, us, db_us);
 done:
 	free((char *)c.operator);
 	free((char *)c.app);

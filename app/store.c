@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "store_sql.h"
 #include "xmalloc.h"
@@ -64,6 +65,9 @@ struct store {
 	time_t next_check;		/* while schema_bad: the next check */
 	time_t next_ping_check;		/* store_ping: the next check */
 	time_t last_schema_log;
+	struct metrics_db *counters;	/* the worker's slot's, or a dummy */
+	struct metrics_db dummy;
+	char host[DB_HOST_LEN + 8];	/* the last host connected to */
 };
 
 struct store *
@@ -73,6 +77,7 @@ store_new(const struct config *cfg)
 
 	memset(s, 0, sizeof(*s));
 	s->cfg = cfg;
+	s->counters = &s->dummy;
 	config_db_params(cfg, &s->params);
 	s->params.lazy_prepare = 1;	/* a schema problem is not an outage */
 	s->db = db_new(&s->params);
@@ -106,6 +111,41 @@ store_free(struct store *s)
 		return;
 	db_close(s->db);
 	free(s);
+}
+
+void
+store_set_counters(struct store *s, struct metrics_db *counters)
+{
+	s->counters = counters ? counters : &s->dummy;
+}
+
+uint64_t
+store_db_us(const struct store *s)
+{
+	return db_busy_us(s->db);
+}
+
+static void
+count(uint64_t *p)
+{
+	__atomic_fetch_add(p, 1, __ATOMIC_RELAXED);
+}
+
+/* Just connected (failback: moved back): a host other than the last one
+ * is a move between db_hosts entries. */
+static void
+note_host(struct store *s, int failback)
+{
+	const char *h = db_host(s->db);
+
+	if (s->host[0] != '\0' && strcmp(s->host, h) != 0) {
+		count(&s->counters->moves[failback ? MOVE_FAILBACK :
+		    MOVE_FAILOVER]);
+		if (!failback)
+			log_msg(LOG_WARN, "database host changed: %s -> %s",
+			    s->host, h);
+	}
+	snprintf(s->host, sizeof(s->host), "%s", h);
 }
 
 static void
@@ -243,6 +283,7 @@ store_ready(struct store *s, struct outcome *o)
 	}
 	if (db_connect(s->db) == 0) {
 		log_msg(LOG_INFO, "connected to the database");
+		note_host(s, 0);
 		recheck(s);
 		return 0;
 	}
@@ -432,12 +473,15 @@ settle(struct store *s, const struct fields *f, const char *app,
 	if (!ended)
 		log_msg(LOG_WARN, "the action that lost its connection could not "
 		    "be ended: %u %s", db_errno(s->db), db_errmsg(s->db));
-	if (db_connect(s->db) == -1 ||
-	    (r = replayed(s, f, app, request_id)) == -1)
+	if (db_connect(s->db) == -1)
+		return -1;
+	note_host(s, 0);
+	if ((r = replayed(s, f, app, request_id)) == -1)
 		return -1;
 	if (r == 1) {
 		log_msg(LOG_WARN, "connection lost during the action, which had "
 		    "committed: answered as applied");
+		count(&s->counters->settled);
 		set(o, 200, CODE_OK, "success");
 		return 0;
 	}
@@ -534,6 +578,8 @@ store_operate(struct store *s, long long project_id, const struct fields *f,
 				return -1;
 			if (!c[2].i)
 				s->applied++;
+			else
+				count(&s->counters->replays);
 			return 0;
 		}
 		/* A Galera node out of the primary component refused the
@@ -567,6 +613,9 @@ store_operate(struct store *s, long long project_id, const struct fields *f,
 		 * on some servers, so make sure before trying again. */
 		log_msg(LOG_INFO, "transaction retry %d after %u %s", attempt + 1,
 		    db_errno(s->db), db_errmsg(s->db));
+		count(&s->counters->retries[db_errno(s->db) == 1213 ?
+		    RETRY_DEADLOCK : db_errno(s->db) == 1205 ? RETRY_LOCK_WAIT :
+		    RETRY_COMMIT]);
 		db_query(s->db, "ROLLBACK");
 		backoff(attempt);
 	}
@@ -584,8 +633,10 @@ store_housekeeping(struct store *s)
 {
 	struct db_val p[2];
 
-	if (db_failback(s->db) == 1)
+	if (db_failback(s->db) == 1) {
 		log_msg(LOG_INFO, "back on database host %s", db_host(s->db));
+		note_host(s, 1);
+	}
 	if (s->applied < PURGE_EVERY || !db_connected(s->db))
 		return;
 	s->applied = 0;

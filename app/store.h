@@ -6,6 +6,7 @@
 #ifndef STORE_H
 #define STORE_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "auth.h"
@@ -16,6 +17,13 @@
 struct store;
 
 struct store *store_new(const struct config *cfg);
+/* Where the store counts retries, host changes and replays (a worker's
+ * metrics slot); NULL: nowhere. */
+struct metrics_db;
+void store_set_counters(struct store *s, struct metrics_db *counters);
+/* Microseconds spent in database round trips so far: the difference
+ * around a request is its database time. */
+uint64_t store_db_us(const struct store *s);
 void store_free(struct store *s);	/* accepts NULL */
 /* Caps the database's connect, read and write timeouts at secs (the
  * status process: /healthz answers within a short deadline). Before the

@@ -192,6 +192,8 @@ worker_run(const struct config *cfg, int listen_fd, struct metrics *m,
 	if (status_only && w.read_ms > STATUS_READ_MS)
 		w.read_ms = STATUS_READ_MS;
 	w.store = store_new(cfg);
+	if (w.slot)
+		store_set_counters(w.store, &w.slot->db);
 	if (status_only)
 		store_limit_timeouts(w.store, STATUS_DB_TIMEOUT_S);
 	if (cfg->auth_mode == AUTH_JWT)

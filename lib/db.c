@@ -51,6 +51,7 @@ struct db {
 	unsigned err;
 	char errmsg[DB_ERR_LEN];
 	char hosts_err[DB_ERR_LEN];
+	uint64_t busy_us;	/* time spent in round trips (db_busy_us) */
 };
 
 int
@@ -379,8 +380,8 @@ prepare_all(struct db *db)
 	return 0;
 }
 
-int
-db_connect(struct db *db)
+static int
+timed_connect(struct db *db)
 {
 	const struct db_params *p = db->p;
 	char why[DB_ERR_LEN] = "";
@@ -426,8 +427,8 @@ db_connect(struct db *db)
 	return 0;
 }
 
-int
-db_failback(struct db *db)
+static int
+timed_failback(struct db *db)
 {
 	MYSQL *my = NULL;
 	int h;
@@ -574,8 +575,8 @@ run(struct db *db, int i, const struct db_val *params, int nparams)
 	return st;
 }
 
-int
-db_exec_rows(struct db *db, int i, const struct db_val *params, int nparams,
+static int
+timed_exec_rows(struct db *db, int i, const struct db_val *params, int nparams,
     struct db_val *cols, int ncols,
     int (*row)(void *arg, const struct db_val *cols), void *arg)
 {
@@ -633,8 +634,8 @@ db_int(int64_t i)
 	return (struct db_val){ .type = DB_INT, .i = i };
 }
 
-int
-db_exec(struct db *db, int i, const struct db_val *params, int nparams,
+static int
+timed_exec(struct db *db, int i, const struct db_val *params, int nparams,
     struct db_val *cols, int ncols, int *found)
 {
 	MYSQL_STMT *st;
@@ -754,8 +755,8 @@ db_query(struct db *db, const char *sql)
 	return db_query_each(db, sql, NULL, NULL) == -1 ? -1 : 0;
 }
 
-int
-db_query_each(struct db *db, const char *sql, db_row_fn fn, void *arg)
+static int
+timed_query_each(struct db *db, const char *sql, db_row_fn fn, void *arg)
 {
 	MYSQL_RES *r;
 	MYSQL_ROW row;
@@ -862,4 +863,52 @@ db_retryable(const struct db *db)
 		return 1;
 	}
 	return 0;
+}
+
+/* The public entry points that talk to the server, timed for db_busy_us. */
+#define TIMED(call) do { \
+	struct timespec t0_; \
+	clock_now(&t0_); \
+	int rc_ = (call); \
+	db->busy_us += (uint64_t)clock_us_since(&t0_); \
+	return rc_; \
+} while (0)
+
+int
+db_connect(struct db *db)
+{
+	TIMED(timed_connect(db));
+}
+
+int
+db_failback(struct db *db)
+{
+	TIMED(timed_failback(db));
+}
+
+int
+db_exec_rows(struct db *db, int i, const struct db_val *params, int nparams,
+    struct db_val *cols, int ncols,
+    int (*row)(void *arg, const struct db_val *cols), void *arg)
+{
+	TIMED(timed_exec_rows(db, i, params, nparams, cols, ncols, row, arg));
+}
+
+int
+db_exec(struct db *db, int i, const struct db_val *params, int nparams,
+    struct db_val *cols, int ncols, int *found)
+{
+	TIMED(timed_exec(db, i, params, nparams, cols, ncols, found));
+}
+
+int
+db_query_each(struct db *db, const char *sql, db_row_fn fn, void *arg)
+{
+	TIMED(timed_query_each(db, sql, fn, arg));
+}
+
+uint64_t
+db_busy_us(const struct db *db)
+{
+	return db->busy_us;
 }

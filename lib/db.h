@@ -143,6 +143,9 @@ int db_query_each(struct db *db, const char *sql, db_row_fn fn, void *arg);
 
 /* Rows changed by statement i's last run (an UPDATE or DELETE); -1 if it
  * has not run on this connection. */
+/* Microseconds spent in calls that talk to the server (connect, failback,
+ * statements, queries) since db_new: a caller takes the difference. */
+uint64_t db_busy_us(const struct db *db);
 int64_t db_affected(const struct db *db, int i);
 unsigned db_errno(const struct db *db);
 const char *db_errmsg(const struct db *db);	/* valid until the next call */
