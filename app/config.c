@@ -54,6 +54,11 @@ static const struct cfg_key keys[] = {
 	{ "db_failback_interval", CFG_INT, N(db_failback_interval), 0, 86400, NULL },
 	{ "admin_db_user", CFG_STR, S(admin_db_user), 0, 0, NULL },
 	{ "admin_db_password_file", CFG_STR, S(admin_db_password_file), 0, 0, NULL },
+	{ "db_ssl", CFG_ENUM, N(db_ssl), 0, 0, yes_no },
+	{ "db_ssl_ca", CFG_STR, S(db_ssl_ca), 0, 0, NULL },
+	{ "db_ssl_cert", CFG_STR, S(db_ssl_cert), 0, 0, NULL },
+	{ "db_ssl_key", CFG_STR, S(db_ssl_key), 0, 0, NULL },
+	{ "db_ssl_verify", CFG_ENUM, N(db_ssl_verify), 0, 0, yes_no },
 	{ "max_body_bytes", CFG_SIZE, N(max_body_bytes), 64, 64 << 20, NULL },
 	{ "max_json_depth", CFG_INT, N(max_json_depth), 2, 512, NULL },
 	{ "auth_mode", CFG_ENUM, N(auth_mode), 0, 0, auth_modes },
@@ -64,6 +69,11 @@ static const struct cfg_key keys[] = {
 	{ "broker_url", CFG_STR, S(broker_url), 0, 0, NULL },
 	{ "broker_password_file", CFG_STR, S(broker_password_file), 0, 0, NULL },
 	{ "broker_declare", CFG_ENUM, N(broker_declare), 0, 0, yes_no },
+	{ "broker_ssl", CFG_ENUM, N(broker_ssl), 0, 0, yes_no },
+	{ "broker_ssl_ca", CFG_STR, S(broker_ssl_ca), 0, 0, NULL },
+	{ "broker_ssl_cert", CFG_STR, S(broker_ssl_cert), 0, 0, NULL },
+	{ "broker_ssl_key", CFG_STR, S(broker_ssl_key), 0, 0, NULL },
+	{ "broker_ssl_verify", CFG_ENUM, N(broker_ssl_verify), 0, 0, yes_no },
 	{ "redis_url", CFG_STR, S(redis_url), 0, 0, NULL },
 	{ "celery_timezone", CFG_STR, S(celery_timezone), 0, 0, NULL },
 	{ "dispatch_batch", CFG_INT, N(dispatch_batch), 1, 1000, NULL },
@@ -102,6 +112,11 @@ config_defaults(struct config *c)
 	c->db_read_timeout = 10;
 	c->db_write_timeout = 10;
 	c->db_failback_interval = 30;
+	c->db_ssl = -1;
+	c->db_ssl_verify = 1;
+	c->broker_ssl = -1;
+	c->broker_ssl_verify = 1;
+	c->broker_scheme = "amqp";
 	c->max_body_bytes = 1 << 20;	/* operate-node-api.md §1 */
 	c->max_json_depth = 32;		/* operate-node-api.md §2 */
 	c->auth_mode = AUTH_APP;
@@ -203,8 +218,10 @@ check_dispatch(struct config *c, char *err, size_t errlen)
 	int secret = 0;
 
 	if (c->broker_url[0]) {
-		if (url_ok("broker_url", c->broker_url, "amqp", &u, err,
-		    errlen) == -1)
+		c->broker_scheme = strncmp(c->broker_url, "amqps:", 6) == 0 ?
+		    "amqps" : "amqp";
+		if (url_ok("broker_url", c->broker_url, c->broker_scheme, &u,
+		    err, errlen) == -1)
 			return -1;
 		secret |= u.password[0] != '\0';
 		snprintf(c->broker_password, sizeof(c->broker_password), "%s",
@@ -233,6 +250,91 @@ check_dispatch(struct config *c, char *err, size_t errlen)
 	}
 	return read_secret("broker_password_file", c->broker_password_file,
 	    c->broker_password, sizeof(c->broker_password), err, errlen);
+}
+
+/* A TLS file names a readable regular file; a private key, like a
+ * password file, must not be readable by others. */
+static int
+tls_file_ok(const struct config *c, const char *key, const char *path,
+    int secret, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd;
+
+	if (path[0] == '\0')
+		return 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "%s: %s %s: %s", c->path, key, path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: %s %s: not a regular file", c->path,
+		    key, path);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if (secret && (st.st_mode & S_IROTH)) {
+		snprintf(err, errlen, "%s: %s %s is readable by others (mode "
+		    "%04o): chmod o-r it", c->path, key, path,
+		    (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * One TLS key family (db_ssl*, broker_ssl*): *on is -1 when not written,
+ * and becomes 1 when implied (a file named, or implied by the caller),
+ * else 0. "no" with a file named or TLS implied is a contradiction.
+ */
+static int
+check_tls(const struct config *c, const char *pfx, int *on, int implied,
+    const char *ca, const char *cert, const char *key, char *err,
+    size_t errlen)
+{
+	char k[3][32];
+	int files = ca[0] || cert[0] || key[0];
+
+	snprintf(k[0], sizeof(k[0]), "%s_ca", pfx);
+	snprintf(k[1], sizeof(k[1]), "%s_cert", pfx);
+	snprintf(k[2], sizeof(k[2]), "%s_key", pfx);
+	if (*on == 0 && (files || implied)) {
+		snprintf(err, errlen, "%s: %s = no, but %s: remove one", c->path,
+		    pfx, files ? "a certificate file is named" :
+		    "broker_url is amqps://");
+		return -1;
+	}
+	if (*on == -1)
+		*on = files || implied;
+	if (!cert[0] != !key[0]) {
+		snprintf(err, errlen, "%s: %s and %s go together: the client "
+		    "certificate and its private key", c->path, k[1], k[2]);
+		return -1;
+	}
+	if (tls_file_ok(c, k[0], ca, 0, err, errlen) == -1 ||
+	    tls_file_ok(c, k[1], cert, 0, err, errlen) == -1 ||
+	    tls_file_ok(c, k[2], key, 1, err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+check_ssl(struct config *c, char *err, size_t errlen)
+{
+	if (check_tls(c, "db_ssl", &c->db_ssl, 0, c->db_ssl_ca,
+	    c->db_ssl_cert, c->db_ssl_key, err, errlen) == -1)
+		return -1;
+	if (c->db_ssl && c->db_socket[0]) {
+		snprintf(err, errlen, "%s: db_ssl needs db_host or db_hosts: "
+		    "TLS is for TCP, and db_socket %s is a local socket",
+		    c->path, c->db_socket);
+		return -1;
+	}
+	return check_tls(c, "broker_ssl", &c->broker_ssl,
+	    strcmp(c->broker_scheme, "amqps") == 0, c->broker_ssl_ca,
+	    c->broker_ssl_cert, c->broker_ssl_key, err, errlen);
 }
 
 static int
@@ -377,6 +479,7 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 	    check_db_hosts(c, err, errlen) == -1)
 		return -1;
 	if (check_dispatch(c, err, errlen) == -1 ||
+	    check_ssl(c, err, errlen) == -1 ||
 	    check_allowed(c, err, errlen) == -1)
 		return -1;
 	return read_password(c, err, errlen);
@@ -399,6 +502,11 @@ config_db_params(const struct config *c, struct db_params *p)
 	/* The service's session: ids and messages are utf8mb4; the
 	 * procedures set their own isolation, and READ COMMITTED keeps the
 	 * service's other reads from taking gap locks. */
+	p->ssl = c->db_ssl == 1;
+	p->ssl_verify = c->db_ssl_verify;
+	p->ssl_ca = c->db_ssl_ca;
+	p->ssl_cert = c->db_ssl_cert;
+	p->ssl_key = c->db_ssl_key;
 	p->charset = "utf8mb4";
 	p->init_command = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED";
 }

@@ -36,6 +36,11 @@ struct db_params {
 	 * set and one SQL statement (NULL: the library's defaults). */
 	const char *charset, *init_command;
 	unsigned failback_interval;				/* seconds */
+	/* TLS: ssl on enforces it (a server without TLS is refused); the
+	 * files may be NULL or "" (no CA: the system's store); ssl_verify
+	 * checks the server's certificate chain and its host name. */
+	int ssl, ssl_verify;
+	const char *ssl_ca, *ssl_cert, *ssl_key;
 };
 
 struct db_host {
