@@ -273,7 +273,9 @@ open_host(struct db *db, const struct db_host *h)
 	if (p->ssl) {
 		my_bool on = 1, verify = p->ssl_verify ? 1 : 0;
 		mysql_optionsv(my, MYSQL_OPT_SSL_ENFORCE, &on);
-		if (p->ssl_ca && *p->ssl_ca)
+		/* Connector/C checks the chain whenever it has a CA: without
+		 * verification it gets none. */
+		if (p->ssl_verify && p->ssl_ca && *p->ssl_ca)
 			mysql_optionsv(my, MYSQL_OPT_SSL_CA, p->ssl_ca);
 		if (p->ssl_cert && *p->ssl_cert)
 			mysql_optionsv(my, MYSQL_OPT_SSL_CERT, p->ssl_cert);

@@ -38,7 +38,8 @@ struct db_params {
 	unsigned failback_interval;				/* seconds */
 	/* TLS: ssl on enforces it (a server without TLS is refused); the
 	 * files may be NULL or "" (no CA: the system's store); ssl_verify
-	 * checks the server's certificate chain and its host name. */
+	 * checks the server's certificate chain and its host name, and
+	 * without it ssl_ca is not used. */
 	int ssl, ssl_verify;
 	const char *ssl_ca, *ssl_cert, *ssl_key;
 };
