@@ -148,6 +148,12 @@ def tls_service(env, name, **kw):
     return pool, nginx
 
 
+def admin(conf, *args):
+    return subprocess.run([os.path.join(harness.BUILD, "operate-node-admin"),
+                           "-c", conf] + list(args), capture_output=True,
+                          text=True, timeout=60)
+
+
 def post(nginx, body):
     return harness.http_request(nginx.port, "POST", "/operate_node/2/12/",
                                 dict(CRED, **body))
@@ -178,9 +184,10 @@ def test_db_over_tls_with_a_client_certificate(env):
     try:
         r = post(nginx, dict(node_id="act_failed", action="retry"))
         assert r.status == 200 and r.json["result"] is True, r
-        assert S["db"].scalar(
-            "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
-            "WHERE USER = 'opn_tls'") >= 1
+        # The status process and operate-node-admin, on the same config.
+        assert b'"ok"' in harness.fcgi_get(pool.status_sock, "/healthz")
+        p = admin(pool.conf, "app", "list")
+        assert p.returncode == 0 and "demo_app" in p.stdout, p
     finally:
         stop(nginx, pool)
 
@@ -195,7 +202,10 @@ def test_db_wrong_ca_is_refused(env):
         lines = [l.get("msg", "") + " " + str(l.get("error", ""))
                  for l in pool.log_lines()]
         text = "\n".join(lines)
-        assert "certificate" in text.lower() or "ssl" in text.lower(), text
+        assert "TLS/SSL error" in text and "certificate" in text, text
+        assert b'"ok"' not in harness.fcgi_get(pool.status_sock, "/healthz")
+        p = admin(pool.conf, "app", "list")
+        assert p.returncode == 1 and "TLS/SSL error" in p.stderr, p
     finally:
         stop(nginx, pool)
 
@@ -297,6 +307,15 @@ def test_broker_amqps_publishes(env):
     finally:
         pool.stop()
         conn.close()
+
+
+def test_sample_config_documents_the_keys(env):
+    with open(os.path.join(harness.ROOT, "conf/operate-node.conf")) as f:
+        text = f.read()
+    for k in ("db_ssl_ca", "db_ssl_cert", "db_ssl_key", "db_ssl_verify",
+              "broker_ssl_ca", "broker_ssl_cert", "broker_ssl_key",
+              "broker_ssl_verify"):
+        assert "\n%s =" % k in text, k
 
 
 def test_broker_wrong_ca_is_refused(env):
