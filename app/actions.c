@@ -7,14 +7,15 @@
 #include "actions.h"
 
 static const struct action actions[] = {
-	/* operate-node-api.md §7: the documented six */
+	/* the six of bk-sops' docs/apidoc/en/operate_node.md */
 	{ "callback", 0 },
 	{ "skip_exg", AF_FLOW_ID },
 	{ "retry", 0 },
 	{ "skip", 0 },
 	{ "pause_subproc", 0 },
 	{ "resume_subproc", 0 },
-	/* pipeline-tables.md §4: the commands bk-sops also accepts */
+	/* the commands bk-sops also accepts (gcloud/taskflow3/domains/
+	 * dispatchers/node.py, NodeCommandDispatcher) */
 	{ "pause", 0 },
 	{ "resume", 0 },
 	{ "forced_fail", 0 },

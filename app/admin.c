@@ -1,6 +1,6 @@
 /*
  * operate-node-admin: the operators' command for the tables behind
- * authentication (operate-node-api.md §6): app accounts, bk_token logins and
+ * authentication (README "Authentication"): app accounts, bk_token logins and
  * task_operate grants; and for the outbox rows the dispatcher could not
  * send. It reads the service's own config file, and connects as
  * admin_db_user (admin_db_password_file) when that names an account.

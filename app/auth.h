@@ -1,5 +1,5 @@
 /*
- * Authentication and the task_operate permission (operate-node-api.md §6):
+ * Authentication and the task_operate permission (README "Authentication"):
  * secrets and tokens are compared as SHA-256 hashes, in constant time; in
  * jwt mode the caller comes from the gateway's verified claims. The
  * decision itself is a pure function of the caller and one database row.

@@ -117,8 +117,8 @@ config_defaults(struct config *c)
 	c->broker_ssl = -1;
 	c->broker_ssl_verify = 1;
 	c->broker_scheme = "amqp";
-	c->max_body_bytes = 1 << 20;	/* operate-node-api.md §1 */
-	c->max_json_depth = 32;		/* operate-node-api.md §2 */
+	c->max_body_bytes = 1 << 20;	/* README "Security" */
+	c->max_json_depth = 32;		/* nesting levels of a body */
 	c->auth_mode = AUTH_APP;
 	c->jwt_key_refresh = 60;
 	c->replay_retention_days = 7;

@@ -301,7 +301,7 @@ action_field(struct json_object *body, int *out, char *msg, size_t msglen)
  * field error. A string of the wrong shape (not text of 1 to CRED_MAX
  * bytes, lib/text.h) is a credential that is present but wrong:
  * *bad is set, for 3540100 after the fields, and the reply does not say
- * how a secret is shaped (operate-node-api.md §6).
+ * how a secret is shaped (README "Authentication").
  */
 static int
 secret_field(struct json_object *body, const char *name, const char **out,

@@ -1,6 +1,6 @@
 /*
  * The pure part of the request path: the route from the path, and the
- * request's fields from its JSON body (operate-node-api.md §1, §2). No
+ * request's fields from its JSON body (README "The API"). No
  * I/O, so that unit tests and the fuzzer reach it.
  */
 #ifndef FIELDS_H
@@ -46,7 +46,7 @@ struct fields {
 };
 
 /*
- * Checks the body object against operate-node-api.md §2 and the path
+ * Checks the body object against README "The API"'s fields and the path
  * route. gateway_auth: credentials in the body are ignored. Returns 0, or
  * -1 with a message for code 3540000.
  */

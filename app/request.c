@@ -54,7 +54,7 @@ param(struct ctx *c, const char *name)
 	return FCGX_GetParam(name, c->req->envp);
 }
 
-/* operate-node-api.md §3: the first valid caller id, else a fresh one. */
+/* README "The API": the first valid caller id, else a fresh one. */
 static void
 pick_ids(struct ctx *c)
 {
@@ -257,7 +257,7 @@ gateway_caller(struct ctx *c, struct auth_caller *who)
 /*
  * jwt mode: the app and user of the gateway's signed X-Bkapi-JWT header.
  * Why a token was refused goes to the log, never the token itself; the
- * reply says only "app" or "user" (operate-node-api.md §6).
+ * reply says only "app" or "user" (README "Authentication").
  */
 static int
 jwt_caller(struct ctx *c, struct json_object **claims, struct auth_caller *who)

@@ -15,7 +15,7 @@
 #define CODE_UNKNOWN	3599999		/* UNKNOWN_ERROR */
 
 #define MSG_LEN 512
-#define NODE_ID_MAX 64		/* operate-node-api.md §2 */
+#define NODE_ID_MAX 64		/* bytes: bamboo's node ids are 33 */
 #define FLOW_ID_MAX 64
 #define USERNAME_MAX 128	/* characters */
 #define CRED_MAX 256		/* app code, secret, token: bytes */

@@ -1,4 +1,4 @@
-/* ids.h: request and trace ids as operate-node-api.md section 3 defines
+/* ids.h: request and trace ids as README "The API" describes
  * them: which incoming ids are taken as they are, and fresh random ones. */
 #ifndef IDS_H
 #define IDS_H

@@ -1,5 +1,7 @@
-/* strictjson.h: strict RFC 8259 JSON on top of json-c, which is lax
- * (platform-notes.md): a request body is either valid JSON that MySQL and
+/* strictjson.h: strict RFC 8259 JSON on top of json-c, which is lax (even
+ * JSON_TOKENER_STRICT takes single-quoted keys, NaN, raw control characters
+ * and lone surrogates, and keeps the last of duplicate keys): a request body
+ * is either valid JSON that MySQL and
  * MariaDB will both take as it is, or refused with a one-line reason. */
 #ifndef STRICTJSON_H
 #define STRICTJSON_H

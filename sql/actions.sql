@@ -1,5 +1,6 @@
--- The node actions of pipeline-tables.md §2-§4, on bk-sops' and bamboo's
--- real tables (bk-sops-mapping.md). The service makes one call per request:
+-- The node actions of README "The API", on bk-sops' and bamboo's real
+-- tables (as bk-sops' gcloud/taskflow3/domains/dispatchers/node.py and
+-- bamboo-engine's engine.py use them). The service makes one call per request:
 --
 --   CALL opn_operate_node(project_id, task_id, node_id, action, operator,
 --                         app_code, request_id, flow_id, data, inputs,
@@ -219,7 +220,8 @@ BEGIN
   RETURN IF(COALESCE(p_queue, '') = '', p_prefix, CONCAT(p_prefix, '_', p_queue));
 END//
 
--- The "headers" kwarg of bamboo's tasks (bk-sops-mapping.md (b)).
+-- The "headers" kwarg of bamboo's tasks (bamboo-pipeline eri/imp/task.py,
+-- _standardize_headers).
 -- (+ 0: MariaDB's JSON_OBJECT writes a numeric variable as a string)
 CREATE FUNCTION opn_headers(p_queue VARCHAR(128) CHARACTER SET utf8mb4, p_priority INT,
                             p_epoch DECIMAL(20,6))
@@ -600,8 +602,8 @@ main: BEGIN
     LEAVE act;
   END IF;
 
-  -- 4. The node is in the task (detail.root_pipeline_id: bk-sops-mapping.md
-  -- "Membership"), and its state row, locked; a node the run has not
+  -- 4. The node is in the task (detail.root_pipeline_id, where bk-sops'
+  -- has_node reads pipeline_treeinfo), and its state row, locked; a node the run has not
   -- reached has none and reads as CREATED. One statement: the node's row
   -- is locked with it (nothing else of the service locks it; bamboo
   -- writes it only when it builds the pipeline).
@@ -858,7 +860,7 @@ main: BEGIN
       DECLARE v_flag   LONGTEXT CHARACTER SET utf8mb4;
       DECLARE v_proxy  LONGTEXT CHARACTER SET utf8mb4 DEFAULT NULL;
       DECLARE v_new    LONGTEXT CHARACTER SET utf8mb4 DEFAULT '{}';
-      -- bk-sops' rules (pipeline-tables.md §3 retry; gcloud/taskflow3/
+      -- bk-sops' rules (gcloud/taskflow3/
       -- domains/dispatchers/node.py retry_v2, then bamboo's retry_node):
       -- every given key but _escape_render_keys becomes {"need_render": b,
       -- "value": v}, b false for keys listed in _escape_render_keys and for
@@ -917,7 +919,7 @@ main: BEGIN
     END IF;
     -- retry_subprocess: a process that entered the subprocess has it on top
     -- of its stack; leave it, the engine pushes it again. The event names
-    -- the top before the pop (bk-sops-mapping.md (b)).
+    -- the top before the pop (bamboo-engine engine.py retry_subprocess).
     IF p_action = 'retry_subprocess' AND CAST(v_top AS BINARY) = CAST(p_node_id AS BINARY) THEN
       UPDATE eri_process
          SET pipeline_stack = JSON_REMOVE(pipeline_stack, CONCAT('$[', JSON_LENGTH(pipeline_stack) - 1, ']'))

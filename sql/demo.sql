@@ -1,6 +1,6 @@
 -- Demo and test data, in bk-sops' and bamboo's real tables (the DDL of
 -- tests/fixtures/bk-sops-schema.sql) and the service's own opn$ tables:
--- every action's success and every refusal of pipeline-tables.md is
+-- every action's success and every refusal of tests/test_sql_actions.py is
 -- reachable from these rows. Written as bamboo writes them: eri_node.detail
 -- is Python's json.dumps text, versions are 'v' + 32 hex digits; below, a
 -- version written "v2-cb_wait" stands for 'v' || MD5('v2-cb_wait'). Times
@@ -146,7 +146,7 @@
 --   space), pipe12 (the root pipeline has no node row) and no_such_node are "node(..) does not
 --   exist in task(12)"; flow F_EXG_A or "f_exg_a " is not an outgoing flow of exg_failed.
 --
--- TASK 12 NODES FOR THE UNDOCUMENTED COMMANDS (pipeline-tables.md §4; their rows come last in
+-- TASK 12 NODES FOR THE UNDOCUMENTED COMMANDS (README "The API"; their rows come last in
 -- this file). Nodes above serve them too: act_running (RUNNING, live pid 7 awake, no execution
 -- data): pause OK, forced_fail OK (creates the execution data row); act_not_reached: pause OK by
 -- appointment (state row created SUSPENDED), resume "node(..) is not paused, actual CREATED";
@@ -565,7 +565,7 @@ INSERT INTO eri_executionhistory (id, node_id, `loop`, retry, skip, version, sta
   (1, 'act_failed', 1, 0, 0, 'vc0ea0a0591b936aa21a55394c05cd38d', '2024-05-01 10:00:01.000000', '2024-05-01 10:05:00.000000', 'json', 'json', '{"a": "rendered x"}', '{"ex_data": "first failure", "_result": false}'),
   (2, 'act_failed', 1, 1, 0, 'v128e10088c087b4eb96cd1c90bc06fc3', '2024-05-01 10:10:00.000000', '2024-05-01 10:15:00.000000', 'json', 'json', '{"a": "rendered x"}', '{"ex_data": "second failure", "_result": false}');
 
--- bk-sops' side effects of a state change (bk-sops-mapping.md (c)) --------
+-- bk-sops' side effects of a state change (README "Waking the engine") ---
 
 -- task 12 has a callback record: a forced_fail there also queues task_callback.
 INSERT INTO taskflow3_taskcallbackrecord (id, task_id, url, create_time, status, extra_info, callback_time) VALUES

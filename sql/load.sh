@@ -61,7 +61,7 @@ if [ "$missing" != NULL ]; then
 fi
 
 # The id variables of the procedures must share the collation of bamboo's
-# id columns, or the lookups cannot use their indexes (bk-sops-mapping.md).
+# id columns, or the lookups cannot use their indexes.
 coll=$(q "$@" -e "SELECT collation_name FROM information_schema.columns
 	WHERE table_schema = DATABASE() AND table_name = 'eri_node' AND column_name = 'node_id'")
 case "$coll" in

@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS `opn$grant` (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- The request id of every applied action, per calling app, written in the
--- action's transaction (operate-node-api.md §8). The same (app, id) again
+-- action's transaction (README "Replays"). The same (app, id) again
 -- with the same action, task and node is answered as the success it was;
 -- with anything else it is refused. Old rows are removed by
 -- CALL opn_purge_replay(days, limit).

@@ -1,6 +1,9 @@
 # Each example works once against fresh demo data (make run). Every reply
 # is 200 with "result": true; send one twice and the second answers
-# "result": false, code 3545000, because the node has moved on.
+# "result": false, code 3545000, because the node has moved on. After each
+# one, the terminal running make run shows the Celery message(s) it wrote for
+# the engine (printed by tests/demo-consumer.py): execute or schedule for the
+# node that moves on; pausing sends none, forcing a failure bk-sops' notices.
 A='"bk_app_code":"demo_app","bk_app_secret":"demo-app-secret","bk_username":"admin"'
 
 # retry a failed node, with new inputs (API-gateway route form)

@@ -3,7 +3,7 @@ a private Redis and a real Celery worker whose stand-in tasks sit at
 bamboo's dotted names (tests/engine/) and record every call.
 
 Until the lead's procedures write `opn$outbox`, rows are inserted by hand
-(the DDL is CONTEXT.md's); test_e2e_retry_wakes_engine needs the procedures.
+(the DDL is sql/schema.sql's); test_e2e_retry_wakes_engine needs the procedures.
 """
 import contextlib
 import json

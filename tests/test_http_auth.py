@@ -1,4 +1,4 @@
-"""Authentication and permission end to end (operate-node-api.md §6): the
+"""Authentication and permission end to end (README "Authentication"): the
 app x user x permission matrix, cross-project access, SQL injection in
 every string field, gateway mode, and no secret in any log."""
 import glob

@@ -1,5 +1,5 @@
-"""auth_mode = jwt end to end through nginx (operate-node-api.md §6,
-bk-sops-mapping.md §d): tokens signed here with RS512 as the API gateway signs
+"""auth_mode = jwt end to end through nginx (README "Authentication"):
+tokens signed here with RS512 as the API gateway signs
 X-Bkapi-JWT; the key from a file and from bk-sops' apigw_manager_context row;
 trusted apps from bk-sops' default whitelist and APP_WHITELIST; grants for the
 others; every refusal answered 3540100 with the reason in the log, not the

@@ -1,4 +1,4 @@
-"""The undocumented node commands of pipeline-tables.md §4 (pause, resume,
+"""The undocumented node commands bk-sops accepts (pause, resume,
 forced_fail, retry_subprocess, skip_cpg) end to end through nginx: each
 success with its reply and the rows written (and nothing else changed);
 each refusal with its reply and every table unchanged (table-driven:

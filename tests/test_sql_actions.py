@@ -1,7 +1,7 @@
 """SQL-level tests of sql/actions.sql (CALL opn_operate_node) on bk-sops' and
 bamboo's real tables, with the demo data of sql/demo.sql: every action's
 success with every row it writes in the real tables and proof that nothing
-else changed; every refusal of pipeline-tables.md with its exact code and
+else changed; every refusal (README "The API") with its exact code and
 full message and proof that nothing at all was written (table-driven: CASES);
 replays per app; races on one node and isolation across nodes; and no full
 table or index scans.
@@ -178,7 +178,7 @@ def check_history(res, node, state, exe):
     return h
 
 
-# Outbox rows (the dispatcher's contract, /work/notes/CONTEXT.md) as
+# Outbox rows (the dispatcher's contract, README "Waking the engine") as
 # comparable tuples: (kind, name, exchange, routing_key, priority, body,
 # countdown, request_id), body parsed and the celery headers' timestamp
 # checked and removed.
@@ -789,7 +789,7 @@ def test_pause_then_resume_subproc(env):
         (3545000, "subprocess(sub_running) is not paused, actual RUNNING")
 
 
-# pause / resume (pipeline-tables.md §4) ---------------------------------------
+# pause / resume (bk-sops' undocumented commands) ------------------------------
 
 def test_pause(env):
     for node, state in (("act_running", "RUNNING"), ("act_ready", "READY")):
@@ -1028,7 +1028,7 @@ def retry_subprocess_ok(env, node, process, parent, stack_after):
 
 def test_retry_subprocess_pops_its_stack_entry(env):
     """The message names the stack's top read before the pop
-    (bk-sops-mapping.md (b)): sub_failed itself."""
+    (bamboo-engine engine.py retry_subprocess): sub_failed itself."""
     old, new = retry_subprocess_ok(env, "sub_failed", 45, "sub_failed", ["pipe12"])
     assert (old["retry"], new["retry"]) == (1, 2)
     assert old["version"] == ver("v2-sub_failed")
@@ -1321,7 +1321,7 @@ def test_child_task_revival_without_execution_data_creates_it(env):
             new["outputs"]) == ("json", "json", "{}", "{}")
 
 
-# Replays (operate-node-api.md §8), per app ------------------------------------
+# Replays (README "Replays"), per app ------------------------------------------
 
 USED = "request_id(%s) was already used for another operation"
 
@@ -1506,7 +1506,7 @@ def test_purge_replay(env):
 # (name, call arguments, code, message). Every row: nothing at all changes.
 
 def _common():
-    """The common checks of pipeline-tables.md §2, for every action."""
+    """The checks every action makes first (the procedure's prologue)."""
     n = "act_failed"
     return [
         ("deleted task", dict(project_id=1, task_id=16, node_id="t16_act"),

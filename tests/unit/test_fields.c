@@ -1,6 +1,6 @@
 /*
  * Routes and request fields (app/fields.c): every rule of
- * operate-node-api.md §1-2 that needs no database.
+ * README "The API" that needs no database.
  */
 #include <setjmp.h>
 #include <stdarg.h>
