@@ -13,6 +13,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "jwt.h"
 #include "text.h"
 #include "vocab.h"
 
@@ -148,6 +149,69 @@ auth_jwt_caller(struct json_object *claims, const char **app,
 		*out[i] = name;
 	}
 	return AUTH_OK;
+}
+
+/* "aud" names audience: the string itself, or a list holding it. */
+static int
+aud_names(struct json_object *aud, const char *audience)
+{
+	if (json_object_is_type(aud, json_type_string))
+		return strcmp(json_object_get_string(aud), audience) == 0;
+	if (!json_object_is_type(aud, json_type_array))
+		return 0;
+	for (size_t i = 0; i < json_object_array_length(aud); i++) {
+		struct json_object *a = json_object_array_get_idx(aud, i);
+		if (json_object_is_type(a, json_type_string) &&
+		    strcmp(json_object_get_string(a), audience) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* PyJWT takes an empty "aud" ("", [], null) as none. */
+static int
+aud_empty(struct json_object *aud)
+{
+	return aud == NULL ||
+	    (json_object_is_type(aud, json_type_string) &&
+	    json_object_get_string_len(aud) == 0) ||
+	    (json_object_is_type(aud, json_type_array) &&
+	    json_object_array_length(aud) == 0);
+}
+
+int
+auth_jwt_claims(struct json_object *claims, const char *issuer,
+    const char *audience, long long max_lifetime, long long now, char *why,
+    size_t whylen)
+{
+	struct json_object *iss = NULL, *aud = NULL, *exp = NULL;
+
+	if (issuer && *issuer && (!json_object_object_get_ex(claims, "iss",
+	    &iss) || !json_object_is_type(iss, json_type_string) ||
+	    strcmp(json_object_get_string(iss), issuer) != 0)) {
+		snprintf(why, whylen, "iss is not the gateway's issuer");
+		return -1;
+	}
+	json_object_object_get_ex(claims, "aud", &aud);
+	if (audience == NULL || *audience == '\0') {
+		if (!aud_empty(aud)) {
+			snprintf(why, whylen, "aud is set and no audience is "
+			    "expected (jwt_audience)");
+			return -1;
+		}
+	} else if (aud == NULL || !aud_names(aud, audience)) {
+		snprintf(why, whylen, "aud does not name jwt_audience");
+		return -1;
+	}
+	/* jwt_verify has checked that exp is a number. */
+	if (max_lifetime > 0 && json_object_object_get_ex(claims, "exp", &exp) &&
+	    json_object_get_double(exp) > (double)(now + max_lifetime +
+	    JWT_LEEWAY)) {
+		snprintf(why, whylen, "exp is more than jwt_max_lifetime (%llds) "
+		    "away", max_lifetime);
+		return -1;
+	}
+	return 0;
 }
 
 static enum auth_verdict

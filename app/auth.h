@@ -61,6 +61,23 @@ enum auth_verdict auth_decide(int mode, const struct auth_caller *c,
 enum auth_verdict auth_jwt_caller(struct json_object *claims,
     const char **app, const char **user, char *why, size_t whylen);
 
+/*
+ * The gateway's own claims, checked as bk-sops' gateway client does
+ * (apigw-manager's DefaultJWTProvider: PyJWT's decode, with no audience
+ * expected) and against what the gateway signs (bk-jwt: iss "APIGW" or
+ * BK_APIGW_JWT_ISSUER, no aud, exp 1500 s after signing):
+ *   issuer        "iss" must be this string ("" or NULL: not checked);
+ *   audience      "" or NULL: a token naming any "aud" is refused, as
+ *                 PyJWT refuses it; else "aud" must be it, or a list
+ *                 holding it;
+ *   max_lifetime  "exp" no more than this many seconds (and the clock
+ *                 skew jwt.h allows) after now; 0: not checked.
+ * Returns 0, or -1 with why set (for the log; it holds no claim value).
+ */
+int auth_jwt_claims(struct json_object *claims, const char *issuer,
+    const char *audience, long long max_lifetime, long long now, char *why,
+    size_t whylen);
+
 /* bk-sops' DEFAULT_APP_WHITELIST, or an item of the comma-separated
  * whitelist (spaces around items do not count). */
 int auth_app_trusted(const char *app, const char *whitelist);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "cfg.h"
@@ -52,6 +53,8 @@ static const struct cfg_key keys[] = {
 	{ "db_read_timeout", CFG_INT, N(db_read_timeout), 1, 3600, NULL },
 	{ "db_write_timeout", CFG_INT, N(db_write_timeout), 1, 3600, NULL },
 	{ "db_failback_interval", CFG_INT, N(db_failback_interval), 0, 86400, NULL },
+	{ "db_lock_wait_timeout", CFG_INT, N(db_lock_wait_timeout), -1, 3600, NULL },
+	{ "db_statement_timeout", CFG_INT, N(db_statement_timeout), -1, 3600, NULL },
 	{ "admin_db_user", CFG_STR, S(admin_db_user), 0, 0, NULL },
 	{ "admin_db_password_file", CFG_STR, S(admin_db_password_file), 0, 0, NULL },
 	{ "db_ssl", CFG_ENUM, N(db_ssl), 0, 0, yes_no },
@@ -65,6 +68,9 @@ static const struct cfg_key keys[] = {
 	{ "jwt_public_key_file", CFG_STR, S(jwt_public_key_file), 0, 0, NULL },
 	{ "jwt_gateway_name", CFG_STR, S(jwt_gateway_name), 0, 0, NULL },
 	{ "jwt_key_refresh", CFG_INT, N(jwt_key_refresh), 1, 3600, NULL },
+	{ "jwt_issuer", CFG_STR, S(jwt_issuer), 0, 0, NULL },
+	{ "jwt_audience", CFG_STR, S(jwt_audience), 0, 0, NULL },
+	{ "jwt_max_lifetime", CFG_INT, N(jwt_max_lifetime), 0, 86400, NULL },
 	{ "replay_retention_days", CFG_INT, N(replay_retention_days), 1, 3650, NULL },
 	{ "broker_url", CFG_STR, S(broker_url), 0, 0, NULL },
 	{ "broker_password_file", CFG_STR, S(broker_password_file), 0, 0, NULL },
@@ -121,6 +127,11 @@ config_defaults(struct config *c)
 	c->max_json_depth = 32;		/* nesting levels of a body */
 	c->auth_mode = AUTH_APP;
 	c->jwt_key_refresh = 60;
+	/* The BlueKing API gateway's issuer (BK_APIGW_JWT_ISSUER, default
+	 * "APIGW"), and the lifetime it signs: exp 1500 s after signing
+	 * (bk-jwt caches a token 600 s and gives it 900 s more). */
+	snprintf(c->jwt_issuer, sizeof(c->jwt_issuer), "APIGW");
+	c->jwt_max_lifetime = 1800;
 	c->replay_retention_days = 7;
 	/* bk-sops: TIME_ZONE Asia/Shanghai with CELERY_ENABLE_UTC = False. */
 	snprintf(c->celery_timezone, sizeof(c->celery_timezone), "Asia/Shanghai");
@@ -143,7 +154,9 @@ read_secret(const char *key, const char *path, char *out, size_t outlen,
 
 	if (path[0] == '\0')
 		return 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO is refused below, not waited on (-t must not
+	 * hang a deploy hook). */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd == -1) {
 		snprintf(err, errlen, "%s %s: %s", key, path, strerror(errno));
 		return -1;
@@ -152,9 +165,10 @@ read_secret(const char *key, const char *path, char *out, size_t outlen,
 		snprintf(err, errlen, "%s %s: not a regular file", key, path);
 		goto out;
 	}
-	if (st.st_mode & S_IROTH) {
-		snprintf(err, errlen, "%s %s is readable by others (mode %04o): "
-		    "chmod o-r it", key, path, (unsigned)(st.st_mode & 07777));
+	if (st.st_mode & (S_IROTH | S_IWOTH)) {
+		snprintf(err, errlen, "%s %s is %s by others (mode %04o): "
+		    "chmod o-rw it", key, path, st.st_mode & S_IWOTH ?
+		    "writable" : "readable", (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
 	n = read(fd, out, outlen - 1);
@@ -252,8 +266,9 @@ check_dispatch(struct config *c, char *err, size_t errlen)
 	    c->broker_password, sizeof(c->broker_password), err, errlen);
 }
 
-/* A TLS file names a readable regular file; a private key, like a
- * password file, must not be readable by others. */
+/* A TLS file names a readable regular file that others cannot write (a
+ * CA anyone can replace is no check); a private key, like a password
+ * file, must not be readable by others either. */
 static int
 tls_file_ok(const struct config *c, const char *key, const char *path,
     int secret, char *err, size_t errlen)
@@ -263,7 +278,8 @@ tls_file_ok(const struct config *c, const char *key, const char *path,
 
 	if (path[0] == '\0')
 		return 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+	/* O_NONBLOCK: a FIFO is refused below, not waited on. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
 		snprintf(err, errlen, "%s: %s %s: %s", c->path, key, path,
 		    strerror(errno));
 		return -1;
@@ -275,10 +291,11 @@ tls_file_ok(const struct config *c, const char *key, const char *path,
 		return -1;
 	}
 	close(fd);
-	if (secret && (st.st_mode & S_IROTH)) {
-		snprintf(err, errlen, "%s: %s %s is readable by others (mode "
-		    "%04o): chmod o-r it", c->path, key, path,
-		    (unsigned)(st.st_mode & 07777));
+	if (st.st_mode & (S_IWOTH | (secret ? S_IROTH : 0))) {
+		snprintf(err, errlen, "%s: %s %s is %s by others (mode %04o): "
+		    "chmod o-%s it", c->path, key, path, st.st_mode & S_IWOTH ?
+		    "writable" : "readable", (unsigned)(st.st_mode & 07777),
+		    secret ? "rw" : "w");
 		return -1;
 	}
 	return 0;
@@ -336,6 +353,9 @@ check_ssl(struct config *c, char *err, size_t errlen)
 	    strcmp(c->broker_scheme, "amqps") == 0, c->broker_ssl_ca,
 	    c->broker_ssl_cert, c->broker_ssl_key, err, errlen);
 }
+/* A unix socket's path must fit sockaddr_un's sun_path (108 bytes on
+ * Linux, with its NUL), or bind() fails only at the start. */
+#define SUN_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
 
 static int
 address_ok(const char *l)
@@ -343,7 +363,7 @@ address_ok(const char *l)
 	const char *colon = strrchr(l, ':');
 
 	if (strncmp(l, "unix:/", 6) == 0)
-		return 1;
+		return strlen(l + 5) <= SUN_PATH_MAX;
 	return colon && colon != l && colon[1] != '\0';
 }
 
@@ -353,13 +373,15 @@ check_listen(const struct config *c, char *err, size_t errlen)
 	const char *l = c->listen, *s = c->status_listen;
 
 	if (strcmp(l, "fd0") != 0 && !address_ok(l)) {
-		snprintf(err, errlen, "%s: listen: \"%s\" is not unix:/path, "
-		    "host:port or fd0", c->path, l);
+		snprintf(err, errlen, "%s: listen: \"%s\" is not unix:/path "
+		    "(at most %zu bytes), host:port or fd0", c->path, l,
+		    SUN_PATH_MAX);
 		return -1;
 	}
 	if (*s && !address_ok(s)) {
 		snprintf(err, errlen, "%s: status_listen: \"%s\" is not "
-		    "unix:/path or host:port", c->path, s);
+		    "unix:/path (at most %zu bytes) or host:port", c->path, s,
+		    SUN_PATH_MAX);
 		return -1;
 	}
 	if (*s && strcmp(s, l) == 0) {
@@ -437,6 +459,53 @@ check_db_hosts(struct config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The server must give up on a statement before the client does: a
+ * statement the client abandoned at db_read_timeout would otherwise go on
+ * waiting for its row lock, and commit after the reply said "nothing was
+ * applied". Each session lowers innodb_lock_wait_timeout (whole seconds;
+ * never above the server's own) and, on MariaDB (10.1.1 and later, the
+ * executable comment), max_statement_time, which ends a whole CALL. MySQL
+ * 8's max_execution_time covers only SELECT: there, and whenever a
+ * statement still outlives the read timeout, the worker kills the
+ * abandoned connection before it settles the outcome (store.c).
+ */
+static int
+check_db_limits(struct config *c, char *err, size_t errlen)
+{
+	int64_t r = c->db_read_timeout, lock = c->db_lock_wait_timeout;
+	int64_t stmt_ms = c->db_statement_timeout * 1000;
+	char stmt[192] = "";
+
+	if (lock >= r || c->db_statement_timeout >= r) {
+		snprintf(err, errlen, "%s: db_lock_wait_timeout and "
+		    "db_statement_timeout must be below db_read_timeout (%lld), "
+		    "so that the server gives up first", c->path, (long long)r);
+		return -1;
+	}
+	if (lock == 0)		/* half, leaving room for a retry; at least 1 */
+		lock = r / 2 > 1 ? r / 2 : 1;
+	if (stmt_ms == 0)	/* three quarters: a CALL ends before the read */
+		stmt_ms = r * 750;
+	if (stmt_ms > 0)
+		snprintf(stmt, sizeof(stmt), " /*M!100101 , SESSION "
+		    "max_statement_time = IF(@@GLOBAL.max_statement_time > 0, "
+		    "LEAST(@@GLOBAL.max_statement_time, %lld.%03lld), %lld.%03lld) */",
+		    (long long)(stmt_ms / 1000), (long long)(stmt_ms % 1000),
+		    (long long)(stmt_ms / 1000), (long long)(stmt_ms % 1000));
+	if (lock > 0)
+		snprintf(c->db_session_sql, sizeof(c->db_session_sql),
+		    "SET SESSION innodb_lock_wait_timeout = "
+		    "LEAST(@@GLOBAL.innodb_lock_wait_timeout, %lld)%s",
+		    (long long)lock, stmt);
+	else if (stmt[0])
+		snprintf(c->db_session_sql, sizeof(c->db_session_sql),
+		    "SET @opn_session = 1%s", stmt);
+	else
+		c->db_session_sql[0] = '\0';
+	return 0;
+}
+
 /* php-fpm's listen.allowed_clients: numeric IPv4 or IPv6 addresses,
  * separated by commas or spaces; empty allows any. */
 static int
@@ -476,7 +545,8 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 	if (cfg_load(path, keys, c, err, errlen) == -1)
 		return -1;
 	if (check_listen(c, err, errlen) == -1 || check_jwt(c, err, errlen) == -1 ||
-	    check_db_hosts(c, err, errlen) == -1)
+	    check_db_hosts(c, err, errlen) == -1 ||
+	    check_db_limits(c, err, errlen) == -1)
 		return -1;
 	if (check_dispatch(c, err, errlen) == -1 ||
 	    check_ssl(c, err, errlen) == -1 ||
@@ -509,6 +579,7 @@ config_db_params(const struct config *c, struct db_params *p)
 	p->ssl_key = c->db_ssl_key;
 	p->charset = "utf8mb4";
 	p->init_command = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED";
+	p->session_sql = c->db_session_sql[0] ? c->db_session_sql : NULL;
 }
 
 int

@@ -41,6 +41,9 @@ struct config {
 	char db_name[CONF_STR];
 	int64_t db_connect_timeout, db_read_timeout, db_write_timeout;
 	int64_t db_failback_interval;	/* seconds, 0: never */
+	/* Seconds the server gives a row lock wait and a statement; 0:
+	 * derived from db_read_timeout, -1: the server's own setting. */
+	int64_t db_lock_wait_timeout, db_statement_timeout;
 	/* operate-node-admin's own account; empty: db_user's */
 	char admin_db_user[CONF_STR];
 	char admin_db_password_file[CONF_PATH];
@@ -56,6 +59,9 @@ struct config {
 	char jwt_public_key_file[CONF_PATH];	/* jwt: the gateway's key, or */
 	char jwt_gateway_name[CONF_STR];	/* its apigw_manager_context row */
 	int64_t jwt_key_refresh;		/* seconds between key reloads */
+	char jwt_issuer[CONF_STR];		/* "iss" must be this; "": any */
+	char jwt_audience[CONF_STR];		/* "aud" must hold it; "": no aud */
+	int64_t jwt_max_lifetime;		/* exp at most this far; 0: any */
 	int64_t replay_retention_days;
 
 	/* The outbox dispatcher (dispatch.c); off when broker_url is empty. */
@@ -84,6 +90,7 @@ struct config {
 	char db_password[CONF_PASSWORD];
 	char broker_password[CONF_PASSWORD];	/* from the file, else the URL */
 	const char *broker_scheme;	/* "amqps" (TLS's default port) or "amqp" */
+	char db_session_sql[512];	/* the limits above, for each session */
 	char path[CONF_PATH];
 	int for_admin;		/* set before config_load by operate-node-admin */
 };

@@ -335,6 +335,92 @@ render_connections(const struct metrics *m, struct buf *out)
 	    (unsigned long long)timeouts, (unsigned long long)abandoned);
 }
 
+const char *
+metrics_app_label(const char *app, int known_app)
+{
+	size_t n = app ? strlen(app) : 0;
+
+	/* Plain ids only: nothing a label would need to escape. */
+	if (!known_app || n == 0 || n > METRICS_APP_LEN ||
+	    strspn(app, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789_-.") != n)
+		return "_other";
+	return app;
+}
+
+void
+metrics_auth_failed(struct metrics *m, const char *app, int known_app,
+    int user)
+{
+	const char *label = metrics_app_label(app, known_app);
+	int k = user ? 1 : 0;
+
+	if (m == NULL)
+		return;
+	if (strcmp(label, "_other") == 0)
+		goto other;
+	for (int i = 0; i < METRICS_APPS_MAX; i++) {
+		struct metrics_app *a = &m->apps[i];
+		int st = __atomic_load_n(&a->state, __ATOMIC_ACQUIRE);
+		int unclaimed = 0;
+		if (st == 2 && strcmp(a->code, label) == 0) {
+			inc(&a->failed[k], 1);
+			return;
+		}
+		if (st != 0)
+			continue;
+		/* Claim it; two workers may claim two slots for one app, which
+		 * the rendering adds up. */
+		if (!__atomic_compare_exchange_n(&a->state, &unclaimed, 1, 0,
+		    __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			continue;
+		memcpy(a->code, label, strlen(label) + 1);
+		inc(&a->failed[k], 1);
+		__atomic_store_n(&a->state, 2, __ATOMIC_RELEASE);
+		return;
+	}
+other:
+	inc(&m->other_failed[k], 1);
+}
+
+static void
+render_auth(const struct metrics *m, struct buf *out)
+{
+	static const char *const what[2] = { "app", "user" };
+
+	buf_printf(out, "# HELP operate_node_auth_failures_total App-mode "
+	    "authentication failures by app (apps of opn$app; _other: any "
+	    "other code) and by what failed.\n"
+	    "# TYPE operate_node_auth_failures_total counter\n");
+	for (int k = 0; k < 2; k++)
+		buf_printf(out, "operate_node_auth_failures_total{app=\"_other\","
+		    "what=\"%s\"} %llu\n", what[k],
+		    (unsigned long long)get(&m->other_failed[k]));
+	for (int i = 0; i < METRICS_APPS_MAX; i++) {
+		const struct metrics_app *a = &m->apps[i];
+		int dup = 0;
+		if (__atomic_load_n(&a->state, __ATOMIC_ACQUIRE) != 2)
+			continue;
+		for (int j = 0; j < i && !dup; j++)
+			dup = __atomic_load_n(&m->apps[j].state,
+			    __ATOMIC_ACQUIRE) == 2 &&
+			    strcmp(m->apps[j].code, a->code) == 0;
+		if (dup)
+			continue;
+		for (int k = 0; k < 2; k++) {
+			uint64_t n = 0;
+			for (int j = i; j < METRICS_APPS_MAX; j++)
+				if (__atomic_load_n(&m->apps[j].state,
+				    __ATOMIC_ACQUIRE) == 2 &&
+				    strcmp(m->apps[j].code, a->code) == 0)
+					n += get(&m->apps[j].failed[k]);
+			buf_printf(out, "operate_node_auth_failures_total{app=\"%s\","
+			    "what=\"%s\"} %llu\n", a->code, what[k],
+			    (unsigned long long)n);
+		}
+	}
+}
+
 void
 metrics_render(const struct metrics *m, struct buf *out)
 {
@@ -348,6 +434,7 @@ metrics_render(const struct metrics *m, struct buf *out)
 	render_pool(m, out);
 	render_saturation(m, out);
 	render_connections(m, out);
+	render_auth(m, out);
 	render_dispatch(m, out);
 }
 

@@ -62,6 +62,17 @@ struct metrics_dispatch {
 	char last_error[160];
 };
 
+/* App-mode authentication failures of one app of opn$app. Label values
+ * come only from apps the database knows, at most METRICS_APPS_MAX of
+ * them (first come): a caller inventing app codes cannot grow /metrics. */
+#define METRICS_APPS_MAX 64
+#define METRICS_APP_LEN 64
+struct metrics_app {
+	int state;			/* 0 free, 1 being claimed, 2 in use */
+	char code[METRICS_APP_LEN + 1];
+	uint64_t failed[2];		/* [0] app, [1] user */
+};
+
 struct metrics {
 	uint64_t restarts;		/* workers replaced after dying */
 	uint64_t recycled;		/* workers replaced after max_requests */
@@ -73,12 +84,21 @@ struct metrics {
 	uint32_t listen_queue, listen_queue_max, listen_queue_limit;
 	struct metrics_worker w[METRICS_WORKERS_MAX];
 	struct metrics_dispatch d;
+	struct metrics_app apps[METRICS_APPS_MAX];
+	uint64_t other_failed[2];	/* unknown apps, and past the table */
 };
 
 struct metrics *metrics_map(void);	/* NULL if mmap fails */
 /* Records one answered request in slot w. action: index or -1. */
 void metrics_count(struct metrics_worker *w, int action, int code, int http,
     uint64_t micros);
+/* One app-mode authentication failure (user: of the user, else of the
+ * app). known_app: the app code is a row of opn$app (else it is counted
+ * as "_other"). */
+void metrics_auth_failed(struct metrics *m, const char *app, int known_app,
+    int user);
+/* The label value metrics_auth_failed counts app under. */
+const char *metrics_app_label(const char *app, int known_app);
 void metrics_render(const struct metrics *m, struct buf *out);
 /* The listening socket whose accept queue metrics_sample_queue reads, in
  * this process (-1: none). */

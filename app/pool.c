@@ -30,8 +30,11 @@
 #define EARLY_DEATH_MS 1000	/* a death this soon after start counts */
 #define RETIRED_MAX 1024	/* replaced workers still draining */
 #define LOG_LIMIT_S 10		/* repeatable events: one line per this long */
-#define STATUS_SLOT (-1)	/* spawn(): the status process */
-#define STATUS_COMM "operate-status"	/* its name in ps (15 bytes at most) */
+/* spawn(): slots -1 to -STATUS_PROCS are the status processes. Several,
+ * so that a few stalled peers on the status socket (each held at most
+ * STATUS_READ_MS, worker.c) cannot keep /healthz from answering. */
+#define STATUS_PROCS 4
+#define STATUS_COMM "operate-status"	/* their name in ps (15 bytes at most) */
 /* workers = 0: a worker spends most of a request waiting for the
  * database (its commit's log flush), so more workers than cores keep
  * the CPUs busy and let the server flush several commits at once: on 2
@@ -56,7 +59,7 @@ struct pool {
 	struct slot slots[METRICS_WORKERS_MAX];
 	struct slot dslot;		/* the dispatcher */
 	int dispatch_on;
-	struct slot status;		/* the process serving status_fd */
+	struct slot status[STATUS_PROCS];	/* the processes serving status_fd */
 	struct log_limit abort_log;
 	pid_t retired[RETIRED_MAX];
 	int nretired;
@@ -87,14 +90,14 @@ pool_size(const struct config *cfg)
 static struct slot *
 slot_at(struct pool *p, int i)
 {
-	return i == STATUS_SLOT ? &p->status : &p->slots[i];
+	return i < 0 ? &p->status[-i - 1] : &p->slots[i];
 }
 
 /* The child's side of spawn(): slot i's worker, or the status process. */
 static int
 run_worker(struct pool *p, int i)
 {
-	if (i == STATUS_SLOT) {
+	if (i < 0) {
 		/* ps and pgrep tell it from the workers. */
 		prctl(PR_SET_NAME, STATUS_COMM);
 		/* Kept, never accepted on: /metrics reads its queue. */
@@ -148,11 +151,11 @@ spawn(struct pool *p, int i)
 	struct slot *s = slot_at(p, i);
 
 	/* Before the fork: the child sets W_IDLE once it is ready. */
-	if (i != STATUS_SLOT)
+	if (i >= 0)
 		p->metrics->w[i].state = W_STARTING;
 	if (fork_child(p, i, run_worker, s) == -1)
 		return -1;
-	if (i != STATUS_SLOT)
+	if (i >= 0)
 		p->metrics->w[i].pid = s->pid;
 	log_msg(LOG_DEBUG, "worker %d started, pid %ld", i, (long)s->pid);
 	return 0;
@@ -236,20 +239,31 @@ reap_dispatcher(struct pool *p, int status, const struct timespec *now)
 	    (long)pid, why, s->backoff_ms);
 }
 
-/* The status process serves no actions: restart it, after a pause if
- * it keeps dying. */
+/* A status process serves no actions: restart it, after a pause if it
+ * keeps dying. */
 static void
-reap_status(struct pool *p, int status, const struct timespec *now)
+reap_status(struct pool *p, struct slot *s, int status,
+    const struct timespec *now)
 {
 	char why[128];
 
-	p->status.pid = 0;
+	s->pid = 0;
 	if (p->stopping)
 		return;
 	describe(status, why, sizeof(why));
 	log_msg(LOG_WARN, "status process %s; restarting it", why);
-	p->status.restart_at = *now;
-	clock_add_ms(&p->status.restart_at, BACKOFF_MIN_MS);
+	s->restart_at = *now;
+	clock_add_ms(&s->restart_at, BACKOFF_MIN_MS);
+}
+
+/* The status slot that pid runs in, or NULL. */
+static struct slot *
+status_slot(struct pool *p, pid_t pid)
+{
+	for (int i = 0; i < STATUS_PROCS; i++)
+		if (p->status[i].pid == pid)
+			return &p->status[i];
+	return NULL;
 }
 
 /* libfcgi aborts on some crafted records: a peer can repeat that at will,
@@ -287,8 +301,9 @@ reap(struct pool *p)
 			reap_dispatcher(p, status, &now);
 			continue;
 		}
-		if (pid == p->status.pid) {
-			reap_status(p, status, &now);
+		struct slot *ss = status_slot(p, pid);
+		if (ss) {
+			reap_status(p, ss, status, &now);
 			continue;
 		}
 		int i;
@@ -333,7 +348,7 @@ fill(struct pool *p)
 	long next = 1000;
 
 	clock_now(&now);
-	for (int i = p->status_fd == -1 ? 0 : STATUS_SLOT; i < p->nworkers; i++) {
+	for (int i = p->status_fd == -1 ? 0 : -STATUS_PROCS; i < p->nworkers; i++) {
 		struct slot *s = slot_at(p, i);
 		if (s->pid != 0)
 			continue;
@@ -356,9 +371,11 @@ fill(struct pool *p)
 static int
 alive(struct pool *p)
 {
-	int n = p->nretired + (p->dslot.pid != 0) + (p->status.pid != 0);
+	int n = p->nretired + (p->dslot.pid != 0);
 	for (int i = 0; i < p->nworkers; i++)
 		n += p->slots[i].pid != 0;
+	for (int i = 0; i < STATUS_PROCS; i++)
+		n += p->status[i].pid != 0;
 	return n;
 }
 
@@ -372,8 +389,9 @@ signal_all(struct pool *p, int sig)
 		kill(p->retired[i], sig);
 	if (p->dslot.pid)
 		kill(p->dslot.pid, sig);
-	if (p->status.pid)
-		kill(p->status.pid, sig);
+	for (int i = 0; i < STATUS_PROCS; i++)
+		if (p->status[i].pid)
+			kill(p->status[i].pid, sig);
 }
 
 /* A message for systemd (Type=notify); the first failure is logged. */
@@ -487,12 +505,14 @@ reload(struct pool *p)
 			kill(p->slots[i].pid, SIGTERM);
 			p->slots[i].pid = 0;
 		}
-	if (p->status.pid) {
-		retire(p, p->status.pid);
-		kill(p->status.pid, SIGTERM);
-		p->status.pid = 0;
-		memset(&p->status.restart_at, 0, sizeof(struct timespec));
-	}
+	for (int i = 0; i < STATUS_PROCS; i++)
+		if (p->status[i].pid) {
+			retire(p, p->status[i].pid);
+			kill(p->status[i].pid, SIGTERM);
+			p->status[i].pid = 0;
+			memset(&p->status[i].restart_at, 0,
+			    sizeof(struct timespec));
+		}
 	p->nworkers = n;
 	p->metrics->workers = n;
 	/* The new dispatcher starts beside the old one's last batch: SKIP

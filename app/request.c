@@ -276,6 +276,10 @@ jwt_caller(struct ctx *c, struct json_object **claims, struct auth_caller *who)
 	*claims = jwt_verify(token, key, time(NULL), why, sizeof(why));
 	if (*claims == NULL)
 		goto refused;
+	if (auth_jwt_claims(*claims, c->w->cfg->jwt_issuer,
+	    c->w->cfg->jwt_audience, (long long)c->w->cfg->jwt_max_lifetime,
+	    (long long)time(NULL), why, sizeof(why)) == -1)
+		goto refused;
 	v = auth_jwt_caller(*claims, &who->app_code, &who->username, why,
 	    sizeof(why));
 	if (v == AUTH_OK)
@@ -362,6 +366,32 @@ refuse(struct ctx *c, enum auth_verdict v, const struct fields *f,
 	}
 }
 
+#define AUTH_LOG_S 10	/* app-mode refusals: one line per worker this often */
+
+/*
+ * An app-mode authentication failure: counted per app in /metrics, and
+ * logged at warn level at most every AUTH_LOG_S per worker (a caller can
+ * repeat it at will), with the app code when opn$app knows it: anything
+ * else a caller sends is not repeated into the log.
+ */
+static void
+auth_failed(struct ctx *c, const char *app, int known_app, int user)
+{
+	static struct log_limit lim;
+	unsigned long held;
+
+	metrics_auth_failed(c->w->metrics, app, known_app, user);
+	if (!log_limit(&lim, AUTH_LOG_S, &held))
+		return;
+	const char *label = metrics_app_label(app, known_app);
+	int other = strcmp(label, "_other") == 0;
+
+	log_msg(LOG_WARN, "app authentication refused the %s of %s%s%s "
+	    "(%lu more refusals since the last such line)", user ? "user" :
+	    "secret", other ? "an app code not in opn$app" : "app \"",
+	    other ? "" : label, other ? "" : "\"", held);
+}
+
 /*
  * §4 order after the fields: authentication, scope (exists, enabled),
  * permission. Sets *project_id and c->operator, or c->out.
@@ -390,6 +420,8 @@ authorize(struct ctx *c, const struct fields *f, long long *project_id)
 	if (!hdr && (f->bad_app || f->bad_user)) {	/* a malformed credential */
 		fail(c, 200, CODE_FORBIDDEN, "%s authentication failed",
 		    f->bad_app ? "app" : "user");
+		if (mode == AUTH_APP)
+			auth_failed(c, who.app_code, 0, f->bad_user);
 		goto out;
 	}
 	/* jwt: the gateway vouches for the app; the service's own app table
@@ -409,6 +441,9 @@ authorize(struct ctx *c, const struct fields *f, long long *project_id)
 	}
 	if (v != AUTH_OK) {
 		refuse(c, v, f, &row);
+		if (mode == AUTH_APP && (v == AUTH_BAD_APP || v == AUTH_BAD_USER))
+			auth_failed(c, who.app_code, row.app_found,
+			    v == AUTH_BAD_USER);
 		goto out;
 	}
 	*project_id = row.project_id;
@@ -602,7 +637,7 @@ peer_reading_max(const struct request_env *e)
 void
 request_read_begin(struct request_env *e, const struct conn *c)
 {
-	int64_t ms = e->cfg->request_read_timeout * 1000;
+	int64_t ms = e->read_ms;
 
 	e->peer = c->peer;
 	e->read_expired = 0;

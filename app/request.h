@@ -28,6 +28,7 @@ struct request_env {
 	struct metrics_worker *slot;	/* NULL: no slot (status process) */
 	pid_t pid;			/* the process; writes slot while it owns it */
 	int status_only;		/* serves status_listen: GET routes only */
+	int64_t read_ms;		/* the read deadline of a connection */
 	int reading;			/* the read deadline is armed */
 	int read_expired;		/* this request missed its read deadline */
 	const char *peer;		/* of the connection, for the log */

@@ -33,6 +33,13 @@
 #define PURGE_LIMIT 1000	/* rows per purge: a short transaction */
 #define SCHEMA_RECHECK_S 5	/* while the schema is wrong, check this often */
 #define SCHEMA_LOG_S 60		/* and say so in the log at most this often */
+/* After a CALL lost its connection: how long the abandoned statement may
+ * take to end once killed (a rollback) before the outcome is "unknown". */
+#define END_LOST_MS 5000
+/* The server ended the statement at its time limit (db_statement_timeout):
+ * MariaDB's max_statement_time, MySQL's max_execution_time. */
+#define ER_STATEMENT_TIMEOUT_MARIADB 1969
+#define ER_QUERY_TIMEOUT_MYSQL 3024
 
 /* The request's app and id: did an action commit under them? A locking
  * read, so that it waits for a transaction still running on the server. */
@@ -55,6 +62,7 @@ struct store {
 	struct timespec next_try;	/* the next connect while down */
 	int schema_bad;			/* the last check or statement said so */
 	time_t next_check;		/* while schema_bad: the next check */
+	time_t next_ping_check;		/* store_ping: the next check */
 	time_t last_schema_log;
 };
 
@@ -78,6 +86,17 @@ store_new(const struct config *cfg)
 	if (cfg->auth_mode == AUTH_JWT && cfg->jwt_gateway_name[0] != '\0')
 		s->st_gateway_key = db_add_stmt(s->db, GATEWAY_KEY_SQL);
 	return s;
+}
+
+void
+store_limit_timeouts(struct store *s, unsigned secs)
+{
+	unsigned *t[] = { &s->params.connect_timeout, &s->params.read_timeout,
+	    &s->params.write_timeout };
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(*t); i++)
+		if (*t[i] > secs)
+			*t[i] = secs;
 }
 
 void
@@ -185,6 +204,7 @@ recheck(struct store *s)
 
 	int bad = check_all(s, why, sizeof(why));
 
+	s->next_ping_check = clock_sec() + SCHEMA_RECHECK_S;
 	/* A second look before a verdict: DDL in progress (a TRUNCATE, a
 	 * load.sh) shows tables without their columns for a moment. */
 	if (bad && db_connected(s->db)) {
@@ -245,6 +265,10 @@ store_ping(struct store *s)
 
 	if (store_ready(s, &o) == -1)
 		return o.http == 503 ? -1 : -2;
+	/* What an action would meet now: a table renamed away since the
+	 * connect is found within SCHEMA_RECHECK_S, as a worker finds it. */
+	if (!s->schema_bad && clock_sec() >= s->next_ping_check)
+		recheck(s);
 	if (db_exec(s->db, s->st_ping, NULL, 0, &col, 1, &found) == -1 &&
 	    (!db_lost(s->db) || store_ready(s, &o) == -1 ||
 	    db_exec(s->db, s->st_ping, NULL, 0, &col, 1, &found) == -1))
@@ -264,6 +288,12 @@ failed(struct store *s, struct outcome *o)
 		snprintf(why, sizeof(why), "%u %s", db_errno(s->db),
 		    db_errmsg(s->db));
 		schema(s, o, why);
+	} else if (db_errno(s->db) == ER_STATEMENT_TIMEOUT_MARIADB ||
+	    db_errno(s->db) == ER_QUERY_TIMEOUT_MYSQL) {
+		/* a read at the server's time limit: nothing to apply */
+		log_msg(LOG_WARN, "database statement timed out: %u %s",
+		    db_errno(s->db), db_errmsg(s->db));
+		set(o, 503, CODE_ENV, "database timed out, nothing was applied");
 	} else
 		unknown(s, o);
 }
@@ -362,21 +392,16 @@ backoff(int attempt)
 	nanosleep(&ts, NULL);
 }
 
-/*
- * The connection broke during the CALL: it may have committed. Reconnect
- * and ask the replay table, which the action writes in its transaction.
- * Returns 0 when the answer is known (o set), -1 when it is not.
- */
+/* The request's replay record: 1 when an action committed under app and
+ * request_id is this one, 0 when there is none (or another's), -1 error. */
 static int
-settle(struct store *s, const struct fields *f, const char *app,
-    const char *request_id, struct outcome *o)
+replayed(struct store *s, const struct fields *f, const char *app,
+    const char *request_id)
 {
 	char action[33], node[257];
 	struct db_val p[2], c[3];
 	int found = 0;
 
-	if (db_connect(s->db) == -1)
-		return -1;
 	p[0] = db_str(app);
 	p[1] = db_str(request_id);
 	memset(c, 0, sizeof(c));
@@ -385,17 +410,68 @@ settle(struct store *s, const struct fields *f, const char *app,
 	c[2] = (struct db_val){ .type = DB_STR, .str = node, .cap = sizeof(node) };
 	if (db_exec(s->db, s->st_replay, p, 2, c, 3, &found) == -1)
 		return -1;
-	if (found && strcmp(action, action_at(f->action)->name) == 0 &&
-	    c[1].i == f->task_id && strcmp(node, f->node_id) == 0) {
+	return found && strcmp(action, action_at(f->action)->name) == 0 &&
+	    c[1].i == f->task_id && strcmp(node, f->node_id) == 0;
+}
+
+/*
+ * The connection broke during the CALL (a read timeout included): it may
+ * have committed, or may still be running on the server, waiting for a
+ * row lock, and commit later. First end it for good (db_end_lost kills
+ * it and waits until its thread is gone), then ask the replay table,
+ * which the action writes in its transaction. "Nothing was applied" only
+ * when the statement is known to have ended; a record found is a success
+ * either way. Returns 0 when the answer is known (o set), -1 when not.
+ */
+static int
+settle(struct store *s, const struct fields *f, const char *app,
+    const char *request_id, struct outcome *o)
+{
+	int ended = db_end_lost(s->db, END_LOST_MS) == 0, r;
+
+	if (!ended)
+		log_msg(LOG_WARN, "the action that lost its connection could not "
+		    "be ended: %u %s", db_errno(s->db), db_errmsg(s->db));
+	if (db_connect(s->db) == -1 ||
+	    (r = replayed(s, f, app, request_id)) == -1)
+		return -1;
+	if (r == 1) {
 		log_msg(LOG_WARN, "connection lost during the action, which had "
 		    "committed: answered as applied");
 		set(o, 200, CODE_OK, "success");
 		return 0;
 	}
-	log_msg(LOG_WARN, "connection lost during the action, which had not "
-	    "committed");
+	if (!ended)
+		return -1;
+	log_msg(LOG_WARN, "connection lost during the action, which was "
+	    "ended and had not committed");
 	set(o, 503, CODE_ENV, "database unavailable, nothing was applied");
 	return 0;
+}
+
+/* The server ended the CALL at its time limit and rolled it back; its
+ * own connection is still there, so the replay record settles it. */
+static int
+timed_out(struct store *s, const struct fields *f, const char *app,
+    const char *request_id, struct outcome *o)
+{
+	int r;
+
+	log_msg(LOG_WARN, "the database ended the action at its time limit: "
+	    "%u %s", db_errno(s->db), db_errmsg(s->db));
+	db_query(s->db, "ROLLBACK");
+	if ((r = replayed(s, f, app, request_id)) == 1) {
+		set(o, 200, CODE_OK, "success");
+		return 0;
+	}
+	if (r == -1) {
+		set(o, 503, CODE_ENV, "database unreachable during the action: "
+		    "its outcome is unknown; send it again with the same "
+		    "request id");
+		return -1;
+	}
+	set(o, 503, CODE_ENV, "database timed out, nothing was applied");
+	return -1;
 }
 
 /* The procedure's answer: (code, message, replayed, details). */
@@ -478,6 +554,9 @@ store_operate(struct store *s, long long project_id, const struct fields *f,
 			    "the same request id");
 			return -1;
 		}
+		if (db_errno(s->db) == ER_STATEMENT_TIMEOUT_MARIADB ||
+		    db_errno(s->db) == ER_QUERY_TIMEOUT_MYSQL)
+			return timed_out(s, f, app, request_id, o);
 		if (!db_retryable(s->db)) {
 			failed(s, o);
 			return -1;

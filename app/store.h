@@ -17,11 +17,16 @@ struct store;
 
 struct store *store_new(const struct config *cfg);
 void store_free(struct store *s);	/* accepts NULL */
+/* Caps the database's connect, read and write timeouts at secs (the
+ * status process: /healthz answers within a short deadline). Before the
+ * first connect. */
+void store_limit_timeouts(struct store *s, unsigned secs);
 /* Connects if not connected (at most every few hundred ms while the
  * database is down). Returns 0, or -1 with o set to 503 / 3555000. */
 int store_ready(struct store *s, struct outcome *o);
 /* 0 when the database answers and has the service's objects, -1 when it
- * cannot be reached, -2 when its schema is wrong. */
+ * cannot be reached, -2 when its schema is wrong. The schema is checked
+ * again (what --check-db checks) every SCHEMA_RECHECK_S, wrong or not. */
 int store_ping(struct store *s);
 
 /*

@@ -25,6 +25,14 @@
 
 #define LINGER_MS 1000		/* after SIGTERM, serve the backlog this long */
 #define LINGER_ACCEPT_MS 50	/* an accept another worker won is given up */
+/* The status socket's read deadline (or request_read_timeout if shorter):
+ * a GET is one small record set, so a peer that has not sent it within
+ * this long is stalling, and a load balancer's health check must not
+ * wait behind it. */
+#define STATUS_READ_MS 1000
+/* The status process's database deadline, connect and read: /healthz
+ * says whether an action would reach the database now. */
+#define STATUS_DB_TIMEOUT_S 2
 #define QUEUE_SAMPLE_MS 50	/* a saturated worker reads the accept queue */
 
 static volatile sig_atomic_t worker_stop, worker_reopen;
@@ -75,8 +83,7 @@ serve(FCGX_Request *req, struct request_env *w, struct conn *c)
 	/* libfcgi's close waits for the peer's EOF, for ever while it
 	 * trickles bytes: the same deadline bounds it. */
 	if (req->ipcFd >= 0)
-		conn_deadline_arm(req->ipcFd,
-		    w->cfg->request_read_timeout * 1000);
+		conn_deadline_arm(req->ipcFd, w->read_ms);
 	FCGX_Finish_r(req);
 	conn_deadline_disarm();
 	/* Kept only if the peer asked (FCGI_KEEP_CONN): an idle kept
@@ -181,7 +188,12 @@ worker_run(const struct config *cfg, int listen_fd, struct metrics *m,
 		log_msg(LOG_ERROR, "FCGX_Init failed");
 		return 1;
 	}
+	w.read_ms = cfg->request_read_timeout * 1000;
+	if (status_only && w.read_ms > STATUS_READ_MS)
+		w.read_ms = STATUS_READ_MS;
 	w.store = store_new(cfg);
+	if (status_only)
+		store_limit_timeouts(w.store, STATUS_DB_TIMEOUT_S);
 	if (cfg->auth_mode == AUTH_JWT)
 		w.gwkey = gwkey_new(cfg);
 	/* A worker's first start connects at once, so that a wrong schema is

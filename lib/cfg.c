@@ -4,9 +4,12 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cfg.h"
 #include "num.h"
@@ -146,10 +149,31 @@ cfg_load(const char *path, const struct cfg_key *keys, void *target,
 	char line[CFG_LINE_MAX], why[512];
 	unsigned char seen[CFG_KEYS_MAX] = { 0 };
 	int lineno = 0, rc = -1;
-	FILE *f = fopen(path, "re");
+	FILE *f;
+	struct stat st;
+	/* O_NONBLOCK: a FIFO must not hang the open (-t in a deploy hook). */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
-	if (f == NULL) {
+	if (fd == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	/* Whoever can write the config chooses the database and the keys. */
+	if (st.st_mode & S_IWOTH) {
+		snprintf(err, errlen, "%s is writable by others (mode %04o): "
+		    "chmod o-w it", path, (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return -1;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	if ((f = fdopen(fd, "r")) == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
 		return -1;
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {

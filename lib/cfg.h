@@ -27,6 +27,8 @@ struct cfg_key {
 
 /*
  * Reads path into target, whose fields must already hold the defaults.
+ * The file must be a regular file (a FIFO is refused, not waited on) that
+ * others cannot write.
  * keys ends with a {NULL} entry. Returns 0, or -1 with err set to
  * "path:line: message".
  */

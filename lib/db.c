@@ -25,6 +25,10 @@
 /* wsrep_local_state of a node that is part of the primary component and
  * has applied everything: "Synced" (Galera's gcs node states). */
 #define WSREP_SYNCED "4"
+/* Two looks at a server's start (now less its Uptime, whole seconds) that
+ * differ by more than this mean it restarted in between. */
+#define BOOT_SLACK_MS 1500
+#define END_POLL_MS 20		/* db_end_lost: how often it looks */
 
 struct db {
 	const struct db_params *p;
@@ -35,6 +39,12 @@ struct db {
 	time_t next_failback;	/* CLOCK_MONOTONIC seconds */
 	char where[DB_HOST_LEN + 8];
 	MYSQL *my;
+	unsigned long thread_id;	/* of my, on its server */
+	int64_t boot_ms;		/* the server's start, monotonic ms */
+	/* The connection db_lost() last dropped, for db_end_lost. */
+	int lost_valid, lost_host;	/* lost_host -1: the socket */
+	unsigned long lost_id;
+	int64_t lost_boot_ms;
 	const char *sql[DB_STMT_MAX];
 	MYSQL_STMT *stmt[DB_STMT_MAX];
 	int nstmt;
@@ -165,6 +175,12 @@ disconnect(struct db *db)
 static void
 drop(struct db *db)
 {
+	if (db->my) {
+		db->lost_valid = 1;
+		db->lost_host = db->cur;
+		db->lost_id = db->thread_id;
+		db->lost_boot_ms = db->boot_ms;
+	}
 	if (db->cur >= 0)
 		db->next = (db->cur + 1) % db->nhosts;
 	disconnect(db);
@@ -250,7 +266,7 @@ check_node(struct db *db, MYSQL *my)
 /* One connection to host h (NULL: the socket or the library's default),
  * checked to be usable. */
 static MYSQL *
-open_host(struct db *db, const struct db_host *h)
+open_host(struct db *db, const struct db_host *h, int check)
 {
 	const struct db_params *p = db->p;
 	unsigned ct = p->connect_timeout, rt = p->read_timeout,
@@ -283,6 +299,8 @@ open_host(struct db *db, const struct db_host *h)
 			mysql_optionsv(my, MYSQL_OPT_SSL_KEY, p->ssl_key);
 		mysql_optionsv(my, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
 	}
+	if (p->session_sql)	/* Connector/C runs each in turn */
+		mysql_options(my, MYSQL_INIT_COMMAND, p->session_sql);
 	/* The socket wins when both are set, as the sample config says;
 	 * Connector/C itself would use TCP to the host. */
 	if (h == NULL && p->socket && *p->socket)
@@ -292,7 +310,7 @@ open_host(struct db *db, const struct db_host *h)
 		set_err(db, mysql_errno(my), mysql_error(my));
 		goto fail;
 	}
-	if (check_node(db, my) == -1)
+	if (check && check_node(db, my) == -1)
 		goto fail;
 	return my;
 fail:
@@ -309,6 +327,37 @@ set_where(struct db *db, const struct db_host *h)
 	else
 		snprintf(db->where, sizeof(db->where),
 		    strchr(h->name, ':') ? "[%s]:%u" : "%s:%u", h->name, h->port);
+}
+
+/* When the server behind my started, in monotonic ms (its Uptime taken
+ * from now): two connections with the same value are to one run of the
+ * server, whose thread ids are never reused. -1 with the error set. */
+static int64_t
+server_boot(struct db *db, MYSQL *my)
+{
+	struct show_var up[] = { { "Uptime", "" } };
+	struct timespec now;
+	int64_t v;
+	char nerr[64];
+
+	if (show(db, my, "SHOW GLOBAL STATUS LIKE 'Uptime'", up, 1) == -1)
+		return -1;
+	clock_now(&now);
+	if (num_parse_i64(up[0].value, strlen(up[0].value), 0, INT64_MAX / 2000,
+	    &v, nerr, sizeof(nerr)) == -1) {
+		set_err(db, CR_UNKNOWN_ERROR, "the server shows no Uptime");
+		return -1;
+	}
+	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 - v * 1000;
+}
+
+/* A new connection: what db_end_lost needs to find its thread later. */
+static int
+note_session(struct db *db)
+{
+	db->thread_id = mysql_thread_id(db->my);
+	db->lost_valid = 0;
+	return (db->boot_ms = server_boot(db, db->my)) == -1 ? -1 : 0;
 }
 
 static int
@@ -358,14 +407,14 @@ db_connect(struct db *db)
 		return -1;
 	}
 	if ((p->socket && *p->socket) || db->nhosts == 0) {
-		if ((db->my = open_host(db, NULL)) == NULL)
+		if ((db->my = open_host(db, NULL, 1)) == NULL)
 			return -1;
 		set_where(db, NULL);
 	}
 	/* Round the list once, from where the last connection was lost. */
 	for (int k = 0; db->my == NULL && k < db->nhosts; k++) {
 		int h = (start + k) % db->nhosts;
-		if ((db->my = open_host(db, &db->hosts[h])) != NULL) {
+		if ((db->my = open_host(db, &db->hosts[h], 1)) != NULL) {
 			db->cur = h;
 			set_where(db, &db->hosts[h]);
 			break;
@@ -383,7 +432,7 @@ db_connect(struct db *db)
 	}
 	db->next = db->cur >= 0 ? db->cur : 0;
 	db->next_failback = clock_sec() + (time_t)p->failback_interval;
-	if (prepare_all(db) == -1) {	/* which clears the error */
+	if (note_session(db) == -1 || prepare_all(db) == -1) {
 		drop(db);
 		return -1;
 	}
@@ -401,7 +450,7 @@ db_failback(struct db *db)
 		return 0;
 	db->next_failback = clock_sec() + (time_t)db->p->failback_interval;
 	for (h = 0; h < db->cur; h++)
-		if ((my = open_host(db, &db->hosts[h])) != NULL)
+		if ((my = open_host(db, &db->hosts[h], 1)) != NULL)
 			break;
 	clear_err(db);
 	if (my == NULL)
@@ -410,7 +459,7 @@ db_failback(struct db *db)
 	db->my = my;
 	db->cur = db->next = h;
 	set_where(db, &db->hosts[h]);
-	if (prepare_all(db) == -1) {
+	if (note_session(db) == -1 || prepare_all(db) == -1) {
 		drop(db);
 		return -1;
 	}
@@ -627,6 +676,89 @@ fail:
 	if (db_lost(db))
 		drop(db);
 	return -1;
+}
+
+/* 1 while thread id runs on my's server, 0 when it is gone, -1 error. */
+static int
+thread_alive(struct db *db, MYSQL *my, unsigned long id)
+{
+	char sql[128];
+	MYSQL_RES *r;
+	MYSQL_ROW row;
+	int alive;
+
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM "
+	    "information_schema.PROCESSLIST WHERE ID = %lu", id);
+	if (mysql_query(my, sql) != 0 || (r = mysql_store_result(my)) == NULL) {
+		set_err(db, mysql_errno(my), mysql_error(my));
+		return -1;
+	}
+	row = mysql_fetch_row(r);
+	alive = row && row[0] && strcmp(row[0], "0") != 0;
+	mysql_free_result(r);
+	return alive;
+}
+
+int
+db_end_lost(struct db *db, unsigned wait_ms)
+{
+	const struct db_host *h;
+	struct timespec deadline, pause = clock_ms_ts(END_POLL_MS);
+	char sql[64], msg[DB_ERR_LEN];
+	MYSQL *my = NULL;
+	int64_t boot;
+	int rc = -1, alive;
+
+	clock_now(&deadline);
+	clock_add_ms(&deadline, (long)wait_ms);
+	if (!db->lost_valid) {
+		set_err(db, CR_UNKNOWN_ERROR, "no lost connection to end");
+		return -1;
+	}
+	if (db->lost_host >= 0 && db->lost_host >= db->nhosts) {
+		set_err(db, CR_UNKNOWN_ERROR, "the lost host is not in the list");
+		return -1;
+	}
+	/* The same host (a Galera node kills only its own threads), even if
+	 * it is no longer a synced node: it still runs the statement. */
+	h = db->lost_host >= 0 ? &db->hosts[db->lost_host] : NULL;
+	if ((my = open_host(db, h, 0)) == NULL)
+		goto out;
+	if ((boot = server_boot(db, my)) == -1)
+		goto out;
+	if (boot - db->lost_boot_ms > BOOT_SLACK_MS ||
+	    db->lost_boot_ms - boot > BOOT_SLACK_MS) {
+		rc = 0;		/* restarted: the old threads died with it */
+		goto out;
+	}
+	snprintf(sql, sizeof(sql), "KILL CONNECTION %lu", db->lost_id);
+	if (mysql_query(my, sql) != 0 && mysql_errno(my) != ER_NO_SUCH_THREAD) {
+		set_err(db, mysql_errno(my), mysql_error(my));
+		goto out;
+	}
+	/* KILL only marks the thread: it ends when the statement notices,
+	 * after rolling back what it had not committed. */
+	while ((alive = thread_alive(db, my, db->lost_id)) == 1) {
+		if (clock_ms_left(&deadline) <= 0) {
+			snprintf(msg, sizeof(msg), "thread %lu still runs %u ms "
+			    "after KILL", db->lost_id, wait_ms);
+			set_err(db, CR_UNKNOWN_ERROR, msg);
+			goto out;
+		}
+		nanosleep(&pause, NULL);
+	}
+	if (alive == 0)
+		rc = 0;
+out:
+	if (my)
+		mysql_close(my);
+	if (rc == 0) {
+		db->lost_valid = 0;
+		if (db->lost_host >= 0)	/* it is up: stay on it */
+			db->next = db->lost_host;
+		clear_err(db);
+	}
+	return rc;
 }
 
 int

@@ -35,6 +35,9 @@ struct db_params {
 	/* Session settings, applied on every connect: the client character
 	 * set and one SQL statement (NULL: the library's defaults). */
 	const char *charset, *init_command;
+	/* A second session statement, also on every connect (NULL: none):
+	 * the server-side time limits (config.c). */
+	const char *session_sql;
 	unsigned failback_interval;				/* seconds */
 	/* TLS: ssl on enforces it (a server without TLS is refused); the
 	 * files may be NULL or "" (no CA: the system's store); ssl_verify
@@ -120,6 +123,21 @@ int db_exec(struct db *db, int i, const struct db_val *params, int nparams,
 int db_exec_rows(struct db *db, int i, const struct db_val *params,
     int nparams, struct db_val *cols, int ncols,
     int (*row)(void *arg, const struct db_val *cols), void *arg);
+/*
+ * After a statement lost its connection (db_lost()), it may still run on
+ * the server: a server does not notice that its client went away while
+ * the statement waits for a row lock, and then commits it. From a new
+ * connection to the same host this kills the lost connection by its
+ * thread id and waits, at most wait_ms, until the thread is gone from
+ * information_schema.PROCESSLIST (a user sees and may kill its own
+ * threads). Returns 0 when the statement has ended for good (killed,
+ * ended by itself, or the server restarted since: its uncommitted work is
+ * rolled back), then the next db_connect starts with that host; -1 when
+ * that is not known (the host cannot be reached, the thread outlived
+ * wait_ms), with the error set.
+ */
+int db_end_lost(struct db *db, unsigned wait_ms);
+
 /* Runs plain SQL text without parameters (session settings, ROLLBACK). */
 int db_query(struct db *db, const char *sql);
 

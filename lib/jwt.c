@@ -6,11 +6,14 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <json-c/json.h>
 #include <openssl/decoder.h>
@@ -71,24 +74,44 @@ jwt_key_from_file(const char *path, char *err, size_t errlen)
 	struct jwt_key *k = NULL;
 	char *buf = xmalloc(PEM_MAX);
 	char why[128];
-	size_t n;
-	FILE *f;
+	struct stat st;
+	ssize_t r;
+	size_t n = 0;
+	int fd;
 
-	if ((f = fopen(path, "re")) == NULL) {
+	/* O_NONBLOCK: a FIFO is refused below, not waited on. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		goto out;
 	}
-	n = fread(buf, 1, PEM_MAX, f);
-	if (ferror(f) || n == PEM_MAX) {
-		snprintf(err, errlen, "%s: %s", path, ferror(f) ?
-		    "read error" : "too large for a public key");
-		fclose(f);
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: not a regular file", path);
 		goto out;
 	}
-	fclose(f);
+	/* Public, but whoever may replace it may sign tokens. */
+	if (st.st_mode & S_IWOTH) {
+		snprintf(err, errlen, "%s is writable by others (mode %04o): "
+		    "chmod o-w it", path, (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	while (n < PEM_MAX && (r = read(fd, buf + n, PEM_MAX - n)) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "%s: read error", path);
+			goto out;
+		}
+		n += (size_t)r;
+	}
+	if (n == PEM_MAX) {
+		snprintf(err, errlen, "%s: too large for a public key", path);
+		goto out;
+	}
 	if ((k = jwt_key_from_pem(buf, n, why, sizeof(why))) == NULL)
 		snprintf(err, errlen, "%s: %s", path, why);
 out:
+	if (fd != -1)
+		close(fd);
 	free(buf);
 	return k;
 }

@@ -382,3 +382,52 @@ def test_config_check(env):
     assert rc == 1 and "needs one of" in out, out
     rc, out = check_config(env, "jwt-table", auth_mode="jwt", jwt_gateway_name=GATEWAY)
     assert rc == 0, out
+
+
+# --- The gateway's own claims (issue 22): iss, aud, lifetime -----------------
+# bk-jwt signs iss "APIGW" (BK_APIGW_JWT_ISSUER), no aud, nbf now - 300 and exp
+# 1500 s after signing; apigw-manager decodes with PyJWT and no audience, which
+# refuses any token naming one.
+
+def test_issuer_must_be_the_gateways(env):
+    refused(env, FILE, token(claims(iss="ESB")), APP_FAILED, "iss is not the gateway's issuer")
+    c = claims()
+    del c["iss"]
+    refused(env, FILE, token(c), APP_FAILED, "iss is not the gateway's issuer")
+    refused(env, FILE, token(claims(iss=["APIGW"])), APP_FAILED, "iss is not")
+
+
+def test_audience_is_refused_unless_configured(env):
+    refused(env, FILE, token(claims(aud="bk-sops")), APP_FAILED, "aud is set")
+    refused(env, FILE, token(claims(aud=["other", "bk-sops"])), APP_FAILED, "aud is set")
+    # PyJWT takes an empty aud as none
+    accepted(env, FILE, token(claims(aud="")), "admin")
+
+
+def test_lifetime_is_bounded(env):
+    # what the gateway signs: 1500 s, and a token it cached 600 s: accepted
+    accepted(env, FILE, token(claims(exp=1500)), "admin")
+    refused(env, FILE, token(claims(exp=1800 + 60 + 30)), APP_FAILED,
+            "exp is more than jwt_max_lifetime (1800s) away")
+    refused(env, FILE, token(claims(exp=10 * 365 * 86400)), APP_FAILED,
+            "jwt_max_lifetime")
+
+
+def test_issuer_audience_and_lifetime_are_settings(env):
+    keyfile = os.path.join(env.top, "apigw-public.pem")
+    svc = harness.Service(env, name="jwt-claims-pool", auth_mode="jwt",
+                          jwt_public_key_file=keyfile, jwt_issuer="my-apigw",
+                          jwt_audience="bk-sops", jwt_max_lifetime=60)
+    try:
+        accepted(env, svc, token(claims(iss="my-apigw", aud="bk-sops", exp=50)), "admin")
+        accepted(env, svc, token(claims(iss="my-apigw", aud=["x", "bk-sops"], exp=50)), "admin")
+        refused(env, svc, token(claims(iss="APIGW", aud="bk-sops", exp=50)), APP_FAILED,
+                "iss is not")
+        refused(env, svc, token(claims(iss="my-apigw", exp=50)), APP_FAILED,
+                "aud does not name jwt_audience")
+        refused(env, svc, token(claims(iss="my-apigw", aud="bk-sops2", exp=50)), APP_FAILED,
+                "aud does not name jwt_audience")
+        refused(env, svc, token(claims(iss="my-apigw", aud="bk-sops", exp=300)), APP_FAILED,
+                "jwt_max_lifetime (60s)")
+    finally:
+        svc.stop()

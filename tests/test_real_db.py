@@ -365,7 +365,16 @@ def test_check_db_and_a_dropped_procedure_heals_after_load(env):
         t0 = time.monotonic()
         harness.wait_for(lambda: svc.status("/healthz").status == 200, 75,
                          "/healthz to say ok again")
-        r = svc.post("/operate_node/2/12/", dict(CRED, node_id="act_failed", action="retry"))
+        # the worker checks again on its own cadence (5 s), which any of
+        # the status processes may have run ahead of
+        replies = []
+
+        def applied():
+            replies.append(svc.post("/operate_node/2/12/",
+                                    dict(CRED, node_id="act_failed", action="retry")))
+            return replies[-1].status == 200
+        harness.wait_for(applied, 12, "the worker to heal")
+        r = replies[-1]
         assert r.status == 200 and r.json["code"] == 0, r
         assert rows.state_name(db, "act_failed") == "READY"
         print("     healed %.0fs after sql/load.sh" % (time.monotonic() - t0))

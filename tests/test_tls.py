@@ -267,6 +267,16 @@ def test_check_mode_checks_the_files(env):
         assert "readable by others" in out, out
     finally:
         os.chmod(key, 0o600)
+    os.chmod(S["ca"], 0o646)
+    try:
+        out = check_t(env, "t_camode", False, db_ssl_ca=S["ca"], **base)
+        assert "writable by others" in out, out
+    finally:
+        os.chmod(S["ca"], 0o644)
+    fifo = os.path.join(S["dir"], "fifo.crt")
+    os.mkfifo(fifo)
+    out = check_t(env, "t_fifo", False, db_ssl_ca=fifo, **base)
+    assert "not a regular file" in out, out
     out = check_t(env, "t_broker", False,
                   broker_url="amqps://guest@localhost/",
                   broker_ssl_ca=S["dir"] + "/nope.crt")
