@@ -57,6 +57,11 @@ static const struct cfg_key keys[] = {
 	{ "db_statement_timeout", CFG_INT, N(db_statement_timeout), -1, 3600, NULL },
 	{ "admin_db_user", CFG_STR, S(admin_db_user), 0, 0, NULL },
 	{ "admin_db_password_file", CFG_STR, S(admin_db_password_file), 0, 0, NULL },
+	{ "db_ssl", CFG_ENUM, N(db_ssl), 0, 0, yes_no },
+	{ "db_ssl_ca", CFG_STR, S(db_ssl_ca), 0, 0, NULL },
+	{ "db_ssl_cert", CFG_STR, S(db_ssl_cert), 0, 0, NULL },
+	{ "db_ssl_key", CFG_STR, S(db_ssl_key), 0, 0, NULL },
+	{ "db_ssl_verify", CFG_ENUM, N(db_ssl_verify), 0, 0, yes_no },
 	{ "max_body_bytes", CFG_SIZE, N(max_body_bytes), 64, 64 << 20, NULL },
 	{ "max_json_depth", CFG_INT, N(max_json_depth), 2, 512, NULL },
 	{ "auth_mode", CFG_ENUM, N(auth_mode), 0, 0, auth_modes },
@@ -70,6 +75,11 @@ static const struct cfg_key keys[] = {
 	{ "broker_url", CFG_STR, S(broker_url), 0, 0, NULL },
 	{ "broker_password_file", CFG_STR, S(broker_password_file), 0, 0, NULL },
 	{ "broker_declare", CFG_ENUM, N(broker_declare), 0, 0, yes_no },
+	{ "broker_ssl", CFG_ENUM, N(broker_ssl), 0, 0, yes_no },
+	{ "broker_ssl_ca", CFG_STR, S(broker_ssl_ca), 0, 0, NULL },
+	{ "broker_ssl_cert", CFG_STR, S(broker_ssl_cert), 0, 0, NULL },
+	{ "broker_ssl_key", CFG_STR, S(broker_ssl_key), 0, 0, NULL },
+	{ "broker_ssl_verify", CFG_ENUM, N(broker_ssl_verify), 0, 0, yes_no },
 	{ "redis_url", CFG_STR, S(redis_url), 0, 0, NULL },
 	{ "celery_timezone", CFG_STR, S(celery_timezone), 0, 0, NULL },
 	{ "dispatch_batch", CFG_INT, N(dispatch_batch), 1, 1000, NULL },
@@ -110,6 +120,11 @@ config_defaults(struct config *c)
 	c->db_read_timeout = 10;
 	c->db_write_timeout = 10;
 	c->db_failback_interval = 30;
+	c->db_ssl = -1;
+	c->db_ssl_verify = 1;
+	c->broker_ssl = -1;
+	c->broker_ssl_verify = 1;
+	c->broker_scheme = "amqp";
 	c->max_body_bytes = 1 << 20;	/* README "Security" */
 	c->max_json_depth = 32;		/* nesting levels of a body */
 	c->auth_mode = AUTH_APP;
@@ -219,8 +234,10 @@ check_dispatch(struct config *c, char *err, size_t errlen)
 	int secret = 0;
 
 	if (c->broker_url[0]) {
-		if (url_ok("broker_url", c->broker_url, "amqp", &u, err,
-		    errlen) == -1)
+		c->broker_scheme = strncmp(c->broker_url, "amqps:", 6) == 0 ?
+		    "amqps" : "amqp";
+		if (url_ok("broker_url", c->broker_url, c->broker_scheme, &u,
+		    err, errlen) == -1)
 			return -1;
 		secret |= u.password[0] != '\0';
 		snprintf(c->broker_password, sizeof(c->broker_password), "%s",
@@ -251,6 +268,93 @@ check_dispatch(struct config *c, char *err, size_t errlen)
 	    c->broker_password, sizeof(c->broker_password), err, errlen);
 }
 
+/* A TLS file names a readable regular file that others cannot write (a
+ * CA anyone can replace is no check); a private key, like a password
+ * file, must not be readable by others either. */
+static int
+tls_file_ok(const struct config *c, const char *key, const char *path,
+    int secret, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd;
+
+	if (path[0] == '\0')
+		return 0;
+	/* O_NONBLOCK: a FIFO is refused below, not waited on. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
+		snprintf(err, errlen, "%s: %s %s: %s", c->path, key, path,
+		    strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: %s %s: not a regular file", c->path,
+		    key, path);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	if (st.st_mode & (S_IWOTH | (secret ? S_IROTH : 0))) {
+		snprintf(err, errlen, "%s: %s %s is %s by others (mode %04o): "
+		    "chmod o-%s it", c->path, key, path, st.st_mode & S_IWOTH ?
+		    "writable" : "readable", (unsigned)(st.st_mode & 07777),
+		    secret ? "rw" : "w");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * One TLS key family (db_ssl*, broker_ssl*): *on is -1 when not written,
+ * and becomes 1 when implied (a file named, or implied by the caller),
+ * else 0. "no" with a file named or TLS implied is a contradiction.
+ */
+static int
+check_tls(const struct config *c, const char *pfx, int *on, int implied,
+    const char *ca, const char *cert, const char *key, char *err,
+    size_t errlen)
+{
+	char k[3][32];
+	int files = ca[0] || cert[0] || key[0];
+
+	snprintf(k[0], sizeof(k[0]), "%s_ca", pfx);
+	snprintf(k[1], sizeof(k[1]), "%s_cert", pfx);
+	snprintf(k[2], sizeof(k[2]), "%s_key", pfx);
+	if (*on == 0 && (files || implied)) {
+		snprintf(err, errlen, "%s: %s = no, but %s: remove one", c->path,
+		    pfx, files ? "a certificate file is named" :
+		    "broker_url is amqps://");
+		return -1;
+	}
+	if (*on == -1)
+		*on = files || implied;
+	if (!cert[0] != !key[0]) {
+		snprintf(err, errlen, "%s: %s and %s go together: the client "
+		    "certificate and its private key", c->path, k[1], k[2]);
+		return -1;
+	}
+	if (tls_file_ok(c, k[0], ca, 0, err, errlen) == -1 ||
+	    tls_file_ok(c, k[1], cert, 0, err, errlen) == -1 ||
+	    tls_file_ok(c, k[2], key, 1, err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+check_ssl(struct config *c, char *err, size_t errlen)
+{
+	if (check_tls(c, "db_ssl", &c->db_ssl, 0, c->db_ssl_ca,
+	    c->db_ssl_cert, c->db_ssl_key, err, errlen) == -1)
+		return -1;
+	if (c->db_ssl && c->db_socket[0]) {
+		snprintf(err, errlen, "%s: db_ssl needs db_host or db_hosts: "
+		    "TLS is for TCP, and db_socket %s is a local socket",
+		    c->path, c->db_socket);
+		return -1;
+	}
+	return check_tls(c, "broker_ssl", &c->broker_ssl,
+	    strcmp(c->broker_scheme, "amqps") == 0, c->broker_ssl_ca,
+	    c->broker_ssl_cert, c->broker_ssl_key, err, errlen);
+}
 /* A unix socket's path must fit sockaddr_un's sun_path (108 bytes on
  * Linux, with its NUL), or bind() fails only at the start. */
 #define SUN_PATH_MAX (sizeof(((struct sockaddr_un *)0)->sun_path) - 1)
@@ -447,6 +551,7 @@ config_load(struct config *c, const char *path, char *err, size_t errlen)
 	    check_db_limits(c, err, errlen) == -1)
 		return -1;
 	if (check_dispatch(c, err, errlen) == -1 ||
+	    check_ssl(c, err, errlen) == -1 ||
 	    check_allowed(c, err, errlen) == -1)
 		return -1;
 	return read_password(c, err, errlen);
@@ -469,6 +574,11 @@ config_db_params(const struct config *c, struct db_params *p)
 	/* The service's session: ids and messages are utf8mb4; the
 	 * procedures set their own isolation, and READ COMMITTED keeps the
 	 * service's other reads from taking gap locks. */
+	p->ssl = c->db_ssl == 1;
+	p->ssl_verify = c->db_ssl_verify;
+	p->ssl_ca = c->db_ssl_ca;
+	p->ssl_cert = c->db_ssl_cert;
+	p->ssl_key = c->db_ssl_key;
 	p->charset = "utf8mb4";
 	p->init_command = "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED";
 	p->session_sql = c->db_session_sql[0] ? c->db_session_sql : NULL;

@@ -47,6 +47,10 @@ struct config {
 	/* operate-node-admin's own account; empty: db_user's */
 	char admin_db_user[CONF_STR];
 	char admin_db_password_file[CONF_PATH];
+	/* TLS to the database: -1 (not written): on when a file is named */
+	int db_ssl;
+	char db_ssl_ca[CONF_PATH], db_ssl_cert[CONF_PATH], db_ssl_key[CONF_PATH];
+	int db_ssl_verify;		/* certificate chain and host name */
 
 	int64_t max_body_bytes;
 	int64_t max_json_depth;
@@ -64,6 +68,10 @@ struct config {
 	char broker_url[CONF_PATH];	/* amqp://user:pass@host:port/vhost */
 	char broker_password_file[CONF_PATH];
 	int broker_declare;
+	int broker_ssl;			/* -1: on for amqps:// or a file named */
+	char broker_ssl_ca[CONF_PATH], broker_ssl_cert[CONF_PATH];
+	char broker_ssl_key[CONF_PATH];
+	int broker_ssl_verify;
 	char redis_url[CONF_PATH];	/* redis://[:pass@]host:port[/db] */
 	char celery_timezone[CONF_STR];
 	int64_t dispatch_batch;
@@ -82,6 +90,7 @@ struct config {
 	struct in6_addr allowed[CONF_ALLOWED];	/* IPv4 as ::ffff:a.b.c.d */
 	char db_password[CONF_PASSWORD];
 	char broker_password[CONF_PASSWORD];	/* from the file, else the URL */
+	const char *broker_scheme;	/* "amqps" (TLS's default port) or "amqp" */
 	char db_session_sql[512];	/* the limits above, for each session */
 	char path[CONF_PATH];
 	int for_admin;		/* set before config_load by operate-node-admin */

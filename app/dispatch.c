@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <amqp.h>
+#include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
 #include <hiredis/hiredis.h>
 #include <mysql.h>
@@ -48,6 +49,8 @@
 #define BACKOFF_MAX_MS 5000
 #define RETRY_MIN_MS 1000	/* a row that failed on its own: 1, 2, 4 .. 30 s */
 #define RETRY_MAX_MS 30000
+/* Debian's ca-certificates bundle (OpenSSL's default cert file there). */
+#define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
 #define PURGE_EVERY_MS 60000	/* retention: at start, then every minute */
 #define PURGE_BATCH 200		/* rows per DELETE: a short transaction */
 #define PURGE_GAP_MS 50		/* between batches while a purge catches up, */
@@ -274,6 +277,44 @@ rpc_error(amqp_rpc_reply_t r, char *buf, size_t n)
 	return "no reply";
 }
 
+/*
+ * A TLS socket with the broker_ssl_* settings. rabbitmq-c does not load
+ * OpenSSL's default store, so without broker_ssl_ca the system bundle is
+ * named; with broker_ssl_verify it checks the chain and the host name of
+ * broker_url (against the certificate's DNS names: use a name, not an
+ * address, in the URL).
+ */
+static int
+tls_socket(struct dispatcher *d, amqp_socket_t **out)
+{
+	const struct config *cfg = d->cfg;
+	const char *ca = cfg->broker_ssl_ca[0] ? cfg->broker_ssl_ca :
+	    SYSTEM_CA_BUNDLE;
+	amqp_socket_t *sock = amqp_ssl_socket_new(d->amqp);
+	int st;
+
+	if (sock == NULL) {
+		problem(d, "broker TLS: the TLS library did not start");
+		return -1;
+	}
+	amqp_ssl_socket_set_verify_peer(sock, cfg->broker_ssl_verify);
+	amqp_ssl_socket_set_verify_hostname(sock, cfg->broker_ssl_verify);
+	if ((cfg->broker_ssl_verify || cfg->broker_ssl_ca[0]) &&
+	    (st = amqp_ssl_socket_set_cacert(sock, ca)) != 0) {
+		problem(d, "broker_ssl_ca %s: %s", ca, amqp_error_string2(st));
+		return -1;
+	}
+	if (cfg->broker_ssl_cert[0] && (st = amqp_ssl_socket_set_key(sock,
+	    cfg->broker_ssl_cert, cfg->broker_ssl_key)) != 0) {
+		problem(d, "broker_ssl_cert %s, broker_ssl_key %s: %s",
+		    cfg->broker_ssl_cert, cfg->broker_ssl_key,
+		    amqp_error_string2(st));
+		return -1;
+	}
+	*out = sock;
+	return 0;
+}
+
 static int
 amqp_up(struct dispatcher *d)
 {
@@ -285,19 +326,24 @@ amqp_up(struct dispatcher *d)
 	amqp_rpc_reply_t r;
 	int st;
 
-	if (url_parse(cfg->broker_url, "amqp", &u, err, sizeof(err)) == -1) {
+	if (url_parse(cfg->broker_url, cfg->broker_scheme, &u, err,
+	    sizeof(err)) == -1) {
 		problem(d, "broker_url: %s", err);
 		return -1;
 	}
 	d->amqp = amqp_new_connection();
-	sock = d->amqp ? amqp_tcp_socket_new(d->amqp) : NULL;
-	if (sock == NULL)
+	if (d->amqp == NULL)
+		xoom();
+	if (cfg->broker_ssl == 1) {
+		if (tls_socket(d, &sock) == -1)
+			goto fail;
+	} else if ((sock = amqp_tcp_socket_new(d->amqp)) == NULL)
 		xoom();
 	amqp_set_handshake_timeout(d->amqp, &tv);
 	amqp_set_rpc_timeout(d->amqp, &tv);
 	if ((st = amqp_socket_open_noblock(sock, u.host, u.port, &tv)) != 0) {
-		problem(d, "broker %s:%d: %s", u.host, u.port,
-		    amqp_error_string2(st));
+		problem(d, "broker %s:%d%s: %s", u.host, u.port,
+		    cfg->broker_ssl == 1 ? " (TLS)" : "", amqp_error_string2(st));
 		goto fail;
 	}
 	/* No heartbeat: an idle dispatcher would not service it; a dead
@@ -324,8 +370,9 @@ amqp_up(struct dispatcher *d)
 	setsockopt(amqp_get_sockfd(d->amqp), SOL_SOCKET, SO_SNDTIMEO, &wt,
 	    sizeof(wt));
 	d->tag = 0;
-	log_msg(LOG_INFO, "dispatcher: connected to broker %s:%d vhost \"%s\"",
-	    u.host, u.port, u.path);
+	log_msg(LOG_INFO, "dispatcher: connected to broker %s:%d vhost \"%s\"%s",
+	    u.host, u.port, u.path, cfg->broker_ssl != 1 ? "" :
+	    cfg->broker_ssl_verify ? " over TLS" : " over TLS, unverified");
 	return 0;
 fail:
 	amqp_down(d);

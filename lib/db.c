@@ -287,6 +287,19 @@ open_host(struct db *db, const struct db_host *h, int check)
 		mysql_options(my, MYSQL_SET_CHARSET_NAME, p->charset);
 	if (p->init_command)
 		mysql_options(my, MYSQL_INIT_COMMAND, p->init_command);
+	if (p->ssl) {
+		my_bool on = 1, verify = p->ssl_verify ? 1 : 0;
+		mysql_optionsv(my, MYSQL_OPT_SSL_ENFORCE, &on);
+		/* Connector/C checks the chain whenever it has a CA: without
+		 * verification it gets none. */
+		if (p->ssl_verify && p->ssl_ca && *p->ssl_ca)
+			mysql_optionsv(my, MYSQL_OPT_SSL_CA, p->ssl_ca);
+		if (p->ssl_cert && *p->ssl_cert)
+			mysql_optionsv(my, MYSQL_OPT_SSL_CERT, p->ssl_cert);
+		if (p->ssl_key && *p->ssl_key)
+			mysql_optionsv(my, MYSQL_OPT_SSL_KEY, p->ssl_key);
+		mysql_optionsv(my, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
+	}
 	if (p->session_sql)	/* Connector/C runs each in turn */
 		mysql_options(my, MYSQL_INIT_COMMAND, p->session_sql);
 	/* The socket wins when both are set, as the sample config says;

@@ -39,6 +39,12 @@ struct db_params {
 	 * the server-side time limits (config.c). */
 	const char *session_sql;
 	unsigned failback_interval;				/* seconds */
+	/* TLS: ssl on enforces it (a server without TLS is refused); the
+	 * files may be NULL or "" (no CA: the system's store); ssl_verify
+	 * checks the server's certificate chain and its host name, and
+	 * without it ssl_ca is not used. */
+	int ssl, ssl_verify;
+	const char *ssl_ca, *ssl_cert, *ssl_key;
 };
 
 struct db_host {

@@ -17,6 +17,7 @@ static const struct scheme {
 	int64_t db_max;		/* > 0: the path is a number 0..db_max */
 } schemes[] = {
 	{ "amqp", 5672, "vhost", "/", 0 },	/* kombu: empty is "/" */
+	{ "amqps", 5671, "vhost", "/", 0 },	/* RabbitMQ's TLS port */
 	{ "redis", 6379, "db", "", 65535 },
 };
 
@@ -70,7 +71,7 @@ url_parse(const char *url, const char *scheme, struct url *u, char *err,
 		if (strcmp(scheme, schemes[i].name) == 0)
 			sc = &schemes[i];
 	if (sc == NULL) {
-		snprintf(err, errlen, "scheme \"%.16s\" is not amqp or redis",
+		snprintf(err, errlen, "scheme \"%.16s\" is not amqp, amqps or redis",
 		    scheme);
 		return -1;
 	}

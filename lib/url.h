@@ -1,5 +1,5 @@
 /* url.h: the broker URLs the engine's clients take, as kombu reads them:
- * amqp://user:password@host:port/vhost and redis://[user]:password@host:
+ * amqp[s]://user:password@host:port/vhost and redis://[user]:password@host:
  * port/db, with %XX escapes decoded. */
 #ifndef URL_H
 #define URL_H
@@ -12,13 +12,14 @@ struct url {
 	char user[URL_STR];
 	char password[URL_STR];
 	char host[URL_STR];
-	int port;		/* 5672 (amqp) or 6379 (redis) when absent */
+	int port;		/* 5672 (amqp), 5671 (amqps) or 6379 (redis)
+				 * when absent */
 	char path[URL_STR];	/* amqp: the vhost, "/" when empty; redis: the
 				 * db number 0..65535, or "" */
 };
 
 /*
- * Parses url, whose scheme must be scheme ("amqp" or "redis"), into *u.
+ * Parses url, whose scheme must be scheme ("amqp", "amqps" or "redis"), into *u.
  * User and password are optional, the host is not; a %00 or a broken
  * escape, a port outside 1..65535 and a part too long for URL_STR are
  * refused. Returns 0, or -1 with err saying "\"<url>...\" is not
