@@ -549,12 +549,35 @@ plain_fail(struct thread *t, const char *why)
 	return -1;
 }
 
+/* Slot s's node, flow, request id and callback data (TEXT_MAX each) and
+ * the time now as a DATETIME(6) text (TIME_TEXT); returns it as epoch
+ * seconds: b2's and b3's values, as the procedure would make them. */
+#define TIME_TEXT 96
+static double
+slot_texts(long long s, char *node, char *flow, char *rid, char *data,
+    char *now)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	snprintf(node, TEXT_MAX, "n%04xb%027lld", spread(s), s);
+	snprintf(flow, TEXT_MAX, "l%04xz%027lld", spread(s), s);
+	snprintf(rid, TEXT_MAX, "dbdrv%027lld", s);
+	snprintf(data, TEXT_MAX, "{\"status\":\"done\",\"slot\":%lld}", s);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(now, TIME_TEXT, "%04d-%02d-%02d %02d:%02d:%02d.%06ld",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	    tm.tm_sec, ts.tv_nsec / 1000);
+	return (double)ts.tv_sec + (double)(ts.tv_nsec / 1000) / 1e6;
+}
+
 static int
 operate_plain(struct thread *t, long long s)
 {
 	/* sized for any column text (PCOL_MAX), so that nothing is cut */
 	char node[TEXT_MAX], flow[TEXT_MAX], rid[TEXT_MAX], data[TEXT_MAX],
-	    now[96], nver[40], pipe[PCOL_MAX], target[PCOL_MAX],
+	    now[TIME_TEXT], nver[40], pipe[PCOL_MAX], target[PCOL_MAX],
 	    version[PCOL_MAX], proot[PCOL_MAX], top[PCOL_MAX], queue[PCOL_MAX],
 	    rkey[PCOL_MAX + 16], body[6 * PCOL_MAX], zrem[2 * PCOL_MAX],
 	    inputs[1024];
@@ -565,20 +588,9 @@ operate_plain(struct thread *t, long long s)
 	const char *action = k == SKIP ? "skip" : k == SKIP_EXG ? "skip_exg" :
 	    k == CALLBACK ? "callback" : "retry";
 	const char *why;
-	struct timespec ts;
-	struct tm tm;
 	double epoch;
 
-	snprintf(node, sizeof(node), "n%04xb%027lld", spread(s), s);
-	snprintf(flow, sizeof(flow), "l%04xz%027lld", spread(s), s);
-	snprintf(rid, sizeof(rid), "dbdrv%027lld", s);
-	snprintf(data, sizeof(data), "{\"status\":\"done\",\"slot\":%lld}", s);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(now, sizeof(now), "%04d-%02d-%02d %02d:%02d:%02d.%06ld",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-	    tm.tm_sec, ts.tv_nsec / 1000);
-	epoch = (double)ts.tv_sec + (double)(ts.tv_nsec / 1000) / 1e6;
+	epoch = slot_texts(s, node, flow, rid, data, now);
 
 	if (mysql_real_query(t->my, "START TRANSACTION", 17) != 0) {
 		note_error(t, "begin", mysql_error(t->my));
@@ -859,7 +871,7 @@ static int
 operate_floor(struct thread *t, long long s)
 {
 	char node[TEXT_MAX], flow[TEXT_MAX], rid[TEXT_MAX], data[TEXT_MAX],
-	    now[96], nver[40], pipe[PCOL_MAX], target[PCOL_MAX],
+	    now[TIME_TEXT], nver[40], pipe[PCOL_MAX], target[PCOL_MAX],
 	    version[PCOL_MAX], proot[PCOL_MAX], top[PCOL_MAX], queue[PCOL_MAX],
 	    rkey[PCOL_MAX + 16], body[6 * PCOL_MAX], tail[2 * PCOL_MAX],
 	    zrem[2 * PCOL_MAX], inputs[1024];
@@ -871,20 +883,9 @@ operate_floor(struct thread *t, long long s)
 	    k == CALLBACK ? "callback" : "retry";
 	const char *why;
 	int nread = k == SKIP || k == SKIP_EXG ? F_MORE : F_NREAD;
-	struct timespec ts;
-	struct tm tm;
 	double epoch;
 
-	snprintf(node, sizeof(node), "n%04xb%027lld", spread(s), s);
-	snprintf(flow, sizeof(flow), "l%04xz%027lld", spread(s), s);
-	snprintf(rid, sizeof(rid), "dbdrv%027lld", s);
-	snprintf(data, sizeof(data), "{\"status\":\"done\",\"slot\":%lld}", s);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(now, sizeof(now), "%04d-%02d-%02d %02d:%02d:%02d.%06ld",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-	    tm.tm_sec, ts.tv_nsec / 1000);
-	epoch = (double)ts.tv_sec + (double)(ts.tv_nsec / 1000) / 1e6;
+	epoch = slot_texts(s, node, flow, rid, data, now);
 
 	/* Round trip 1: the reads, in the design's lock order. */
 	t->sqllen = 0;
