@@ -356,7 +356,7 @@ def test_one_peer_stalling_cannot_hold_the_pool(env):
     env.db.reset_demo()
     port = harness.free_port()
     svc = harness.Service(env, name="peer-pool", workers=WORKERS,
-                          listen="127.0.0.1:%d" % port,
+                          listen="127.0.0.1:%d" % port, peer_reading_max=1,
                           request_read_timeout=DEADLINE)
     stop = threading.Event()
     kinds = ("nothing", "partial-header", "params-no-stdin-end")
