@@ -115,15 +115,15 @@ def test_replies_stay_truthful_under_overload(env):
     nodes = rows.seed(env.db, "failed", n, "ovl_")
     svc = harness.Service(env, name="ovl-pool", workers=2, listen_backlog=4)
     results = []
-    todo = list(nodes)
+    pending = list(nodes)
     lock = threading.Lock()
 
     def client():
         while True:
             with lock:
-                if not todo:
+                if not pending:
                     return
-                node = todo.pop()
+                node = pending.pop()
             retry(svc.nginx.port, node, results)
 
     threads = [threading.Thread(target=client) for _ in range(64)]
